@@ -1,0 +1,107 @@
+import { awscdk, javascript } from 'projen';
+
+// The processor's runtime libraries. They are listed here for development (tests, `npm run
+// preprocess`, the demo) and again in processor/package.json, which the image build installs from
+// processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
+const processorDeps = [
+  '@aws-sdk/client-s3@^3.1175.0',
+  '@aws-sdk/lib-storage@^3.1175.0',
+  'csv-parse@^7.0.3',
+  'csv-stringify@^6.9.0',
+];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-mlops-eks',
+  description:
+    'AWS CDK constructs for a secure MLOps data-preprocessing pipeline on Amazon EKS with EKS Pod Identity: network, cluster, and a streaming S3 preprocessing Job.',
+  author: 'cdk-mlops-eks developers',
+  authorAddress: 'maintainers@cdk-mlops-eks.dev',
+  repositoryUrl: 'https://github.com/cdk-mlops-eks/cdk-mlops-eks.git',
+  keywords: ['cdk', 'aws-cdk', 'eks', 'pod-identity', 'mlops', 'kubernetes', 's3', 'preprocessing'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  // aws-eks-v2 (native AWS::EKS::Cluster, access entries, Pod Identity) is stable in aws-cdk-lib.
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+
+  // The kubectl layer that matches the default Kubernetes version (see src/cluster/versions.ts).
+  deps: ['@aws-cdk/lambda-layer-kubectl-v36@^2.0.1'],
+  devDeps: [
+    ...processorDeps,
+    '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
+    'aws-cdk@^2.1148.1',
+    'cdk-nag@^3.0.2',
+    'kubernetes-models@^4.5.1',
+    's3rver@^3.7.1',
+    'yaml@^2.9.1',
+  ],
+
+  // Release targets. The Python packager needs PyPI, so this repository's CI builds and tests
+  // the JavaScript package; the hosted release workflow packages all of them.
+  publishToPypi: { distName: 'cdk-mlops-eks', module: 'cdk_mlops_eks' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkmlopseks',
+    mavenGroupId: 'io.github.cdk-mlops-eks',
+    mavenArtifactId: 'cdk-mlops-eks',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkMlopsEks', packageId: 'CdkMlopsEks' },
+  publishToGo: { moduleName: 'github.com/cdk-mlops-eks/cdk-mlops-eks-go' },
+
+  docgen: true,
+  sampleCode: false,
+  // tsconfig.dev.json type-checks everything that is not the jsii library itself.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'processor/**/*.ts'],
+    exclude: ['node_modules', 'processor/lib', 'processor/node_modules'],
+    compilerOptions: {},
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'processor/src', 'processor/tools', 'build-tools', 'projenrc'],
+  },
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/processor/lib/'],
+      coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
+    },
+  },
+
+  gitignore: ['/cdk.out/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '*.tgz'],
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
+});
+
+// The processor is a separate small program: compiled with its own tsconfig, run from the repo root.
+const buildProcessor = project.addTask('processor:compile', {
+  description: 'Compile processor/ (TypeScript, no CDK imports) into processor/lib',
+  exec: 'tsc -p processor/tsconfig.tools.json',
+});
+project.addTask('preprocess', {
+  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID]',
+  steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/src/cli.js', receiveArgs: true }],
+});
+const synthExample = project.addTask('synth:example', {
+  description: 'Synthesize examples/app.ts into cdk.out/ (no AWS account needed)',
+  exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
+});
+project.addTask('demo', {
+  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3',
+  steps: [
+    { spawn: synthExample.name },
+    { spawn: buildProcessor.name },
+    { exec: 'node processor/lib/tools/demo.js', receiveArgs: true },
+  ],
+});
+project.addTask('bench', {
+  description: 'Benchmark the processor against the walkthrough\'s pandas logic (needs python3-pandas)',
+  steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/bench.js', receiveArgs: true }],
+});
+project.preCompileTask.spawn(buildProcessor);
+
+project.synth();
