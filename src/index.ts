@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './network/mlops-network';
+export * from './cluster/mlops-eks-cluster';
+export { AddonVersions } from './cluster/addons';
+export { DEFAULT_KUBERNETES_VERSION } from './cluster/kubectl-layer';

@@ -1,0 +1,95 @@
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { podIdentityPrincipal } from '../private/pod-identity';
+
+/**
+ * Versions of the EKS add-ons that {@link MlopsEksCluster} installs. Each is an EKS add-on
+ * version string such as `v1.19.2-eksbuild.1`; unset means the default version that EKS picks
+ * for the cluster's Kubernetes version when the add-on is created.
+ */
+export interface AddonVersions {
+  /**
+   * Version of the Amazon VPC CNI add-on (`vpc-cni`).
+   *
+   * @default - EKS default for the cluster version
+   */
+  readonly vpcCni?: string;
+  /**
+   * Version of the CoreDNS add-on (`coredns`).
+   *
+   * @default - EKS default for the cluster version
+   */
+  readonly coreDns?: string;
+  /**
+   * Version of the kube-proxy add-on (`kube-proxy`).
+   *
+   * @default - EKS default for the cluster version
+   */
+  readonly kubeProxy?: string;
+  /**
+   * Version of the EKS Pod Identity Agent add-on (`eks-pod-identity-agent`).
+   *
+   * @default - EKS default for the cluster version
+   */
+  readonly podIdentityAgent?: string;
+  /**
+   * Version of the Amazon EBS CSI driver add-on (`aws-ebs-csi-driver`).
+   *
+   * @default - EKS default for the cluster version
+   */
+  readonly ebsCsiDriver?: string;
+}
+
+/** The add-ons of the cluster: core networking and DNS, the Pod Identity agent, the EBS CSI driver. */
+export class ClusterAddons extends Construct {
+  public readonly podIdentityAgent: eks.IAddon;
+  public readonly ebsCsiDriverRole: iam.IRole;
+
+  constructor(scope: Construct, id: string, cluster: eks.Cluster, nodegroup: eks.Nodegroup, versions: AddonVersions) {
+    super(scope, id);
+    // The cluster is created without self-managed networking add-ons, so nodes wait for these.
+    const vpcCni = addManagedAddon(this, cluster, 'VpcCni', 'vpc-cni', versions.vpcCni);
+    const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
+    nodegroup.node.addDependency(vpcCni, kubeProxy);
+    // CoreDNS pods need a node to run on before the add-on becomes active.
+    addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns).node.addDependency(nodegroup);
+
+    // The same add-on the cluster creates on demand for Pod Identity service accounts, so there is
+    // only ever one; its version is set on the underlying CfnAddon.
+    this.podIdentityAgent = cluster.eksPodIdentityAgent!;
+    const agent = this.podIdentityAgent.node.defaultChild as eks.CfnAddon;
+    agent.addonVersion = versions.podIdentityAgent;
+    agent.resolveConflicts = 'OVERWRITE';
+
+    // The EBS CSI controller gets its AWS credentials through Pod Identity as well (no IRSA/OIDC).
+    const ebsRole = new iam.Role(this, 'EbsCsiDriverRole', {
+      assumedBy: podIdentityPrincipal(this, cluster),
+      description: 'EBS CSI driver controller, through EKS Pod Identity',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEBSCSIDriverPolicy')],
+    });
+    this.ebsCsiDriverRole = ebsRole;
+    const ebs = addManagedAddon(this, cluster, 'EbsCsiDriver', 'aws-ebs-csi-driver', versions.ebsCsiDriver, [
+      { serviceAccount: 'ebs-csi-controller-sa', roleArn: ebsRole.roleArn },
+    ]);
+    ebs.node.addDependency(this.podIdentityAgent, nodegroup);
+  }
+}
+
+function addManagedAddon(
+  scope: Construct,
+  cluster: eks.ICluster,
+  id: string,
+  addonName: string,
+  addonVersion: string | undefined,
+  podIdentityAssociations?: eks.CfnAddon.PodIdentityAssociationProperty[],
+): eks.CfnAddon {
+  return new eks.CfnAddon(scope, id, {
+    clusterName: cluster.clusterName,
+    addonName,
+    addonVersion,
+    // EKS may have installed a self-managed copy at cluster creation; take it over.
+    resolveConflicts: 'OVERWRITE',
+    podIdentityAssociations,
+  });
+}
