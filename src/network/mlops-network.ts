@@ -1,4 +1,4 @@
-import { Tags } from 'aws-cdk-lib';
+import { Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -108,7 +108,9 @@ export class MlopsNetwork extends Construct {
     const vpcCidr = props.vpcCidr ?? DEFAULT_VPC_CIDR;
     const publicCidrs = props.publicSubnetCidrs ?? DEFAULT_PUBLIC_SUBNET_CIDRS;
     const privateCidrs = props.privateSubnetCidrs ?? DEFAULT_PRIVATE_SUBNET_CIDRS;
-    checkSubnetLayout(vpcCidr, maxAzs, publicCidrs, privateCidrs);
+    // An environment-agnostic stack only knows of two AZs; the VPC uses at most that many.
+    const azCount = Math.min(maxAzs, Stack.of(this).availabilityZones.length);
+    checkSubnetLayout(vpcCidr, azCount, publicCidrs, privateCidrs);
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
       vpcName: props.vpcName,
@@ -163,12 +165,12 @@ function prefixOf(cidr: string): number {
 }
 
 /** Every subnet CIDR is well formed, inside the VPC, one per AZ, and none overlap. */
-function checkSubnetLayout(vpcCidr: string, maxAzs: number, publicCidrs: string[], privateCidrs: string[]): void {
+function checkSubnetLayout(vpcCidr: string, azCount: number, publicCidrs: string[], privateCidrs: string[]): void {
   const vpcRange = parseCidr(CONSTRUCT, 'vpcCidr', vpcCidr, 16, 24);
   const seen: Array<{ prop: string; cidr: string; range: CidrRange }> = [];
   for (const [prop, cidrs] of [['publicSubnetCidrs', publicCidrs], ['privateSubnetCidrs', privateCidrs]] as const) {
-    if (cidrs.length !== maxAzs) {
-      throw new PropValidationError(CONSTRUCT, prop, `needs one CIDR per Availability Zone: ${maxAzs} (maxAzs), got ${cidrs.length}`);
+    if (cidrs.length !== azCount) {
+      throw new PropValidationError(CONSTRUCT, prop, `needs one CIDR per Availability Zone used: ${azCount}, got ${cidrs.length}`);
     }
     const prefixes = new Set(cidrs.map(prefixOf));
     if (prefixes.size > 1) {

@@ -1,0 +1,234 @@
+import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
+import { App, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
+
+interface Synthesized {
+  readonly stack: Stack;
+  readonly cluster: MlopsEksCluster;
+  readonly template: Template;
+}
+
+function synth(props: Partial<MlopsEksClusterProps> = {}, extra?: (stack: Stack, cluster: MlopsEksCluster) => void): Synthesized {
+  const stack = new Stack(new App(), 'EksClusterStack');
+  const network = new MlopsNetwork(stack, 'Network');
+  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, ...props });
+  extra?.(stack, cluster);
+  return { stack, cluster, template: Template.fromStack(stack) };
+}
+
+function privateSubnetRefs(template: Template): Array<{ Ref: string }> {
+  const subnets = template.findResources('AWS::EC2::Subnet', {
+    Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Private' }]) },
+  });
+  return Object.keys(subnets).sort().map((id) => ({ Ref: id }));
+}
+
+describe('MlopsEksCluster with only a VPC', () => {
+  let template: Template;
+  let cluster: MlopsEksCluster;
+  beforeAll(() => {
+    ({ template, cluster } = synth({}, (stack, c) => {
+      c.grantClusterAdmin(new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() }));
+    }));
+  });
+
+  test('uses the newest Kubernetes version with a matching kubectl layer', () => {
+    expect(cluster.kubernetesVersion.version).toBe('1.36');
+    template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.36' });
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 2); // kubectl + AWS CLI
+  });
+
+  test('the control plane sits in private subnets behind a public-and-private endpoint', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({
+        EndpointPrivateAccess: true,
+        EndpointPublicAccess: true,
+        SubnetIds: privateSubnetRefs(template),
+      }),
+    });
+  });
+
+  test('Kubernetes secrets are encrypted with a rotating customer managed key', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      EncryptionConfig: [{
+        Provider: { KeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EksSecretsKey'), 'Arn'] } },
+        Resources: ['secrets'],
+      }],
+    });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('all five control-plane log types are enabled', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      Logging: {
+        ClusterLogging: {
+          EnabledTypes: [{ Type: 'api' }, { Type: 'audit' }, { Type: 'authenticator' }, { Type: 'controllerManager' }, { Type: 'scheduler' }],
+        },
+      },
+    });
+  });
+
+  test('access entries are the only authentication and the creator gets no implicit admin', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      AccessConfig: { AuthenticationMode: 'API', BootstrapClusterCreatorAdminPermissions: false },
+    });
+  });
+
+  test('the node group has the walkthrough sizes on AL2023 in private subnets', () => {
+    template.resourceCountIs('AWS::EKS::Nodegroup', 1);
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'AL2023_x86_64_STANDARD',
+      CapacityType: 'ON_DEMAND',
+      InstanceTypes: ['t3.medium'],
+      ScalingConfig: { MinSize: 1, MaxSize: 5, DesiredSize: 1 },
+      Subnets: privateSubnetRefs(template),
+      LaunchTemplate: { Id: { Ref: Match.stringLikeRegexp('^EksNodeLaunchTemplate') }, Version: Match.anyValue() },
+    });
+  });
+
+  test('nodes get IMDSv2 with hop limit 1 and an encrypted 100 GiB gp3 root volume', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 100, VolumeType: 'gp3', Encrypted: true } }],
+      }),
+    });
+  });
+
+  test.each(['vpc-cni', 'coredns', 'kube-proxy', 'eks-pod-identity-agent', 'aws-ebs-csi-driver'])('installs the %s add-on', (addonName) => {
+    template.hasResourceProperties('AWS::EKS::Addon', { AddonName: addonName, ResolveConflicts: 'OVERWRITE' });
+  });
+
+  test('add-on versions are left to EKS unless pinned', () => {
+    for (const addon of Object.values<any>(template.findResources('AWS::EKS::Addon'))) {
+      expect(addon.Properties.AddonVersion).toBeUndefined();
+    }
+  });
+
+  test('the Pod Identity agent is installed exactly once', () => {
+    const agents = template.findResources('AWS::EKS::Addon', { Properties: { AddonName: 'eks-pod-identity-agent' } });
+    expect(Object.keys(agents)).toHaveLength(1);
+  });
+
+  test('the EBS CSI driver gets its role through Pod Identity, scoped to this account and cluster', () => {
+    template.hasResourceProperties('AWS::EKS::Addon', {
+      AddonName: 'aws-ebs-csi-driver',
+      PodIdentityAssociations: [{ ServiceAccount: 'ebs-csi-controller-sa', RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('EbsCsiDriverRole'), 'Arn'] } }],
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [{
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
+          Effect: 'Allow',
+          Principal: { Service: 'pods.eks.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^EksCluster'), 'Arn'] } },
+          },
+        }],
+      },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AmazonEBSCSIDriverPolicy')])] }],
+    });
+  });
+
+  test('grantClusterAdmin creates a cluster-scoped admin access entry for the role', () => {
+    template.hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Admin'), 'Arn'] },
+      AccessPolicies: [{
+        AccessScope: { Type: 'cluster' },
+        PolicyArn: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AmazonEKSClusterAdminPolicy')])] },
+      }],
+    });
+  });
+
+  test('no role trusts any principal, and no role has AdministratorAccess', () => {
+    for (const role of Object.values<any>(template.findResources('AWS::IAM::Role'))) {
+      for (const statement of role.Properties.AssumeRolePolicyDocument.Statement) {
+        expect(statement.Principal).not.toEqual({ AWS: '*' });
+        expect(statement.Principal).not.toBe('*');
+      }
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns ?? [])).not.toContain('AdministratorAccess');
+    }
+  });
+
+  test('no security group admits traffic from 0.0.0.0/0', () => {
+    for (const group of Object.values<any>(template.findResources('AWS::EC2::SecurityGroup'))) {
+      expect(group.Properties.SecurityGroupIngress ?? []).not.toContainEqual(expect.objectContaining({ CidrIp: '0.0.0.0/0' }));
+    }
+    const openIngress = template.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { CidrIp: '0.0.0.0/0' } });
+    expect(Object.keys(openIngress)).toHaveLength(0);
+  });
+});
+
+describe('MlopsEksCluster options', () => {
+  test('SPOT capacity uses the walkthrough three instance types', () => {
+    const { template } = synth({ capacityType: eks.CapacityType.SPOT });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      CapacityType: 'SPOT',
+      InstanceTypes: ['t3.medium', 't3a.medium', 'm5.large'],
+    });
+  });
+
+  test('Kubernetes 1.32 with its kubectl layer, names, private endpoint and pinned add-ons', () => {
+    const stack = new Stack(new App(), 'Seed');
+    const network = new MlopsNetwork(stack, 'Network');
+    new MlopsEksCluster(stack, 'Eks', {
+      vpc: network.vpc,
+      kubernetesVersion: eks.KubernetesVersion.V1_32,
+      kubectlLayer: new KubectlV32Layer(stack, 'Kubectl'),
+      clusterName: 'eks-demo-eks-cluster',
+      nodegroupName: 'eks-demo-primary-nodegroup',
+      endpointAccess: eks.EndpointAccess.PRIVATE,
+      nodeDiskSize: Size.gibibytes(50),
+      nodeLabels: { workload: 'preprocessing' },
+      addonVersions: { podIdentityAgent: 'v1.3.4-eksbuild.1', vpcCni: 'v1.19.2-eksbuild.1' },
+    });
+    const seed = Template.fromStack(stack);
+    seed.hasResourceProperties('AWS::EKS::Cluster', {
+      Name: 'eks-demo-eks-cluster',
+      Version: '1.32',
+      ResourcesVpcConfig: Match.objectLike({ EndpointPrivateAccess: true, EndpointPublicAccess: false }),
+    });
+    seed.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'eks-demo-primary-nodegroup', Labels: { workload: 'preprocessing' } });
+    seed.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 50 }) })] }),
+    });
+    seed.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'eks-pod-identity-agent', AddonVersion: 'v1.3.4-eksbuild.1' });
+    seed.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'vpc-cni', AddonVersion: 'v1.19.2-eksbuild.1' });
+  });
+});
+
+describe('MlopsEksCluster validation names the prop', () => {
+  test('a version other than the default needs its kubectl layer', () => {
+    expect(() => synth({ kubernetesVersion: eks.KubernetesVersion.V1_32 }))
+      .toThrow(/invalid 'kubectlLayer': is required for kubernetesVersion 1.32.*KubectlV32Layer/);
+  });
+
+  test('a kubectl layer of another version is refused', () => {
+    const stack = new Stack(new App(), 'Mismatch');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    expect(() => new MlopsEksCluster(stack, 'Eks', {
+      vpc,
+      kubernetesVersion: eks.KubernetesVersion.V1_35,
+      kubectlLayer: new KubectlV32Layer(stack, 'Kubectl'),
+    })).toThrow(/invalid 'kubectlLayer': is KubectlV32Layer \(kubectl 1.32\) but kubernetesVersion is 1.35/);
+  });
+
+  test.each<[Partial<MlopsEksClusterProps>, RegExp]>([
+    [{ minSize: 3, maxSize: 2, desiredSize: 2 }, /invalid 'minSize': 3 is greater than maxSize 2/],
+    [{ desiredSize: 9 }, /invalid 'desiredSize': 9 must be between minSize 1 and maxSize 5/],
+    [{ maxSize: 0 }, /invalid 'maxSize'/],
+    [{ minSize: 1.5 }, /invalid 'minSize'/],
+    [{ clusterName: 'bad name!' }, /invalid 'clusterName'/],
+    [{ clusterName: 'x'.repeat(101) }, /invalid 'clusterName'.*1 to 100 characters/],
+    [{ nodegroupName: '-starts-with-hyphen' }, /invalid 'nodegroupName'/],
+    [{ instanceTypes: [] }, /invalid 'instanceTypes'/],
+    [{ nodeDiskSize: Size.gibibytes(10) }, /invalid 'nodeDiskSize'/],
+  ])('%j', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+});
