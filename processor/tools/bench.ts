@@ -1,0 +1,239 @@
+/**
+ * Benchmark: our processor against the walkthrough's pandas logic (processor/tools/seed_preprocess.py)
+ * on seed-shaped data (generate-mock-data.ts), side by side, local files (SPEC §7).
+ *
+ *   npm run bench [-- --rows 50000,2000000] [--skip-pandas] [--seed 42] [--verify-max-rows 50000]
+ *
+ * Each program runs under `/usr/bin/time -v` (wall time, maximum resident set size). Prints a
+ * markdown table with the 1-minute load average before each run (the machine is shared: read
+ * figures taken under load with care), the memory growth per extra row, and whether the outputs
+ * agree with pandas (compare-outputs.ts) for row counts up to --verify-max-rows.
+ * Scratch files go to .bench/ at the repo root (gitignored); inputs are kept and reused, outputs of
+ * runs larger than --verify-max-rows are deleted after measuring.
+ *
+ * Needs /usr/bin/time (Debian package `time`) and, unless --skip-pandas, /usr/bin/python3 with
+ * pandas (Debian package `python3-pandas`). Figures only; nothing here asserts timings.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareOutputs, formatReport } from './compare-outputs';
+import { generateMockCsv } from './generate-mock-data';
+
+/** The repo root: this file runs as processor/lib/tools/bench.js. */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const PYTHON = '/usr/bin/python3';
+export const TIME = '/usr/bin/time';
+export const SEED_SCRIPT = join(REPO_ROOT, 'processor', 'tools', 'seed_preprocess.py');
+export const PROCESSOR_CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js');
+
+export interface Measurement {
+  readonly wallSeconds: number;
+  readonly maxRssBytes: number;
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
+  readonly exitCode: number;
+  /** 1-minute load average just before the run. */
+  readonly loadBefore: number;
+  /** The program's own stderr (time's report removed), for failures. */
+  readonly stderr: string;
+}
+
+/** Parses GNU time's `-v` report. `Elapsed` is `h:mm:ss` or `m:ss.ss`. */
+export function parseTimeReport(report: string): Omit<Measurement, 'loadBefore' | 'stderr'> {
+  const field = (label: string): string => {
+    const m = new RegExp(`^\\s*${label.replace(/[()]/g, '\\$&')}: (.+)$`, 'm').exec(report);
+    if (!m) throw new Error(`/usr/bin/time report lacks "${label}"`);
+    return m[1].trim();
+  };
+  const wall = field('Elapsed (wall clock) time (h:mm:ss or m:ss)').split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+  return {
+    wallSeconds: wall,
+    maxRssBytes: Number(field('Maximum resident set size (kbytes)')) * 1024,
+    userSeconds: Number(field('User time (seconds)')),
+    systemSeconds: Number(field('System time (seconds)')),
+    exitCode: Number(field('Exit status')),
+  };
+}
+
+/** Runs a command under /usr/bin/time -v; time's report goes to a file so it never mixes with
+ * the program's own stderr. */
+export async function measure(command: string, args: string[], reportFile: string): Promise<Measurement> {
+  const loadBefore = loadavg()[0];
+  const child = spawn(TIME, ['-v', '-o', reportFile, command, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  await new Promise<void>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', () => done());
+  });
+  return { ...parseTimeReport(readFileSync(reportFile, 'utf8')), loadBefore, stderr };
+}
+
+interface BenchOptions {
+  readonly rows: number[];
+  readonly skipPandas: boolean;
+  readonly seed: number;
+  readonly verifyMaxRows: number;
+}
+
+interface BenchRow {
+  readonly rows: number;
+  readonly inputBytes: number;
+  readonly pandas?: Measurement;
+  readonly ours: Measurement;
+  readonly agree?: boolean;
+}
+
+/** Generates (once) the seed-shaped input for a row count; a sidecar file records what it holds. */
+async function inputFor(dir: string, rows: number, seed: number): Promise<string> {
+  const path = join(dir, `mock_data_${rows}_seed${seed}.csv`);
+  const sidecar = `${path}.json`;
+  if (existsSync(path) && existsSync(sidecar)) {
+    const meta = JSON.parse(readFileSync(sidecar, 'utf8'));
+    if (meta.rows === rows && meta.seed === seed && meta.bytes === statSync(path).size) return path;
+  }
+  const summary = await generateMockCsv({ rows, seed, path });
+  writeFileSync(sidecar, JSON.stringify(summary));
+  return path;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
+}
+
+function seconds(m: Measurement): string {
+  return m.wallSeconds.toFixed(2);
+}
+
+function failed(who: string, m: Measurement): string | undefined {
+  return m.exitCode === 0 ? undefined : `${who} exited ${m.exitCode}: ${m.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+}
+
+/** The markdown table SPEC §7 asks for, with the load beside each figure. */
+export function formatTable(rows: BenchRow[]): string {
+  const out = [
+    '| rows | input MB | pandas wall s | pandas peak RSS MB | ours wall s | ours peak RSS MB | wall ratio (ours/pandas) | RSS ratio | load 1m (pandas / ours) | outputs agree |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+  ];
+  for (const r of rows) {
+    const p = r.pandas;
+    out.push(`| ${r.rows.toLocaleString('en-US')} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
+      + `${seconds(r.ours)} | ${mb(r.ours.maxRssBytes)} | ${p ? (r.ours.wallSeconds / p.wallSeconds).toFixed(2) : '–'} | `
+      + `${p ? (r.ours.maxRssBytes / p.maxRssBytes).toFixed(3) : '–'} | ${p ? p.loadBefore.toFixed(2) : '–'} / ${r.ours.loadBefore.toFixed(2)} | `
+      + `${r.agree === undefined ? 'not checked' : r.agree ? 'yes' : 'NO'} |`);
+  }
+  return out.join('\n');
+}
+
+/** Memory growth between the smallest and largest run: extra peak RSS per extra row. */
+export function formatGrowth(rows: BenchRow[]): string[] {
+  if (rows.length < 2) return [];
+  const [a, b] = [rows[0], rows[rows.length - 1]];
+  const extra = b.rows - a.rows;
+  const line = (who: string, x: Measurement, y: Measurement): string =>
+    `${who}: peak RSS ${mb(x.maxRssBytes)} MB at ${a.rows.toLocaleString('en-US')} rows → ${mb(y.maxRssBytes)} MB at `
+    + `${b.rows.toLocaleString('en-US')} rows: ${((y.maxRssBytes - x.maxRssBytes) / extra).toFixed(1)} bytes per extra row`;
+  const lines = [line('ours', a.ours, b.ours)];
+  if (a.pandas && b.pandas) lines.push(line('pandas', a.pandas, b.pandas));
+  return lines;
+}
+
+async function benchOne(dir: string, rows: number, options: BenchOptions): Promise<BenchRow> {
+  const input = await inputFor(dir, rows, options.seed);
+  const runId = `bench-${rows}`;
+  const oursDir = join(dir, `ours-${rows}`);
+  const pandasDir = join(dir, `pandas-${rows}`);
+  rmSync(oursDir, { recursive: true, force: true });
+  rmSync(pandasDir, { recursive: true, force: true });
+  const problems: string[] = [];
+
+  let pandas: Measurement | undefined;
+  if (!options.skipPandas) {
+    console.error(`  pandas reference on ${rows} rows…`);
+    pandas = await measure(PYTHON, [SEED_SCRIPT, input, pandasDir, runId], join(dir, `time-pandas-${rows}.txt`));
+    const why = failed('pandas', pandas);
+    if (why) problems.push(why);
+  }
+  console.error(`  our processor on ${rows} rows…`);
+  const ours = await measure(process.execPath, [PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId], join(dir, `time-ours-${rows}.txt`));
+  const why = failed('ours', ours);
+  if (why) problems.push(why);
+
+  let agree: boolean | undefined;
+  if (pandas && problems.length === 0 && rows <= options.verifyMaxRows) {
+    const report = await compareOutputs({ dir: oursDir, runId }, { dir: pandasDir, runId });
+    agree = report.ok;
+    console.error(formatReport(report).replace(/^/gm, '  '));
+  }
+  if (rows > options.verifyMaxRows) {
+    rmSync(oursDir, { recursive: true, force: true }); // hundreds of MB at 2M rows
+    rmSync(pandasDir, { recursive: true, force: true });
+  }
+  for (const p of problems) console.error(`  ! ${p}`);
+  return { rows, inputBytes: statSync(input).size, pandas, ours, agree: problems.length > 0 ? false : agree };
+}
+
+function parseCli(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'rows': { type: 'string', default: '50000,2000000' },
+      'skip-pandas': { type: 'boolean', default: false },
+      'seed': { type: 'string', default: '42' },
+      'verify-max-rows': { type: 'string', default: '50000' },
+    },
+  });
+  const rows = values.rows.split(',').map((r) => Number(r.replace(/_/g, '')));
+  if (rows.some((r) => !Number.isSafeInteger(r) || r <= 0)) throw new Error(`--rows must be positive integers, got ${values.rows}`);
+  return {
+    rows: rows.sort((a, b) => a - b),
+    skipPandas: values['skip-pandas'],
+    seed: Number(values.seed),
+    verifyMaxRows: Number(values['verify-max-rows']),
+  };
+}
+
+function checkTools(options: BenchOptions): void {
+  if (!existsSync(TIME)) throw new Error(`${TIME} not found: install Debian package "time"`);
+  if (!existsSync(PROCESSOR_CLI)) throw new Error(`${PROCESSOR_CLI} not found: run "npx tsc -p processor/tsconfig.tools.json" (npm run bench does)`);
+  if (options.skipPandas) return;
+  try {
+    execFileSync(PYTHON, ['-c', 'import pandas'], { stdio: 'pipe' });
+  } catch {
+    throw new Error(`${PYTHON} cannot import pandas: install Debian package "python3-pandas", or pass --skip-pandas`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const options = parseCli(argv);
+  checkTools(options);
+  const dir = join(REPO_ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const results: BenchRow[] = [];
+  for (const rows of options.rows) {
+    console.error(`${rows.toLocaleString('en-US')} rows (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+    results.push(await benchOne(dir, rows, options));
+  }
+  console.log('');
+  console.log(formatTable(results));
+  console.log('');
+  for (const line of formatGrowth(results)) console.log(line);
+  const ok = results.every((r) => r.agree !== false);
+  if (!ok) console.log('FAILED: a run failed or outputs disagree with pandas (details above)');
+  return ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: Error) => {
+      console.error(`bench: ${err.message}`);
+      process.exitCode = 2;
+    },
+  );
+}
