@@ -31,6 +31,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // The kubectl layer that matches the default Kubernetes version (see src/cluster/versions.ts).
   deps: ['@aws-cdk/lambda-layer-kubectl-v36@^2.0.1'],
+  // Renders the emitted manifests as YAML; bundled because it is not a jsii module.
+  bundledDeps: ['yaml@^2.9.1'],
   devDeps: [
     ...processorDeps,
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
@@ -38,7 +40,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     'kubernetes-models@^4.5.1',
     's3rver@^3.7.1',
-    'yaml@^2.9.1',
   ],
 
   // Release targets. The Python packager needs PyPI, so this repository's CI builds and tests
@@ -73,7 +74,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/cdk.out/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '*.tgz'],
+  gitignore: ['/cdk.out/', '/.scratch/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '*.tgz'],
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
 });
 

@@ -50,6 +50,8 @@ export class ClusterAddons extends Construct {
     super(scope, id);
     // The cluster is created without self-managed networking add-ons, so nodes wait for these.
     const vpcCni = addManagedAddon(this, cluster, 'VpcCni', 'vpc-cni', versions.vpcCni);
+    // Without this the VPC CNI ignores Kubernetes NetworkPolicies.
+    vpcCni.configurationValues = JSON.stringify({ enableNetworkPolicy: 'true' });
     const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
     nodegroup.node.addDependency(vpcCni, kubeProxy);
     // CoreDNS pods need a node to run on before the add-on becomes active.

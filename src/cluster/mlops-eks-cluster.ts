@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AddonVersions, ClusterAddons } from './addons';
+import { acknowledge, acknowledgeManagedPolicies, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { DEFAULT_KUBERNETES_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -232,6 +233,33 @@ export class MlopsEksCluster extends Construct {
     const addons = new ClusterAddons(this, 'Addons', this.eksCluster, nodegroup, props.addonVersions ?? {});
     this.podIdentityAgent = addons.podIdentityAgent;
     this.ebsCsiDriverRole = addons.ebsCsiDriverRole;
+    this.acknowledgeManagedPolicies(nodegroup);
+  }
+
+  /**
+   * EKS documents these AWS managed policies as the required permissions of the cluster role,
+   * the node role and the EBS CSI driver, and AWS maintains them as EKS changes; the kubectl
+   * provider is aws-cdk-lib's own deployment-time Lambda function.
+   */
+  private acknowledgeManagedPolicies(nodegroup: eks.Nodegroup): void {
+    acknowledgeManagedPolicies(this.eksCluster.role, 'The EKS cluster role needs the AWS managed AmazonEKSClusterPolicy, as EKS documents.');
+    acknowledgeManagedPolicies(nodegroup.role,
+      'EKS requires these AWS managed policies (worker node, VPC CNI, ECR read-only) on the node role.');
+    acknowledgeManagedPolicies(this.ebsCsiDriverRole,
+      'AmazonEBSCSIDriverPolicy is the EBS CSI driver\'s documented policy; the role is assumable only through its Pod Identity association.');
+    const kubectlProvider = this.eksCluster.node.findChild('KubectlProvider');
+    for (const child of kubectlProvider.node.findAll()) {
+      if (child instanceof iam.Role) {
+        acknowledgeManagedPolicies(child,
+          'aws-cdk-lib\'s kubectl provider functions use the AWS managed Lambda execution, VPC access and ECR read-only policies; they run only during deployment.');
+      }
+    }
+    const handler = kubectlProvider.node.findChild('Handler') as lambda.IFunction;
+    const framework = kubectlProvider.node.findChild('Provider').node.findChild('framework-onEvent');
+    acknowledgeWildcardResource(framework, `${handler.functionArn}:*`,
+      'The custom-resource framework may invoke any version of its own kubectl handler function, and nothing else.');
+    acknowledge(handler, 'AwsSolutions-L1',
+      'aws-cdk-lib chooses the kubectl handler\'s runtime to match the kubectl layer; it moves with aws-cdk-lib upgrades.');
   }
 
   /**

@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { acknowledge } from '../private/acknowledgements';
 
 const ANYWHERE = ec2.AclCidr.anyIpv4();
 const EPHEMERAL = ec2.AclTraffic.tcpPortRange(1024, 65535);
@@ -33,6 +34,10 @@ export function addWalkthroughNetworkAcls(scope: Construct, vpc: ec2.IVpc, vpcCi
   allow(privateAcl, 'HttpsOut', 110, ec2.TrafficDirection.EGRESS, ANYWHERE, ec2.AclTraffic.tcpPort(443));
   allow(privateAcl, 'DnsOut', 120, ec2.TrafficDirection.EGRESS, ANYWHERE, ec2.AclTraffic.udpPort(53));
   allow(privateAcl, 'VpcOut', 130, ec2.TrafficDirection.EGRESS, insideVpc, ec2.AclTraffic.allTraffic());
+
+  for (const acl of [publicAcl, privateAcl]) {
+    acknowledge(acl, 'AwsSolutions-VPC3', 'The walkthrough\'s network ACLs are opt-in (networkAcls: true), a second layer on top of security groups.');
+  }
 }
 
 function allow(

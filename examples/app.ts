@@ -1,0 +1,116 @@
+/**
+ * The walkthrough ("MLOps on Kubernetes: EKS Data Preprocessing with Pod Identity") rebuilt with
+ * this library: NetworkStack and EksClusterStack with the walkthrough's names and tags, and this
+ * library's safer defaults (see the README's table).
+ *
+ *   npm run synth:example                         # Kubernetes 1.36 (the library default)
+ *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
+ *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
+ *
+ * Stacks are environment-agnostic like the walkthrough's; `cdk deploy` uses your CLI's account
+ * and region.
+ */
+import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
+import { App, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing } from '../src';
+
+const APP_PREFIX = 'eks-demo';
+
+export class NetworkStack extends Stack {
+  public readonly network: MlopsNetwork;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.network = new MlopsNetwork(this, 'Network', {
+      vpcName: `${APP_PREFIX}-vpc`,
+      networkAcls: true,
+    });
+  }
+}
+
+export interface EksClusterStackProps extends StackProps {
+  readonly network: MlopsNetwork;
+  /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
+  readonly kubernetesVersion: string;
+  readonly adminRoleArn?: string;
+}
+
+export class EksClusterStack extends Stack {
+  public readonly cluster: MlopsEksCluster;
+  public readonly preprocessing: PodIdentityPreprocessing;
+
+  constructor(scope: Construct, id: string, props: EksClusterStackProps) {
+    super(scope, id, props);
+    this.cluster = new MlopsEksCluster(this, 'EksCluster', {
+      vpc: props.network.vpc,
+      clusterName: `${APP_PREFIX}-eks-cluster`,
+      nodegroupName: `${APP_PREFIX}-primary-nodegroup`,
+      nodeLabels: { 'node-type': 'primary', 'environment': 'sandbox' },
+      ...kubernetesVersionProps(this, props.kubernetesVersion),
+    });
+    if (props.adminRoleArn) {
+      this.cluster.grantClusterAdmin(iam.Role.fromRoleArn(this, 'AdminRole', props.adminRoleArn));
+    }
+
+    this.preprocessing = new PodIdentityPreprocessing(this, 'DataPreprocessing', {
+      cluster: this.cluster.cluster,
+      namespace: 'mlops',
+      serviceAccountName: 'data-preprocessing-sa',
+      jobName: 'data-preprocessing',
+      roleName: `${APP_PREFIX}-data-preprocessing-role`,
+      bucketNamePrefix: APP_PREFIX,
+      createAdditionalBuckets: true,
+      // A demo, like the walkthrough: buckets go away with the stack.
+      bucketRemovalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+    Validations.of(this.preprocessing).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Demo buckets that are destroyed with the stack; for production pass serverAccessLogsBucket.',
+    });
+  }
+}
+
+function kubernetesVersionProps(scope: Construct, version: string) {
+  if (version === '1.32') {
+    return { kubernetesVersion: eks.KubernetesVersion.V1_32, kubectlLayer: new KubectlV32Layer(scope, 'KubectlLayer') };
+  }
+  if (version !== 'default') {
+    throw new Error(`context kubernetesVersion must be 'default' or '1.32', got '${version}'`);
+  }
+  return {};
+}
+
+/** Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn, owner. */
+export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
+  const context = (key: string): string | undefined => app.node.tryGetContext(key);
+  const network = new NetworkStack(app, 'NetworkStack', { description: 'eks-demo: VPC for the EKS MLOps preprocessing pipeline' });
+  const cluster = new EksClusterStack(app, 'EksClusterStack', {
+    description: 'eks-demo: EKS cluster, Pod Identity, buckets and the data-preprocessing Job',
+    network: network.network,
+    kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
+    adminRoleArn: context('adminRoleArn'),
+  });
+  cluster.addStackDependency(network);
+
+  const tags: Record<string, string> = {
+    Application: APP_PREFIX,
+    Owner: String(context('owner') ?? 'mlops-team'),
+    Environment: 'Sandbox',
+    Project: 'AWSInfra',
+    ManagedBy: 'CDK',
+  };
+  for (const [key, value] of Object.entries(tags)) {
+    Tags.of(app).add(key, value);
+  }
+  return { network, cluster };
+}
+
+if (require.main === module) {
+  const app = new App();
+  buildExampleApp(app);
+  app.synth();
+}
