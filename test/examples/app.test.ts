@@ -1,0 +1,120 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildExampleApp } from '../../examples/app';
+
+function findOne(template: Template, type: string, props: any = {}): any {
+  const found = Object.values<any>(template.findResources(type, props));
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe('the example app reproduces the walkthrough', () => {
+  let network: Template;
+  let cluster: Template;
+  beforeAll(() => {
+    const app = new App();
+    const stacks = buildExampleApp(app);
+    network = Template.fromStack(stacks.network);
+    cluster = Template.fromStack(stacks.cluster);
+  });
+
+  test('NetworkStack: eks-demo-vpc, 10.10.0.0/16, the walkthrough subnets and one NAT gateway', () => {
+    network.hasResourceProperties('AWS::EC2::VPC', {
+      CidrBlock: '10.10.0.0/16',
+      Tags: Match.arrayWith([{ Key: 'Name', Value: 'eks-demo-vpc' }]),
+    });
+    const cidrs = Object.values<any>(network.findResources('AWS::EC2::Subnet')).map((s) => s.Properties.CidrBlock).sort();
+    expect(cidrs).toEqual(['10.10.0.0/24', '10.10.1.0/24', '10.10.10.0/24', '10.10.11.0/24']);
+    network.resourceCountIs('AWS::EC2::NatGateway', 1);
+  });
+
+  test('every resource carries the walkthrough tags', () => {
+    const expected = [
+      { Key: 'Application', Value: 'eks-demo' },
+      { Key: 'Environment', Value: 'Sandbox' },
+      { Key: 'ManagedBy', Value: 'CDK' },
+      { Key: 'Owner', Value: 'mlops-team' },
+      { Key: 'Project', Value: 'AWSInfra' },
+    ];
+    network.hasResourceProperties('AWS::EC2::VPC', { Tags: Match.arrayWith(expected) });
+    cluster.hasResourceProperties('AWS::EKS::Cluster', { Tags: Match.arrayWith(expected) });
+    cluster.hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith(expected) });
+  });
+
+  test('EksClusterStack: cluster eks-demo-eks-cluster with node group eks-demo-primary-nodegroup', () => {
+    cluster.hasResourceProperties('AWS::EKS::Cluster', { Name: 'eks-demo-eks-cluster', Version: '1.36' });
+    cluster.hasResourceProperties('AWS::EKS::Nodegroup', {
+      NodegroupName: 'eks-demo-primary-nodegroup',
+      InstanceTypes: ['t3.medium'],
+      ScalingConfig: { MinSize: 1, MaxSize: 5, DesiredSize: 1 },
+    });
+  });
+
+  test('the five eks-demo buckets exist and are destroyed with the demo', () => {
+    const buckets = Object.values<any>(cluster.findResources('AWS::S3::Bucket'));
+    expect(buckets.map((b) => b.Properties.BucketName).sort()).toEqual([
+      'eks-demo-feature-store-bucket', 'eks-demo-logs-bucket', 'eks-demo-model-artifacts-bucket',
+      'eks-demo-processed-data-bucket', 'eks-demo-raw-data-bucket',
+    ]);
+    expect(new Set(buckets.map((b) => b.DeletionPolicy))).toEqual(new Set(['Delete']));
+  });
+
+  test('the data-preprocessing role is associated with mlops/data-preprocessing-sa', () => {
+    const role = findOne(cluster, 'AWS::IAM::Role', { Properties: { RoleName: 'eks-demo-data-preprocessing-role' } });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: 'pods.eks.amazonaws.com' });
+    cluster.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'mlops', ServiceAccount: 'data-preprocessing-sa' });
+  });
+
+  test('the Job data-preprocessing runs the bundled image with the walkthrough env', () => {
+    const manifest = findOne(cluster, 'Custom::AWSCDK-EKS-KubernetesResource').Properties.Manifest;
+    const text = JSON.stringify(manifest);
+    expect(text).toContain('\\"kind\\":\\"Job\\",\\"metadata\\":{\\"name\\":\\"data-preprocessing\\",\\"namespace\\":\\"mlops\\"');
+    for (const env of ['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL']) {
+      expect(text).toContain(`\\"name\\":\\"${env}\\"`);
+    }
+    expect(text).toContain('cdk-hnb659fds-container-assets');
+  });
+});
+
+describe('the example app with context kubernetesVersion=1.32', () => {
+  test('uses Kubernetes 1.32 with the kubectl 1.32 layer', () => {
+    const app = new App({ context: { kubernetesVersion: '1.32' } });
+    const { cluster } = buildExampleApp(app);
+    Template.fromStack(cluster).hasResourceProperties('AWS::EKS::Cluster', { Version: '1.32' });
+  });
+
+  test('refuses any other version, naming the context key', () => {
+    const app = new App({ context: { kubernetesVersion: '1.20' } });
+    expect(() => buildExampleApp(app)).toThrow(/context kubernetesVersion/);
+  });
+});
+
+describe('cdk-nag AwsSolutions on the example', () => {
+  test('no unacknowledged error or warning, and every acknowledgement has a reason', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-'));
+    const app = new App({ outdir });
+    buildExampleApp(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+    // A plugin with no findings is left out of the report.
+    const nag = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
+    expect(nag?.violations ?? []).toEqual([]);
+
+    const acknowledgements = collectAcknowledgements(app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { id, reason } of acknowledgements) {
+      expect(`${id}: ${reason}`).toMatch(/: \S.{30,}/);
+    }
+  });
+});
+
+function collectAcknowledgements(app: App): Array<{ id: string; reason: string }> {
+  return app.node.findAll().flatMap((construct) => construct.node.metadata
+    .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    .flatMap((entry) => Object.entries<any>(entry.data).map(([id, reason]) => ({ id, reason: String(reason) }))));
+}
