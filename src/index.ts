@@ -1,6 +1,5 @@
 export * from './network/mlops-network';
 export * from './cluster/mlops-eks-cluster';
 export { AddonVersions } from './cluster/addons';
-export { DEFAULT_KUBERNETES_VERSION } from './cluster/kubectl-layer';
 export * from './preprocessing/pod-identity-preprocessing';
 export { ProcessorImage, ProcessorImageConfig } from './preprocessing/processor-image';

@@ -6,8 +6,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AddonVersions, ClusterAddons } from './addons';
-import { acknowledge, acknowledgeManagedPolicies, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { DEFAULT_KUBERNETES_VERSION, kubectlLayerFor } from './kubectl-layer';
+import { acknowledge, acknowledgeManagedPolicies, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** Properties of {@link MlopsEksCluster}. */
@@ -172,6 +172,12 @@ const ALL_LOG_TYPES = [
  * Cluster admins are only the principals given to `grantClusterAdmin()`.
  */
 export class MlopsEksCluster extends Construct {
+  /**
+   * The default Kubernetes version: the newest that both aws-cdk-lib and the bundled kubectl
+   * layer (`@aws-cdk/lambda-layer-kubectl-v36`) support.
+   */
+  public static readonly DEFAULT_KUBERNETES_VERSION: eks.KubernetesVersion = DEFAULT_KUBERNETES_VERSION;
+
   /** The EKS cluster. */
   public readonly cluster: eks.ICluster;
   /** The managed node group. */
