@@ -1,1 +1,60 @@
-console.log("processor placeholder");
+#!/usr/bin/env node
+/**
+ * Command-line entry point (also the image's ENTRYPOINT). A thin wrapper around runPipeline that
+ * maps the outcome to the exit code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
+ */
+import { parseConfig, USAGE } from './config';
+import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
+import { Logger, createLogger } from './log';
+import { runPipeline } from './pipeline';
+
+export interface MainOptions {
+  /** Stops the run (the process wires SIGTERM and SIGINT to it). */
+  readonly signal?: AbortSignal;
+  /** Log line sink; default stderr. */
+  readonly write?: (line: string) => void;
+}
+
+/** Runs the job for these arguments and environment and returns the exit code; never throws. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, options: MainOptions = {}): Promise<number> {
+  let log: Logger = createLogger({ write: options.write });
+  try {
+    const config = parseConfig(argv, env);
+    log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
+    if (config.help) {
+      (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
+      return EXIT_OK;
+    }
+    options.signal?.addEventListener('abort', () => {
+      log.warn('Stop requested; aborting the run (open uploads are aborted, no manifest is written)');
+    }, { once: true });
+    await runPipeline({
+      input: config.input,
+      output: config.output,
+      runId: config.runId,
+      scratchDir: config.scratchDir,
+      log,
+      signal: options.signal,
+      env,
+    });
+    return EXIT_OK;
+  } catch (error) {
+    const code = exitCodeFor(error);
+    const kind = error instanceof BadInputError ? 'Bad input' : 'Preprocessing failed';
+    log.error(`${kind}: ${describeError(error)}`, { exitCode: code });
+    return code;
+  }
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  const stop = (): void => {
+    // A second signal means "now": skip the cleanup.
+    if (controller.signal.aborted) process.exit(EXIT_TERMINATED);
+    controller.abort();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Exit explicitly: idle keep-alive sockets must not hold the process open after the job.
+  void main(process.argv.slice(2), process.env, { signal: controller.signal }).then((code) => process.exit(code));
+}

@@ -1,0 +1,140 @@
+/**
+ * Command line and environment.
+ *
+ *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+ *
+ * Without --input/--output the image's environment is used, as in the walkthrough:
+ * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
+ * output/). RUN_ID, SCRATCH_DIR, LOG_LEVEL (debug|info|warn|error) and LOG_FORMAT (text|json)
+ * are read from the environment; flags win over variables.
+ */
+import { parseArgs } from 'node:util';
+import { BadInputError } from './errors';
+import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
+
+export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
+export const DEFAULT_OUTPUT_PREFIX = 'output/';
+
+export const USAGE = `Usage: cli --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
+OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, LOG_LEVEL, LOG_FORMAT.`;
+
+export type InputLocation = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
+export type OutputLocation = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
+
+export interface CliConfig {
+  readonly help: boolean;
+  readonly input: string;
+  readonly output: string;
+  readonly runId?: string;
+  readonly scratchDir?: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+/** Reads flags and environment; BadInputError (exit 2) on anything invalid or missing. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        'input': { type: 'string' },
+        'output': { type: 'string' },
+        'run-id': { type: 'string' },
+        'scratch-dir': { type: 'string' },
+        'help': { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new BadInputError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const logLevel = oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info', { warning: 'warn' });
+  const logFormat = oneOf('LOG_FORMAT', env.LOG_FORMAT, LOG_FORMATS, 'text');
+  if (values.help) return { help: true, input: '', output: '', logLevel, logFormat };
+
+  const input = values.input ?? (env.INPUT_BUCKET ? `s3://${env.INPUT_BUCKET}/${env.INPUT_KEY || DEFAULT_INPUT_KEY}` : undefined);
+  const output = values.output ?? (env.OUTPUT_BUCKET ? `s3://${env.OUTPUT_BUCKET}/${env.OUTPUT_PREFIX ?? DEFAULT_OUTPUT_PREFIX}` : undefined);
+  if (!input) throw new BadInputError(`no input: pass --input or set INPUT_BUCKET\n${USAGE}`);
+  if (!output) throw new BadInputError(`no output: pass --output or set OUTPUT_BUCKET\n${USAGE}`);
+  return {
+    help: false,
+    input,
+    output,
+    runId: values['run-id'] ?? (env.RUN_ID || undefined),
+    scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
+    logLevel,
+    logFormat,
+  };
+}
+
+function oneOf<T extends string>(
+  name: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  aliases: Record<string, T> = {},
+): T {
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  const match = allowed.find((a) => a === value) ?? aliases[value];
+  if (match === undefined) throw new BadInputError(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
+  return match;
+}
+
+const S3_URI = /^s3:\/\/([^/]+)(?:\/(.*))?$/;
+
+/** `s3://bucket/key` or a local path. */
+export function parseInputLocation(text: string): InputLocation {
+  const match = S3_URI.exec(text);
+  if (!match) return { kind: 'local', path: text };
+  const key = match[2] ?? '';
+  if (key === '' || key.endsWith('/')) throw new BadInputError(`input ${text} names no object key; expected s3://bucket/key`);
+  return { kind: 's3', bucket: match[1], key };
+}
+
+/** `s3://bucket/prefix/` (prefix may be empty; a missing trailing slash is added) or a local directory. */
+export function parseOutputLocation(text: string): OutputLocation {
+  const match = S3_URI.exec(text);
+  if (!match) return { kind: 'local', dir: text };
+  const prefix = (match[2] ?? '').replace(/^\/+/, '');
+  return { kind: 's3', bucket: match[1], prefix: prefix === '' || prefix.endsWith('/') ? prefix : prefix + '/' };
+}
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RUN_ID_TIME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/;
+
+/** The default run id: the UTC start time as YYYYMMDD-HHMMSS. */
+export function runIdFor(start: Date): string {
+  const iso = start.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+
+/** Run ids become part of file names and S3 keys: letters, digits, `.`, `_`, `-`. */
+export function validateRunId(runId: string): string {
+  if (!RUN_ID.test(runId)) {
+    throw new BadInputError(`run id '${runId}' is invalid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return runId;
+}
+
+/**
+ * The time a run id names, for run ids that start with YYYYMMDD-HHMMSS (every default one), as
+ * ISO 8601 UTC; undefined for other run ids.
+ */
+export function timeOfRunId(runId: string): string | undefined {
+  const m = RUN_ID_TIME.exec(runId);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Reject impossible dates such as 20241332-250000 instead of letting Date roll them over.
+  if (runIdFor(time) !== m[0]) return undefined;
+  return isoSeconds(time);
+}
+
+/** ISO 8601 UTC to the second: 2024-12-21T22:49:04Z. */
+export function isoSeconds(time: Date): string {
+  return time.toISOString().slice(0, 19) + 'Z';
+}

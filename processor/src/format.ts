@@ -1,0 +1,198 @@
+/**
+ * Number parsing and formatting that reproduce the seed's pandas output byte for byte.
+ *
+ * pandas writes float64 values with Python's `repr`: the shortest decimal that round-trips,
+ * `.0` on integral values, and exponent notation below 1e-4 or from 1e16 up (`1e-05`, `1e+16`).
+ * JavaScript's `Number#toString` also gives the shortest round-trip digits but switches notation
+ * at other thresholds (1e-7, 1e21), so only the notation is adapted here.
+ */
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+
+/** Powers of ten that are exact in float64 (Clinger's fast path). */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** Significant digits that always fit exactly in a float64 mantissa. */
+const MAX_EXACT_DIGITS = 15;
+
+/**
+ * Parses a decimal number (`12`, `-3.5`, `.5`, `5.`, `1e3`, `+7`) from `buf[start, end)`.
+ * Returns NaN when the text is not a number in that grammar (no whitespace, no `inf`/`nan`,
+ * no hex); the result may be ±Infinity when the exponent overflows, callers reject that.
+ * Short inputs (≤ 15 significant digits, small exponent) are computed exactly with one
+ * multiplication or division, which is correctly rounded; anything else goes to `Number()`,
+ * which V8 also rounds correctly.
+ */
+export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  if (i < end && (buf[i] === MINUS || buf[i] === PLUS)) {
+    negative = buf[i] === MINUS;
+    i++;
+  }
+  let mantissa = 0;
+  let significantDigits = 0;
+  let decimalExponent = 0;
+  let digitsSeen = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - DIGIT_0;
+    if (d < 0 || d > 9) break;
+    digitsSeen++;
+    if (significantDigits > 0 || d !== 0) {
+      if (significantDigits < MAX_EXACT_DIGITS) mantissa = mantissa * 10 + d;
+      else decimalExponent++;
+      significantDigits++;
+    }
+  }
+  if (i < end && buf[i] === DOT) {
+    for (i++; i < end; i++) {
+      const d = buf[i] - DIGIT_0;
+      if (d < 0 || d > 9) break;
+      digitsSeen++;
+      if (significantDigits > 0 || d !== 0) {
+        if (significantDigits < MAX_EXACT_DIGITS) {
+          mantissa = mantissa * 10 + d;
+          decimalExponent--;
+        }
+        significantDigits++;
+      } else {
+        decimalExponent--;
+      }
+    }
+  }
+  if (digitsSeen === 0) return NaN;
+  if (i < end && (buf[i] === LOWER_E || buf[i] === UPPER_E)) {
+    i++;
+    let exponentNegative = false;
+    if (i < end && (buf[i] === MINUS || buf[i] === PLUS)) {
+      exponentNegative = buf[i] === MINUS;
+      i++;
+    }
+    const exponentStart = i;
+    let exponent = 0;
+    for (; i < end; i++) {
+      const d = buf[i] - DIGIT_0;
+      if (d < 0 || d > 9) break;
+      if (exponent < 100000) exponent = exponent * 10 + d;
+    }
+    if (i === exponentStart) return NaN;
+    decimalExponent += exponentNegative ? -exponent : exponent;
+  }
+  if (i !== end) return NaN;
+  if (significantDigits > MAX_EXACT_DIGITS || decimalExponent > 22 || decimalExponent < -22) {
+    return Number(latin1(buf, start, end));
+  }
+  const magnitude = decimalExponent >= 0
+    ? mantissa * EXACT_POWERS_OF_TEN[decimalExponent]
+    : mantissa / EXACT_POWERS_OF_TEN[-decimalExponent];
+  return negative ? -magnitude : magnitude;
+}
+
+/** Result of {@link parseInteger}: the canonical decimal text, or a reason it is not an integer. */
+export type IntegerParse = { ok: true; canonical: string | undefined } | { ok: false; reason: 'not-integer' | 'out-of-range' };
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_MAGNITUDE = '9223372036854775808';
+
+/**
+ * Validates an integer id in `buf[start, end)` (`17`, `-3`, `+007`) within the int64 range that
+ * pandas reads into an integer column. `canonical` is undefined when the bytes are already the
+ * canonical form pandas would print (the common case, so callers copy the bytes); otherwise it
+ * holds that form (`+007` → `7`, `-0` → `0`).
+ */
+export function parseInteger(buf: Uint8Array, start: number, end: number): IntegerParse {
+  let i = start;
+  const sign = i < end ? buf[i] : 0;
+  if (sign === MINUS || sign === PLUS) i++;
+  if (i === end) return { ok: false, reason: 'not-integer' };
+  let firstSignificant = -1;
+  for (let j = i; j < end; j++) {
+    const b = buf[j];
+    if (b < DIGIT_0 || b > DIGIT_9) return { ok: false, reason: 'not-integer' };
+    if (firstSignificant < 0 && b !== DIGIT_0) firstSignificant = j;
+  }
+  if (firstSignificant < 0) {
+    // All zeros: pandas prints 0 whatever the sign or padding.
+    return { ok: true, canonical: end - start === 1 ? undefined : '0' };
+  }
+  const digits = end - firstSignificant;
+  if (digits > 19) return { ok: false, reason: 'out-of-range' };
+  const negative = sign === MINUS;
+  if (digits === 19) {
+    const text = latin1(buf, firstSignificant, end);
+    if (text > (negative ? INT64_MIN_MAGNITUDE : INT64_MAX)) return { ok: false, reason: 'out-of-range' };
+  }
+  const alreadyCanonical = sign !== PLUS && firstSignificant === i;
+  if (alreadyCanonical) return { ok: true, canonical: undefined };
+  return { ok: true, canonical: (negative ? '-' : '') + latin1(buf, firstSignificant, end) };
+}
+
+/**
+ * Formats a finite float64 the way Python's `repr` (and so pandas' `to_csv`) does.
+ * NaN formats as the empty string: pandas writes missing values as empty cells.
+ */
+export function formatFloat(value: number): string {
+  if (value !== value) return '';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const magnitude = value < 0 ? -value : value;
+  if (magnitude >= 1e16 || magnitude < 1e-4) return pythonExponentForm(value);
+  const text = String(value);
+  // Within [1e-4, 1e16) JavaScript never uses exponent notation.
+  return text.includes('.') ? text : text + '.0';
+}
+
+/** `1.5e-5` → `1.5e-05`, `1e+16` stays: Python prints at least two exponent digits. */
+function pythonExponentForm(value: number): string {
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  const text = value.toExponential();
+  const e = text.indexOf('e');
+  const mantissa = text.slice(0, e);
+  const sign = text[e + 1];
+  const digits = text.slice(e + 2);
+  return `${mantissa}e${sign}${digits.length < 2 ? '0' + digits : digits}`;
+}
+
+/**
+ * Writes {@link formatFloat}(value) into `buf` at `pos` and returns the new position. Small
+ * integral values (ages, whole salaries: most of the data) are written digit by digit without
+ * creating a string.
+ */
+export function writeFloat(buf: Uint8Array, pos: number, value: number): number {
+  if (value > 0 && value < 2147483648 && (value | 0) === value) {
+    pos = writeUnsignedInt(buf, pos, value);
+    buf[pos] = DOT;
+    buf[pos + 1] = DIGIT_0;
+    return pos + 2;
+  }
+  return writeAscii(buf, pos, formatFloat(value));
+}
+
+/** Writes a non-negative int32 in decimal and returns the new position. */
+export function writeUnsignedInt(buf: Uint8Array, pos: number, value: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = (v / 10) | 0) digits++;
+  let p = pos + digits - 1;
+  let v = value;
+  do {
+    const q = (v / 10) | 0;
+    buf[p--] = DIGIT_0 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return pos + digits;
+}
+
+/** Writes an ASCII string and returns the new position. */
+export function writeAscii(buf: Uint8Array, pos: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[pos + i] = text.charCodeAt(i);
+  return pos + text.length;
+}
+
+/** Decodes bytes as latin1 (one char per byte): cheap, and enough for ASCII number text. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+}

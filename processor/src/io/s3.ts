@@ -1,0 +1,261 @@
+/**
+ * S3 access: the default credential chain (on EKS the Pod Identity agent's endpoint, which the SDK
+ * reads from AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE),
+ * downloads that resume after a connection drops mid-body, and uploads that are aborted cleanly.
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AbortMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { BadInputError, RunAbortedError, describeError } from '../errors';
+import type { Logger } from '../log';
+
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export function s3Uri(location: S3Location): string {
+  return `s3://${location.bucket}/${location.key}`;
+}
+
+/** SDK attempts per request (first try included) unless AWS_MAX_ATTEMPTS says otherwise. */
+const DEFAULT_MAX_ATTEMPTS = 5;
+/** How often a download is resumed, or an upload restarted, after the SDK's own retries. */
+const MAX_RESUMES = 5;
+const MAX_UPLOAD_ATTEMPTS = 3;
+const RETRY_BASE_DELAY_MS = 200;
+/** Part size for multipart uploads (S3's minimum is 5 MiB); with queueSize 4 at most 32 MiB in flight. */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+const UPLOAD_QUEUE_SIZE = 4;
+
+/**
+ * An S3 client from the environment. AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) selects a local
+ * S3 such as s3rver: path-style addressing, and checksums only where S3 requires them, since
+ * emulators do not implement the SDK's default streaming checksums.
+ */
+export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+  const attempts = Number(env.AWS_MAX_ATTEMPTS);
+  const config: S3ClientConfig = {
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined),
+    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+  };
+  if (endpoint) {
+    config.endpoint = endpoint;
+    config.forcePathStyle = true;
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  return new S3Client(config);
+}
+
+export interface DownloadInfo {
+  /** The object's Last-Modified, once the first response arrived. */
+  lastModified?: Date;
+  size?: number;
+}
+
+/**
+ * The object's bytes in chunks. When the connection fails (before or in the middle of the body)
+ * after the SDK's own retries, the download resumes with a ranged GET from the byte reached,
+ * pinned to the first response's ETag, so the chunks always add up to one version of the object.
+ * NoSuchKey, NoSuchBucket and AccessDenied fail at once as BadInputError naming bucket and key.
+ */
+export async function* downloadObject(
+  client: S3Client,
+  location: S3Location,
+  options: { log: Logger; signal?: AbortSignal; info?: DownloadInfo },
+): AsyncGenerator<Buffer> {
+  const info = options.info ?? {};
+  let offset = 0;
+  let etag: string | undefined;
+  let resumes = 0;
+  for (;;) {
+    let body: Readable | undefined;
+    try {
+      const response = await client.send(new GetObjectCommand({
+        Bucket: location.bucket,
+        Key: location.key,
+        Range: offset > 0 ? `bytes=${offset}-` : undefined,
+        IfMatch: offset > 0 ? etag : undefined,
+      }), { abortSignal: options.signal });
+      if (offset === 0) {
+        etag = response.ETag;
+        info.lastModified = response.LastModified;
+        info.size = response.ContentLength;
+      }
+      body = response.Body as Readable;
+      for await (const chunk of body) {
+        offset += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      if (info.size !== undefined && offset !== info.size) {
+        throw new TransientS3Error(`the response body ended at byte ${offset} of ${info.size}`);
+      }
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) throw new RunAbortedError();
+      if (!isTransient(error)) throw inputError(error, location);
+      if (++resumes > MAX_RESUMES) {
+        throw new Error(`downloading ${s3Uri(location)} failed after ${resumes} attempts: ${describeError(error)}`, { cause: error });
+      }
+      options.log.warn(`Download of ${s3Uri(location)} interrupted at byte ${offset} (${describeError(error)}); resuming`, { attempt: resumes + 1 });
+      await sleep(backoffMs(resumes), undefined, { signal: options.signal }).catch(() => undefined);
+    } finally {
+      body?.destroy();
+    }
+  }
+}
+
+/**
+ * Uploads a local file (multipart above one part). A failed upload is restarted from the file a
+ * few times when the failure is transient; the bytes are the file's either way. When `signal`
+ * aborts, the multipart upload is aborted on S3 (AbortMultipartUpload) before this rejects.
+ */
+export async function uploadFile(
+  client: S3Client,
+  location: S3Location,
+  path: string,
+  options: { size: number; contentType: string; log: Logger; signal?: AbortSignal },
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    const body = createReadStream(path);
+    const upload = new Upload({
+      client,
+      params: { Bucket: location.bucket, Key: location.key, Body: body, ContentLength: options.size, ContentType: options.contentType },
+      partSize: UPLOAD_PART_BYTES,
+      queueSize: UPLOAD_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    let aborting: Promise<void> | undefined;
+    const onAbort = (): void => {
+      aborting = abortUpload(client, upload, location, options.size, options.log);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) {
+        await aborting;
+        throw new RunAbortedError();
+      }
+      if (!isTransient(error) || attempt >= MAX_UPLOAD_ATTEMPTS) throw outputError(error, location);
+      options.log.warn(`Upload to ${s3Uri(location)} failed (${describeError(error)}); restarting`, { attempt: attempt + 1 });
+      await sleep(backoffMs(attempt));
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      body.destroy();
+    }
+  }
+}
+
+/** Puts a small object (the manifest, JSON outputs) from memory; the SDK retries it. */
+export async function putSmallObject(
+  client: S3Client,
+  location: S3Location,
+  body: Buffer,
+  contentType: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await client.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType }), { abortSignal: signal });
+  } catch (error) {
+    if (signal?.aborted) throw new RunAbortedError();
+    throw outputError(error, location);
+  }
+}
+
+/**
+ * Stops an upload and makes sure S3 drops its parts. lib-storage's own abort resolves `done()`
+ * at once but sends AbortMultipartUpload only after in-flight parts finish, which can be after
+ * the process has exited, so it is sent here directly.
+ */
+async function abortUpload(client: S3Client, upload: Upload, location: S3Location, size: number, log: Logger): Promise<void> {
+  await upload.abort();
+  // A multipart upload gets its id from the first request; wait briefly if that is still in flight.
+  for (let waited = 0; upload.uploadId === undefined && size > UPLOAD_PART_BYTES && waited < 5000; waited += 50) {
+    await sleep(50);
+  }
+  if (upload.uploadId === undefined) return;
+  try {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: location.bucket, Key: location.key, UploadId: upload.uploadId }));
+    log.info(`Aborted multipart upload to ${s3Uri(location)}`, { uploadId: upload.uploadId });
+  } catch (error) {
+    log.warn(`Could not abort multipart upload to ${s3Uri(location)}: ${describeError(error)}`, { uploadId: upload.uploadId });
+  }
+}
+
+/** Raised for a response that ended early; worth resuming. */
+class TransientS3Error extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransientS3Error';
+  }
+}
+
+const TRANSIENT_NAMES = new Set([
+  'TransientS3Error', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeoutException',
+  'TimeoutError', 'ThrottlingException', 'Throttling',
+]);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH',
+  'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
+]);
+
+/** Whether retrying may help: server errors, throttling, dropped connections. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  if (TRANSIENT_NAMES.has(e.name) || (e.code !== undefined && TRANSIENT_CODES.has(e.code))) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (e.$retryable) return true;
+  // A body cut off mid-stream surfaces as a plain "aborted" error from node:http.
+  return /\b(aborted|socket hang up|premature close)\b/i.test(e.message);
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+function inputError(error: unknown, location: S3Location): Error {
+  const name = errorName(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) {
+    return new BadInputError(`input object ${s3Uri(location)} does not exist (NoSuchKey): bucket '${location.bucket}', key '${location.key}'`, { cause: error });
+  }
+  if (name === 'NoSuchBucket') {
+    return new BadInputError(`input bucket '${location.bucket}' does not exist (NoSuchBucket) reading key '${location.key}'`, { cause: error });
+  }
+  if (name === 'AccessDenied') {
+    return new BadInputError(
+      `access denied reading ${s3Uri(location)} (bucket '${location.bucket}', key '${location.key}'): ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+  if (name === 'PreconditionFailed') {
+    return new Error(`input object ${s3Uri(location)} changed while it was being downloaded`, { cause: error });
+  }
+  return new Error(`reading ${s3Uri(location)} failed: ${name}: ${describeError(error)}`, { cause: error });
+}
+
+function outputError(error: unknown, location: S3Location): Error {
+  if (error instanceof RunAbortedError) return error;
+  const name = errorName(error);
+  if (name === 'AccessDenied') {
+    return new Error(`access denied writing ${s3Uri(location)} (bucket '${location.bucket}', key '${location.key}'): ${describeError(error)}`, { cause: error });
+  }
+  if (name === 'NoSuchBucket') {
+    return new Error(`output bucket '${location.bucket}' does not exist (NoSuchBucket) writing key '${location.key}'`, { cause: error });
+  }
+  return new Error(`writing ${s3Uri(location)} failed: ${name}: ${describeError(error)}`, { cause: error });
+}
+
+function backoffMs(attempt: number): number {
+  return RETRY_BASE_DELAY_MS * 2 ** Math.min(attempt - 1, 5);
+}

@@ -1,0 +1,155 @@
+/**
+ * Where outputs go. Files are first written to a staging place and become visible only when all of
+ * them succeeded, then the manifest is written last:
+ * - a local directory: hidden `.<name>.partial` files renamed into place (a rerun never leaves a
+ *   half-written file behind an existing manifest);
+ * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { OutputLocation } from './config';
+import { S3Location, putSmallObject, s3Uri, uploadFile } from './io/s3';
+import type { Logger } from './log';
+
+export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+export const JSON_CONTENT_TYPE = 'application/json';
+
+/** Output file names of a run: `<name>_<runId>.<ext>`. */
+export function outputFileNames(runId: string) {
+  return {
+    cleaned: `cleaned_data_${runId}.csv`,
+    transformed: `transformed_data_${runId}.csv`,
+    departmentStatistics: `department_statistics_${runId}.csv`,
+    qualityMetrics: `quality_metrics_${runId}.json`,
+    rejected: `rejected_rows_${runId}.csv`,
+    manifest: `manifest_${runId}.json`,
+  };
+}
+
+export interface StagedFile {
+  readonly fileName: string;
+  readonly bytes: number;
+  readonly contentType: string;
+}
+
+export interface OutputTarget {
+  /** Where a file ends up, for logs (path or s3:// URI). */
+  locationOf(fileName: string): string;
+  /** The manifest's name for a file: its S3 key, or its name inside the output directory. */
+  keyOf(fileName: string): string;
+  prepare(): Promise<void>;
+  createStream(fileName: string): Writable;
+  writeSmall(fileName: string, bytes: Buffer): Promise<void>;
+  /** Makes all staged files visible (rename or upload); the manifest is not among them. */
+  publish(files: readonly StagedFile[]): Promise<void>;
+  publishManifest(fileName: string, bytes: Buffer): Promise<void>;
+  /** Removes staged files after a failure. */
+  discard(): Promise<void>;
+}
+
+export class LocalOutputTarget implements OutputTarget {
+  private readonly staged = new Set<string>();
+
+  constructor(private readonly dir: string, private readonly log: Logger) {}
+
+  locationOf(fileName: string): string {
+    return join(this.dir, fileName);
+  }
+
+  keyOf(fileName: string): string {
+    return fileName;
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  createStream(fileName: string): Writable {
+    return createWriteStream(this.stagingPath(fileName));
+  }
+
+  async writeSmall(fileName: string, bytes: Buffer): Promise<void> {
+    await writeFile(this.stagingPath(fileName), bytes);
+  }
+
+  async publish(files: readonly StagedFile[]): Promise<void> {
+    for (const file of files) {
+      await rename(this.stagingPath(file.fileName), this.locationOf(file.fileName));
+      this.staged.delete(file.fileName);
+      this.log.debug(`Published ${this.locationOf(file.fileName)}`);
+    }
+  }
+
+  async publishManifest(fileName: string, bytes: Buffer): Promise<void> {
+    await this.writeSmall(fileName, bytes);
+    await this.publish([{ fileName, bytes: bytes.length, contentType: JSON_CONTENT_TYPE }]);
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all([...this.staged].map((f) => rm(join(this.dir, `.${f}.partial`), { force: true })));
+    this.staged.clear();
+  }
+
+  private stagingPath(fileName: string): string {
+    this.staged.add(fileName);
+    return join(this.dir, `.${fileName}.partial`);
+  }
+}
+
+export class S3OutputTarget implements OutputTarget {
+  constructor(
+    private readonly client: S3Client,
+    private readonly location: Extract<OutputLocation, { kind: 's3' }>,
+    private readonly stagingDir: string,
+    private readonly log: Logger,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  locationOf(fileName: string): string {
+    return s3Uri(this.objectOf(fileName));
+  }
+
+  keyOf(fileName: string): string {
+    return this.location.prefix + fileName;
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.stagingDir, { recursive: true });
+  }
+
+  createStream(fileName: string): Writable {
+    return createWriteStream(join(this.stagingDir, fileName));
+  }
+
+  async writeSmall(fileName: string, bytes: Buffer): Promise<void> {
+    await writeFile(join(this.stagingDir, fileName), bytes);
+  }
+
+  async publish(files: readonly StagedFile[]): Promise<void> {
+    for (const file of files) {
+      this.log.info(`Uploading to ${this.locationOf(file.fileName)}`);
+      await uploadFile(this.client, this.objectOf(file.fileName), join(this.stagingDir, file.fileName), {
+        size: file.bytes,
+        contentType: file.contentType,
+        log: this.log,
+        signal: this.signal,
+      });
+    }
+  }
+
+  async publishManifest(fileName: string, bytes: Buffer): Promise<void> {
+    this.log.info(`Uploading to ${this.locationOf(fileName)}`);
+    await putSmallObject(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
+  }
+
+  async discard(): Promise<void> {
+    // Staged files live in the scratch directory, which the pipeline removes.
+  }
+
+  private objectOf(fileName: string): S3Location {
+    return { bucket: this.location.bucket, key: this.keyOf(fileName) };
+  }
+}
