@@ -78,7 +78,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   gitignore: ['/cdk.out/', '/.scratch/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '*.tgz'],
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/scripts/', '/.scratch/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
 });
 
 // The processor's hot loop hashes rows and parses numbers with bit operations on purpose.
