@@ -264,6 +264,8 @@ export class MlopsEksCluster extends Construct {
     const framework = kubectlProvider.node.findChild('Provider').node.findChild('framework-onEvent');
     acknowledgeWildcardResource(framework, `${handler.functionArn}:*`,
       'The custom-resource framework may invoke any version of its own kubectl handler function, and nothing else.');
+    acknowledge(this.eksCluster, 'CloudFormation-Validate::W9009',
+      'aws-eks-v2 sets EncryptionConfig.Resources to [\'secrets\'], the one value EKS accepts; the schema marks the property deprecated only because it is implied.');
     acknowledge(handler, 'AwsSolutions-L1',
       'aws-cdk-lib chooses the kubectl handler\'s runtime to match the kubectl layer; it moves with aws-cdk-lib upgrades.');
   }
