@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the packed library (dist/js/*.tgz, from `npx projen package:js`) into a fresh CDK app
-# outside the repo, uses all three constructs with default props, synthesizes it without an AWS
-# account, and checks that the processor image asset is staged with its Dockerfile.
+# outside the repo, compiles a TypeScript app that uses all three constructs with default props,
+# synthesizes it without an AWS account, and checks that the processor image asset is staged with its Dockerfile.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(ls "$root"/dist/js/cdk-mlops-eks@*.tgz 2>/dev/null | head -n 1)
@@ -20,9 +20,9 @@ echo "pack-smoke: installing $(basename "$tarball") with aws-cdk-lib@$cdk_versio
 npm install --no-audit --no-fund --prefer-offline --loglevel=error \
   "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" >/dev/null
 
-cat > app.js <<'APP'
-const { App, Stack } = require('aws-cdk-lib');
-const { MlopsNetwork, MlopsEksCluster, PodIdentityPreprocessing } = require('cdk-mlops-eks');
+cat > app.ts <<'APP'
+import { App, Stack } from 'aws-cdk-lib';
+import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing } from 'cdk-mlops-eks';
 
 const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'SmokeStack');
@@ -31,6 +31,9 @@ const eks = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc });
 new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: eks.cluster });
 app.synth();
 APP
+# Compile against the installed package's type declarations, as a TypeScript user would.
+node "$root/node_modules/typescript/bin/tsc" --strict --module commonjs --target es2022 --skipLibCheck --types node \
+  --typeRoots "$root/node_modules/@types" app.ts
 node app.js
 
 template=cdk.out/SmokeStack.template.json
