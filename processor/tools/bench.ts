@@ -11,6 +11,7 @@
  * Scratch files go to .bench/ at the repo root (gitignored); inputs are kept and reused, outputs of
  * runs larger than --verify-max-rows are deleted after measuring.
  *
+ * MB in the table means MiB (2^20 bytes), as /usr/bin/time's kbytes are KiB.
  * Needs /usr/bin/time (Debian package `time`) and, unless --skip-pandas, /usr/bin/python3 with
  * pandas (Debian package `python3-pandas`). Figures only; nothing here asserts timings.
  */

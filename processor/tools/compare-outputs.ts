@@ -195,12 +195,14 @@ function endsWithNewline(path: string): boolean {
 function compareRecord(
   name: CsvOutput,
   header: string[],
+  order: number[] | undefined,
   ours: string,
   pandas: string,
 ): { cells: Array<Omit<Mismatch, 'line' | 'id'>>; intended: boolean } {
   const checkQuirk = name === 'transformed_data';
   if (ours === pandas && !checkQuirk) return { cells: [], intended: false };
-  const o = splitRawFields(ours);
+  const fields = splitRawFields(ours);
+  const o = order && fields.length === order.length ? order.map((k) => fields[k]) : fields;
   const p = splitRawFields(pandas);
   if (o.length !== p.length || o.length !== header.length) {
     return { cells: [{ ours, pandas, note: `field counts: ours ${o.length}, pandas ${p.length}, header ${header.length}` }], intended: false };
@@ -225,6 +227,13 @@ function compareRecord(
   return { cells, intended };
 }
 
+/** For headers with the same names in another order: ours' index of each pandas column. */
+function columnOrder(ours: string[], pandas: string[]): number[] | undefined {
+  if (ours.length !== pandas.length || new Set(ours).size !== ours.length) return undefined;
+  const order = pandas.map((name) => ours.indexOf(name));
+  return order.includes(-1) ? undefined : order;
+}
+
 /** Compares one CSV output record by record. */
 export async function compareCsvOutput(name: CsvOutput, ours: RunOutputs, pandas: RunOutputs, options: CompareOptions = {}): Promise<FileComparison> {
   const maxSamples = options.maxSamples ?? 10;
@@ -247,6 +256,7 @@ export async function compareCsvOutput(name: CsvOutput, ours: RunOutputs, pandas
   const o = csvRecords(oursPath);
   const p = csvRecords(pandasPath);
   let header: string[] = [];
+  let order: number[] | undefined; // ours' field index for each pandas column, when only the order differs
   for (;;) {
     const [a, b] = await Promise.all([o.next(), p.next()]);
     if (a.done && b.done) break;
@@ -261,14 +271,20 @@ export async function compareCsvOutput(name: CsvOutput, ours: RunOutputs, pandas
     }
     if (result.oursRecords === 1) {
       header = splitCsvRecord(b.value.text);
-      if (a.value.text !== b.value.text) problems.push(`header differs: ours "${a.value.text}", pandas "${b.value.text}"`);
-      else result.identicalRecords++;
+      if (a.value.text !== b.value.text) {
+        problems.push(`header differs: ours "${a.value.text}", pandas "${b.value.text}"`);
+        order = columnOrder(splitCsvRecord(a.value.text), header);
+        if (order) problems.push('same columns in another order: rows are compared column by column, by name');
+      } else {
+        result.identicalRecords++;
+      }
       continue;
     }
-    const { cells, intended } = compareRecord(name, header, a.value.text, b.value.text);
+    const { cells, intended } = compareRecord(name, header, order, a.value.text, b.value.text);
     if (cells.length > 0) {
       result.mismatchedRecords++;
-      const id = header[0] === 'id' ? splitCsvRecord(b.value.text)[0] : undefined;
+      const idAt = header.indexOf('id');
+      const id = idAt >= 0 ? splitCsvRecord(b.value.text)[idAt] : undefined;
       for (const cell of cells) {
         const key = cell.column ?? '(record)';
         result.mismatchesByColumn[key] = (result.mismatchesByColumn[key] ?? 0) + 1;

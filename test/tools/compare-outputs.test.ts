@@ -105,6 +105,20 @@ test('quoting, line endings, a missing row and a missing final newline are all d
   expect(report.ok).toBe(false);
 });
 
+test('same columns in another order: a header problem, then values compared by column name', async () => {
+  const swap = (line: string): string => {
+    const f = splitRawFields(line);
+    return [f[1], f[0], ...f.slice(2)].join(',');
+  };
+  const cleaned = CLEANED.map(swap);
+  cleaned[2] = cleaned[2].replace('40.0', '41.0');
+  const report = await compareOutputs(oursRun({ cleaned }), pandasRun());
+  const file = report.files.find((f) => f.file === 'cleaned_data.csv')!;
+  expect(file.problems).toEqual([expect.stringMatching(/^header differs/), expect.stringMatching(/compared column by column, by name/)]);
+  expect(file.identicalRecords).toBe(1);
+  expect(file.samples).toEqual([{ line: 3, id: '2', column: 'age', ours: '41.0', pandas: '40.0', note: 'differs by 1' }]);
+});
+
 test('quality metrics: a differing field, a bad timestamp and a broken row balance are reported', async () => {
   const metrics = { ...OURS_METRICS, duplicate_rows: 1, processing_timestamp: 'yesterday', input_rows: 5 };
   const report = await compareOutputs(oursRun({ metrics }), pandasRun());
