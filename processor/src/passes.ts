@@ -1,27 +1,33 @@
 /**
- * The two passes over the input.
+ * The two passes.
  *
  * Filling a missing age or salary needs the column's median before the first output row can be
- * written, so the input is read twice from local disk (the input file itself, or the spooled S3
- * object): pass 1 validates every row and collects the valid ages and salaries; pass 2 validates
- * again (cheap, and it keeps no per-row state between passes) and writes every output row.
+ * written. Pass 1 reads the input once: it validates each row, writes rejected rows straight to
+ * rejected_rows, collects the valid ages and salaries, and writes each valid row to the spool
+ * (see spool.ts) as finished output bytes with gaps where the medians go. Pass 2 reads the spool
+ * from local disk and writes cleaned_data and transformed_data, filling the gaps, deriving the
+ * categories, counting duplicates and accumulating the department means in row order.
  */
 import { readRecords } from './csv/reader';
 import { CsvScanner } from './csv/scanner';
 import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
 import { DuplicateCounter } from './dedupe';
 import { BadInputError } from './errors';
-import { writeFloat, writeUnsignedInt } from './format';
+import { formatFloat, writeFloat, writeUnsignedInt } from './format';
 import { Logger, ProgressReporter } from './log';
-import { ColumnLayout, RowCleaner, UNKNOWN_DEPARTMENT, ageGroup, readHeader, resolveColumns, salaryCategory } from './schema';
-import { DepartmentStatistics, Float64Column } from './stats';
-
-export type ChunkSource = () => AsyncIterable<Buffer>;
+import { ColumnLayout, RowCleaner, UNKNOWN_DEPARTMENT, ageGroup, readHeader, resolveColumns, salaryCategory, wasQuoted } from './schema';
+import {
+  SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
+  SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, readSpool,
+} from './spool';
+import { DepartmentIds, DepartmentStatistics, Float64Column } from './stats';
 
 export interface PassOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
 }
+
+export const REJECTED_COLUMNS = ['line', 'reason', 'record'] as const;
 
 export interface InputSummary {
   readonly layout: ColumnLayout;
@@ -32,174 +38,130 @@ export interface InputSummary {
   readonly ageMedian: number;
   readonly salaryMedian: number;
   readonly inputBytes: number;
-  /** Bytes the median columns held at their largest (memory report). */
+  /** Department keys by id (UTF-8 bytes read as latin1). */
+  readonly departments: readonly string[];
+  /** Bytes the median columns held (memory report). */
   readonly medianColumnBytes: number;
 }
 
-/** Pass 1: header, row validation, and the medians of the valid ages and salaries. */
-export async function summarizeInput(source: ChunkSource, options: PassOptions): Promise<InputSummary> {
+/** Pass 1: validate, reject, collect the medians' values, spool the valid rows. */
+export async function prepareRows(
+  source: AsyncIterable<Buffer>,
+  spool: CsvSink,
+  rejected: CsvSink,
+  options: PassOptions,
+): Promise<InputSummary> {
   let layout: ColumnLayout | undefined;
   let cleaner: RowCleaner | undefined;
+  let spooler: RowSpooler | undefined;
   let inputRows = 0;
-  let validRows = 0;
   const ages = new Float64Column();
   const salaries = new Float64Column();
-  const progress = new ProgressReporter(options.log, 'pass 1 (validate, collect medians)');
+  const departments = new DepartmentIds();
+  const progress = new ProgressReporter(options.log, 'pass 1 (read, validate, clean)');
+  rejected.record(REJECTED_COLUMNS);
 
-  const inputBytes = await readRecords(source(), (scanner, buf) => {
-    if (cleaner === undefined) {
+  const inputBytes = await readRecords(source, (scanner, buf) => {
+    if (cleaner === undefined || spooler === undefined) {
       layout = resolveColumns(readHeader(scanner, buf));
       cleaner = new RowCleaner(layout);
+      spooler = new RowSpooler(layout, spool, departments);
       return;
     }
     inputRows++;
     progress.tick();
-    if (!cleaner.check(scanner, buf)) return;
-    validRows++;
+    if (!cleaner.check(scanner, buf)) {
+      writeReject(rejected, scanner, buf, cleaner.reason);
+      return;
+    }
     if (cleaner.age === cleaner.age) ages.push(cleaner.age);
     if (cleaner.salary === cleaner.salary) salaries.push(cleaner.salary);
-  }, { signal: options.signal });
+    spooler.write(scanner, buf, cleaner);
+  }, {
+    signal: options.signal,
+    afterChunk: () => Promise.all([spool.drain(), rejected.drain()]).then(() => undefined),
+  });
 
   if (inputBytes === 0) throw new BadInputError('input is empty (0 bytes); expected a CSV file with a header line');
   if (layout === undefined) throw new BadInputError('input has no header line; expected a CSV file');
+  const medianColumnBytes = ages.capacityBytes + salaries.capacityBytes;
   return {
     layout,
     inputRows,
-    validRows,
-    rejectedRows: inputRows - validRows,
+    validRows: spool.rows,
+    rejectedRows: rejected.rows,
     ageMedian: ages.median(),
     salaryMedian: salaries.median(),
     inputBytes,
-    medianColumnBytes: ages.capacityBytes + salaries.capacityBytes,
+    departments: departments.keys,
+    medianColumnBytes,
   };
 }
 
-/** The three row-level outputs of pass 2. */
-export interface RowSinks {
-  readonly cleaned: CsvSink;
-  readonly transformed: CsvSink;
-  readonly rejected: CsvSink;
+/** rejected_rows: the input line the record starts on, the reason, and the record's raw text. */
+function writeReject(out: CsvSink, scanner: CsvScanner, buf: Buffer, reason: string): void {
+  const reasonBytes = Buffer.from(reason, 'utf8');
+  out.ensure(MAX_NUMBER_BYTES + maxEncodedLength(reasonBytes.length) + maxEncodedLength(scanner.recordEnd - scanner.recordStart) + 4);
+  out.pos = writeUnsignedInt(out.buf, out.pos, scanner.line);
+  out.byte(CSV_COMMA);
+  out.field(reasonBytes, 0, reasonBytes.length);
+  out.byte(CSV_COMMA);
+  out.field(buf, scanner.recordStart, scanner.recordEnd);
+  out.byte(CSV_LF);
+  out.rows++;
 }
 
-export interface OutputSummary {
-  readonly totalRows: number;
-  readonly rejectedRows: number;
-  readonly inputRows: number;
-  readonly missingValues: number;
-  readonly duplicateRows: number;
-  readonly departments: DepartmentStatistics;
-  /** Bytes the duplicate table held (memory report). */
-  readonly duplicateTableBytes: number;
-}
-
-export const REJECTED_COLUMNS = ['line', 'reason', 'record'] as const;
-
-/** Pass 2: writes cleaned, transformed and rejected rows; counts missing values and duplicates. */
-export async function writeRows(
-  source: ChunkSource,
-  summary: InputSummary,
-  sinks: RowSinks,
-  options: PassOptions,
-): Promise<OutputSummary> {
-  const layout = summary.layout;
-  sinks.cleaned.record(layout.cleanedNames);
-  sinks.transformed.record(layout.transformedNames);
-  sinks.rejected.record(REJECTED_COLUMNS);
-
-  const writer = new RowWriter(layout, sinks, summary.ageMedian, summary.salaryMedian, summary.validRows);
-  const cleaner = new RowCleaner(layout);
-  const progress = new ProgressReporter(options.log, 'pass 2 (clean, transform, write)');
-  let headerSeen = false;
-  let inputRows = 0;
-
-  await readRecords(source(), (scanner, buf) => {
-    if (!headerSeen) {
-      headerSeen = true;
-      return;
-    }
-    inputRows++;
-    progress.tick();
-    if (cleaner.check(scanner, buf)) writer.writeRow(scanner, buf, cleaner);
-    else writer.writeReject(scanner, buf, cleaner.reason);
-  }, {
-    signal: options.signal,
-    afterChunk: () => drainAll(sinks),
-  });
-
-  if (inputRows !== summary.inputRows) {
-    throw new Error(`the input changed while it was being processed (${summary.inputRows} rows in pass 1, ${inputRows} in pass 2)`);
-  }
-  return {
-    totalRows: sinks.transformed.rows,
-    rejectedRows: sinks.rejected.rows,
-    inputRows,
-    missingValues: writer.missingValues,
-    duplicateRows: writer.duplicates.duplicates,
-    departments: writer.departments,
-    duplicateTableBytes: writer.duplicates.capacityBytes,
-  };
-}
-
-async function drainAll(sinks: RowSinks): Promise<void> {
-  await Promise.all([sinks.cleaned.drain(), sinks.transformed.drain(), sinks.rejected.drain()]);
-}
-
-const UNKNOWN_BYTES = Buffer.from(UNKNOWN_DEPARTMENT);
-const SALARY_CATEGORY_BYTES = new Map(['', 'low', 'medium', 'high'].map((c) => [c, Buffer.from(c)]));
-const AGE_GROUP_BYTES = new Map(['', 'Young', 'Early Career', 'Mid Career', 'Senior', 'Experienced'].map((g) => [g, Buffer.from(g)]));
-/** Room for a formatted float64 (Python repr is at most 24 characters) and its delimiter. */
+/** Room for a formatted float64 (Python repr is at most 24 characters) or an int32, and a delimiter. */
 const MAX_NUMBER_BYTES = 32;
-const DERIVED_BYTES = 64;
+const UNKNOWN_BYTES = Buffer.from(UNKNOWN_DEPARTMENT);
 
-/** Writes one valid row to cleaned_data and transformed_data (the former is a prefix of the latter). */
-class RowWriter {
-  missingValues = 0;
-  readonly duplicates: DuplicateCounter;
-  readonly departments = new DepartmentStatistics();
-
+/** Writes a valid row's spool record (pass 1). */
+class RowSpooler {
   constructor(
     private readonly layout: ColumnLayout,
-    private readonly sinks: RowSinks,
-    private readonly ageFill: number,
-    private readonly salaryFill: number,
-    expectedRows: number,
-  ) {
-    this.duplicates = new DuplicateCounter(expectedRows);
-  }
+    private readonly out: CsvSink,
+    private readonly departments: DepartmentIds,
+  ) {}
 
-  writeRow(scanner: CsvScanner, buf: Buffer, row: RowCleaner): void {
+  write(scanner: CsvScanner, buf: Buffer, row: RowCleaner): void {
     const layout = this.layout;
-    const out = this.sinks.transformed;
+    const out = this.out;
+    // Output bytes come from the record (quoting at most doubles a field) or are numbers.
     const recordBytes = scanner.recordEnd - scanner.recordStart;
-    // Every output byte comes from the record (quoting at most doubles it), a number or a label.
-    out.ensure(maxEncodedLength(recordBytes) * 2 + MAX_NUMBER_BYTES * (layout.inputNames.length + 4) + DERIVED_BYTES);
-    const rowStart = out.pos;
+    out.ensure(SPOOL_HEADER_BYTES + maxEncodedLength(recordBytes) * 2 + MAX_NUMBER_BYTES * (layout.inputNames.length + 4));
+    const recordStart = out.pos;
+    out.pos += SPOOL_HEADER_BYTES;
     let missing = 0;
 
-    if (row.idCanonical !== undefined) {
-      out.pos = writeAsciiText(out.buf, out.pos, row.idCanonical);
-    } else {
-      out.raw(scanner.bufferOf(layout.id, buf), scanner.starts[layout.id], scanner.ends[layout.id]);
-    }
+    const segmentA = out.pos;
+    if (row.idCanonical !== undefined) out.pos += out.buf.write(row.idCanonical, out.pos, 'latin1');
+    else out.raw(scanner.bufferOf(layout.id, buf), scanner.starts[layout.id], scanner.ends[layout.id]);
     out.byte(CSV_COMMA);
     missing += this.inputField(scanner, buf, layout.name);
     out.byte(CSV_COMMA);
-    const age = row.age === row.age ? row.age : this.ageFill;
-    missing += this.float(age);
-    out.byte(CSV_COMMA);
-    const salary = row.salary === row.salary ? row.salary : this.salaryFill;
-    missing += this.float(salary);
+    const ageText = out.pos;
+    if (row.age === row.age) out.pos = writeFloat(out.buf, out.pos, row.age);
+    const salaryText = out.pos;
+    if (row.salary === row.salary) out.pos = writeFloat(out.buf, out.pos, row.salary);
+
+    const segmentB = out.pos;
     out.byte(CSV_COMMA);
     missing += this.inputField(scanner, buf, layout.hireDate);
     out.byte(CSV_COMMA);
-    const department = layout.department;
-    const deptBuf = scanner.bufferOf(department, buf);
-    const deptStart = scanner.starts[department];
-    const deptEnd = scanner.ends[department];
-    if (deptStart === deptEnd) out.raw(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
-    else this.inputField(scanner, buf, department);
+    const dept = layout.department;
+    const deptStart = scanner.starts[dept];
+    const deptEnd = scanner.ends[dept];
+    let departmentId: number;
+    if (deptStart === deptEnd) {
+      out.raw(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
+      departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
+    } else {
+      this.inputField(scanner, buf, dept);
+      departmentId = this.departments.idOf(scanner.bufferOf(dept, buf), deptStart, deptEnd);
+    }
     out.byte(CSV_COMMA);
-    missing += this.float(row.bonus);
+    if (row.bonus === row.bonus) out.pos = writeFloat(out.buf, out.pos, row.bonus);
+    else missing++;
     const profile = row.profile;
     for (let k = 0; k < 3; k++) {
       out.byte(CSV_COMMA);
@@ -211,40 +173,18 @@ class RowWriter {
       out.byte(CSV_COMMA);
       missing += this.inputField(scanner, buf, extras[x]);
     }
-    const cleanedEnd = out.pos;
 
-    const cleaned = this.sinks.cleaned;
-    cleaned.ensure(cleanedEnd - rowStart + 1);
-    cleaned.raw(out.buf, rowStart, cleanedEnd);
-    cleaned.byte(CSV_LF);
-    cleaned.rows++;
-
-    out.byte(CSV_COMMA);
-    out.pos = writeUnsignedInt(out.buf, out.pos, row.addressLength);
-    out.byte(CSV_COMMA);
-    missing += this.label(SALARY_CATEGORY_BYTES.get(salaryCategory(salary))!);
-    out.byte(CSV_COMMA);
-    missing += this.label(AGE_GROUP_BYTES.get(ageGroup(age))!);
-    this.duplicates.add(out.buf, rowStart, out.pos);
-    out.byte(CSV_LF);
-    out.rows++;
-
-    this.missingValues += missing;
-    const key = deptStart === deptEnd ? UNKNOWN_DEPARTMENT : deptBuf.toString('latin1', deptStart, deptEnd);
-    this.departments.add(key, salary, age);
-  }
-
-  /** rejected_rows: input line, reason, and the record's raw text. */
-  writeReject(scanner: CsvScanner, buf: Buffer, reason: string): void {
-    const out = this.sinks.rejected;
-    const reasonBytes = Buffer.from(reason, 'utf8');
-    out.ensure(MAX_NUMBER_BYTES + maxEncodedLength(reasonBytes.length) + maxEncodedLength(scanner.recordEnd - scanner.recordStart) + 4);
-    out.pos = writeUnsignedInt(out.buf, out.pos, scanner.line);
-    out.byte(CSV_COMMA);
-    out.field(reasonBytes, 0, reasonBytes.length);
-    out.byte(CSV_COMMA);
-    out.field(buf, scanner.recordStart, scanner.recordEnd);
-    out.byte(CSV_LF);
+    const header = out.view;
+    header.setInt32(recordStart + SPOOL_RECORD_LENGTH, out.pos - recordStart, true);
+    header.setInt32(recordStart + SPOOL_SEGMENT_A, ageText - segmentA, true);
+    header.setInt32(recordStart + SPOOL_AGE_TEXT, salaryText - ageText, true);
+    header.setInt32(recordStart + SPOOL_SALARY_TEXT, segmentB - salaryText, true);
+    header.setInt32(recordStart + SPOOL_SEGMENT_B, out.pos - segmentB, true);
+    header.setInt32(recordStart + SPOOL_DEPARTMENT, departmentId, true);
+    header.setInt32(recordStart + SPOOL_ADDRESS_LENGTH, row.addressLength, true);
+    header.setInt32(recordStart + SPOOL_MISSING, missing, true);
+    header.setFloat64(recordStart + SPOOL_AGE, row.age, true);
+    header.setFloat64(recordStart + SPOOL_SALARY, row.salary, true);
     out.rows++;
   }
 
@@ -253,29 +193,131 @@ class RowWriter {
     const start = scanner.starts[f];
     const end = scanner.ends[f];
     if (start === end) return 1;
-    const out = this.sinks.transformed;
     // An unquoted input field cannot hold a delimiter, quote or line break: copy it as is.
-    if (RowCleaner.wasQuoted(scanner, f)) out.field(scanner.bufferOf(f, buf), start, end);
-    else out.raw(buf, start, end);
-    return 0;
-  }
-
-  /** Writes a float column value; returns 1 when it is missing (NaN). */
-  private float(value: number): number {
-    if (value !== value) return 1;
-    const out = this.sinks.transformed;
-    out.pos = writeFloat(out.buf, out.pos, value);
-    return 0;
-  }
-
-  /** Writes a category label; returns 1 when it is empty. */
-  private label(bytes: Buffer): number {
-    if (bytes.length === 0) return 1;
-    this.sinks.transformed.raw(bytes, 0, bytes.length);
+    if (wasQuoted(scanner, f)) this.out.field(scanner.bufferOf(f, buf), start, end);
+    else this.out.raw(buf, start, end);
     return 0;
   }
 }
 
-function writeAsciiText(buf: Buffer, pos: number, text: string): number {
-  return pos + buf.write(text, pos, 'latin1');
+export interface OutputSummary {
+  readonly totalRows: number;
+  readonly missingValues: number;
+  readonly duplicateRows: number;
+  readonly departments: DepartmentStatistics;
+  /** Bytes the row hashes held (memory report). */
+  readonly duplicateTableBytes: number;
+}
+
+/** Pass 2: spool → cleaned_data and transformed_data. */
+export async function writeRows(
+  spool: AsyncIterable<Buffer>,
+  summary: InputSummary,
+  cleaned: CsvSink,
+  transformed: CsvSink,
+  options: PassOptions,
+): Promise<OutputSummary> {
+  cleaned.record(summary.layout.cleanedNames);
+  transformed.record(summary.layout.transformedNames);
+  const emitter = new RowEmitter(summary, cleaned, transformed);
+  const progress = new ProgressReporter(options.log, 'pass 2 (fill, derive, write)');
+  const records = await readSpool(spool, (buf, view, offset) => {
+    progress.tick();
+    emitter.write(buf, view, offset);
+  }, {
+    signal: options.signal,
+    afterChunk: () => Promise.all([cleaned.drain(), transformed.drain()]).then(() => undefined),
+  });
+  if (records !== summary.validRows) {
+    throw new Error(`the spool holds ${records} rows, pass 1 wrote ${summary.validRows}`);
+  }
+  return {
+    totalRows: transformed.rows,
+    missingValues: emitter.missingValues,
+    duplicateRows: emitter.duplicates.countDuplicates(),
+    departments: emitter.departments,
+    duplicateTableBytes: emitter.duplicates.capacityBytes,
+  };
+}
+
+const SALARY_CATEGORY_BYTES = new Map(['', 'low', 'medium', 'high'].map((c) => [c, Buffer.from(c)]));
+const AGE_GROUP_BYTES = new Map(['', 'Young', 'Early Career', 'Mid Career', 'Senior', 'Experienced'].map((g) => [g, Buffer.from(g)]));
+
+/** Writes one spooled row to cleaned_data and transformed_data (pass 2). */
+class RowEmitter {
+  missingValues = 0;
+  readonly duplicates: DuplicateCounter;
+  readonly departments: DepartmentStatistics;
+  private readonly ageFill: number;
+  private readonly salaryFill: number;
+  private readonly ageFillText: Buffer;
+  private readonly salaryFillText: Buffer;
+
+  constructor(summary: InputSummary, private readonly cleaned: CsvSink, private readonly transformed: CsvSink) {
+    this.duplicates = new DuplicateCounter(summary.validRows);
+    this.departments = new DepartmentStatistics(summary.departments);
+    this.ageFill = summary.ageMedian;
+    this.salaryFill = summary.salaryMedian;
+    this.ageFillText = Buffer.from(formatFloat(summary.ageMedian));
+    this.salaryFillText = Buffer.from(formatFloat(summary.salaryMedian));
+  }
+
+  write(spool: Buffer, view: DataView, offset: number): void {
+    const lengthA = view.getInt32(offset + SPOOL_SEGMENT_A, true);
+    const ageTextLength = view.getInt32(offset + SPOOL_AGE_TEXT, true);
+    const salaryTextLength = view.getInt32(offset + SPOOL_SALARY_TEXT, true);
+    const lengthB = view.getInt32(offset + SPOOL_SEGMENT_B, true);
+    let missing = view.getInt32(offset + SPOOL_MISSING, true);
+    let age = view.getFloat64(offset + SPOOL_AGE, true);
+    let salary = view.getFloat64(offset + SPOOL_SALARY, true);
+
+    const out = this.transformed;
+    out.ensure(view.getInt32(offset + SPOOL_RECORD_LENGTH, true) + this.ageFillText.length + this.salaryFillText.length + 64);
+    const rowStart = out.pos;
+    let p = offset + SPOOL_HEADER_BYTES;
+    out.raw(spool, p, p + lengthA);
+    p += lengthA;
+    if (ageTextLength > 0) {
+      out.raw(spool, p, p + ageTextLength);
+      p += ageTextLength;
+    } else {
+      age = this.ageFill;
+      if (this.ageFillText.length === 0) missing++;
+      out.raw(this.ageFillText, 0, this.ageFillText.length);
+    }
+    out.byte(CSV_COMMA);
+    if (salaryTextLength > 0) {
+      out.raw(spool, p, p + salaryTextLength);
+      p += salaryTextLength;
+    } else {
+      salary = this.salaryFill;
+      if (this.salaryFillText.length === 0) missing++;
+      out.raw(this.salaryFillText, 0, this.salaryFillText.length);
+    }
+    out.raw(spool, p, p + lengthB);
+    const cleanedEnd = out.pos;
+
+    const cleaned = this.cleaned;
+    cleaned.ensure(cleanedEnd - rowStart + 1);
+    cleaned.raw(out.buf, rowStart, cleanedEnd);
+    cleaned.byte(CSV_LF);
+    cleaned.rows++;
+
+    out.byte(CSV_COMMA);
+    out.pos = writeUnsignedInt(out.buf, out.pos, view.getInt32(offset + SPOOL_ADDRESS_LENGTH, true));
+    out.byte(CSV_COMMA);
+    const category = SALARY_CATEGORY_BYTES.get(salaryCategory(salary))!;
+    if (category.length === 0) missing++;
+    out.raw(category, 0, category.length);
+    out.byte(CSV_COMMA);
+    const group = AGE_GROUP_BYTES.get(ageGroup(age))!;
+    if (group.length === 0) missing++;
+    out.raw(group, 0, group.length);
+    this.duplicates.add(out.buf, rowStart, out.pos);
+    out.byte(CSV_LF);
+    out.rows++;
+
+    this.missingValues += missing;
+    this.departments.add(view.getInt32(offset + SPOOL_DEPARTMENT, true), salary, age);
+  }
 }

@@ -2,19 +2,20 @@
  * The preprocessing job: read → clean → transform → write, as the walkthrough's pandas script,
  * streaming with bounded memory.
  *
- * Passes: pass 1 validates the input and collects the valid ages and salaries (for the medians);
- * pass 2 writes every output row. An S3 input is spooled to the scratch directory while pass 1
- * reads it, and pass 2 reads the spool; a local input is read twice in place.
+ * Passes (see passes.ts): pass 1 reads the input once, streaming (a local file, or the S3 object
+ * as it downloads), and writes valid rows to a spool file in the scratch directory; pass 2 reads
+ * the spool and writes cleaned_data and transformed_data with the medians filled in.
  *
  * Memory: per input row only the median columns (8 bytes per valid age and per valid salary,
- * up to twice that while an array grows, freed after pass 1) and the duplicate table in pass 2
- * (8 bytes per slot, 2-4 slots per valid row). Everything else is fixed-size buffers (a 4 MiB
- * read window, 1 MiB per output, upload parts 4 x 8 MiB).
+ * up to twice that while an array grows; released after pass 1) and the duplicate table in
+ * pass 2 (an 8-byte slot per row, table at most half full: 16-32 bytes per valid row). Everything
+ * else is fixed-size: a 4 MiB read window, 1 MiB output buffers, upload parts (4 x 8 MiB).
  *
  * processing_timestamp: a rerun with the same run id must give the same bytes, so the timestamp is
  * not the wall clock. It is the time the run id names (default run ids are the UTC start time
  * YYYYMMDD-HHMMSS); for a run id of another form it is the input's last-modified time.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +25,13 @@ import { InputLocation, isoSeconds, parseInputLocation, parseOutputLocation, run
 import { CsvSink } from './csv/writer';
 import { RunAbortedError } from './errors';
 import { formatFloat } from './format';
-import { fileChunks, spoolChunks, statInputFile } from './io/local';
+import { fileChunks, statInputFile } from './io/local';
 import { DownloadInfo, createS3Client, downloadObject, s3Uri } from './io/s3';
 import { Logger, silentLogger } from './log';
 import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, StagedFile, outputFileNames,
 } from './outputs';
-import { ChunkSource, InputSummary, OutputSummary, summarizeInput, writeRows } from './passes';
+import { InputSummary, OutputSummary, prepareRows, writeRows } from './passes';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
 
 export interface PipelineOptions {
@@ -110,27 +111,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
-    const source = await openInput(input, scratch, s3, log, signal);
-    const summary = await summarizeInput(source.pass1, { log, signal });
+    const source = await openInput(input, s3, log, signal);
+    await target.prepare();
+    const names = outputFileNames(runId);
+    const spoolPath = join(scratch, 'rows.spool');
+    const { summary, rejectedBytes } = await runPass1(source.chunks, spoolPath, target, names.rejected, log, signal);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
-      log.warn(`${summary.rejectedRows} of ${summary.inputRows} rows cannot be processed; see rejected_rows_${runId}.csv`);
+      log.warn(`${summary.rejectedRows} of ${summary.inputRows} rows cannot be processed; see ${names.rejected}`);
     }
     log.info('Filling missing values...', { ageMedian: formatFloat(summary.ageMedian), salaryMedian: formatFloat(summary.salaryMedian) });
     log.info('Extracting profile fields...');
-
-    await target.prepare();
-    const names = outputFileNames(runId);
-    const rows = await writeRowOutputs(target, names, source.pass2, summary, log, signal);
-    const timestamp = timeOfRunId(runId) ?? isoSeconds(await source.lastModified());
+    const rows = await runPass2(spoolPath, summary, target, names, log, signal);
+    await rm(spoolPath, { force: true });
+    const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified());
     const metrics: QualityMetrics = {
       total_rows: rows.totalRows,
       total_columns: summary.layout.transformedNames.length,
       missing_values_count: rows.missingValues,
       duplicate_rows: rows.duplicateRows,
       processing_timestamp: timestamp,
-      input_rows: rows.inputRows,
-      rejected_rows: rows.rejectedRows,
+      input_rows: summary.inputRows,
+      rejected_rows: summary.rejectedRows,
     };
     const departmentCsv = Buffer.from(stringify([
       [...DEPARTMENT_STATISTICS_COLUMNS],
@@ -141,7 +143,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     log.info(`Saved: ${names.departmentStatistics}`);
     await target.writeSmall(names.qualityMetrics, metricsJson);
     log.info(`Saved: ${names.qualityMetrics}`);
-    await source.checkUnchanged();
+    log.info(`Saved: ${names.rejected}`, { rows: summary.rejectedRows });
     signal?.throwIfAborted();
 
     const staged: Array<StagedFile & { name: string; rows?: number }> = [
@@ -155,7 +157,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         contentType: CSV_CONTENT_TYPE,
       },
       { name: 'quality_metrics', fileName: names.qualityMetrics, bytes: metricsJson.length, contentType: JSON_CONTENT_TYPE },
-      { name: 'rejected_rows', fileName: names.rejected, bytes: rows.rejectedBytes, rows: rows.rejectedRows, contentType: CSV_CONTENT_TYPE },
+      { name: 'rejected_rows', fileName: names.rejected, bytes: rejectedBytes, rows: summary.rejectedRows, contentType: CSV_CONTENT_TYPE },
     ];
     await target.publish(staged);
 
@@ -163,10 +165,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       run_id: runId,
       input: options.input,
       processing_timestamp: timestamp,
-      input_rows: rows.inputRows,
+      input_rows: summary.inputRows,
       total_rows: rows.totalRows,
-      rejected_rows: rows.rejectedRows,
-      outputs: staged.map((f) => ({ name: f.name, key: target.keyOf(f.fileName), bytes: f.bytes, ...(f.rows === undefined ? {} : { rows: f.rows }) })),
+      rejected_rows: summary.rejectedRows,
+      outputs: staged.map((f) => ({
+        name: f.name,
+        key: target.keyOf(f.fileName),
+        bytes: f.bytes,
+        ...(f.rows === undefined ? {} : { rows: f.rows }),
+      })),
     };
     signal?.throwIfAborted();
     await target.publishManifest(names.manifest, Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
@@ -181,10 +188,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     log.info('Preprocessing completed successfully!', {
       runId,
       rows: rows.totalRows,
-      rejected: rows.rejectedRows,
+      rejected: summary.rejectedRows,
       duplicates: rows.duplicateRows,
       seconds: seconds.toFixed(1),
-      rowsPerSecond: Math.round(rows.inputRows / Math.max(seconds, 0.001)),
+      rowsPerSecond: Math.round(summary.inputRows / Math.max(seconds, 0.001)),
     });
     return {
       runId,
@@ -204,78 +211,69 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 }
 
 interface OpenedInput {
-  readonly pass1: ChunkSource;
-  readonly pass2: ChunkSource;
-  /** The input's last-modified time (known once pass 1 has read it). */
-  lastModified(): Promise<Date>;
-  /** Fails when a local input file changed between the passes. */
-  checkUnchanged(): Promise<void>;
+  readonly chunks: AsyncIterable<Buffer>;
+  /** The input's last-modified time (known once the input has been read). */
+  lastModified(): Date;
 }
 
 async function openInput(
   input: InputLocation,
-  scratch: string,
   s3: () => S3Client,
   log: Logger,
   signal: AbortSignal | undefined,
 ): Promise<OpenedInput> {
   if (input.kind === 'local') {
-    const before = await statInputFile(input.path);
-    log.info(`Reading ${input.path}`, { bytes: before.size });
-    return {
-      pass1: () => fileChunks(input.path),
-      pass2: () => fileChunks(input.path),
-      lastModified: async () => before.mtime,
-      checkUnchanged: async () => {
-        const after = await statInputFile(input.path);
-        if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-          throw new Error(`input file ${input.path} changed while it was being processed`);
-        }
-      },
-    };
+    const info = await statInputFile(input.path);
+    log.info(`Reading ${input.path}`, { bytes: info.size });
+    return { chunks: fileChunks(input.path), lastModified: () => info.mtime };
   }
   log.info(`Downloading ${s3Uri(input)}`);
-  const spool = join(scratch, 'input.csv');
   const info: DownloadInfo = {};
-  return {
-    pass1: () => spoolChunks(downloadObject(s3(), input, { log, signal, info }), spool),
-    pass2: () => fileChunks(spool),
-    lastModified: async () => info.lastModified ?? new Date(0),
-    checkUnchanged: async () => undefined,
-  };
+  return { chunks: downloadObject(s3(), input, { log, signal, info }), lastModified: () => info.lastModified ?? new Date(0) };
 }
 
-type RowOutputs = OutputSummary & { cleanedBytes: number; transformedBytes: number; rejectedBytes: number };
-
-/** Pass 2 into the target's staging streams; "Saved:" once each file is complete. */
-async function writeRowOutputs(
+/** Pass 1: input → spool file + rejected_rows (staged in the target). */
+async function runPass1(
+  chunks: AsyncIterable<Buffer>,
+  spoolPath: string,
   target: OutputTarget,
-  names: ReturnType<typeof outputFileNames>,
-  source: ChunkSource,
-  summary: InputSummary,
+  rejectedName: string,
   log: Logger,
   signal: AbortSignal | undefined,
-): Promise<RowOutputs> {
-  const sinks = {
-    cleaned: new CsvSink(target.createStream(names.cleaned)),
-    transformed: new CsvSink(target.createStream(names.transformed)),
-    rejected: new CsvSink(target.createStream(names.rejected)),
-  };
-  const all = [sinks.cleaned, sinks.transformed, sinks.rejected];
+): Promise<{ summary: InputSummary; rejectedBytes: number }> {
+  const spool = new CsvSink(createWriteStream(spoolPath));
+  const rejected = new CsvSink(target.createStream(rejectedName));
   try {
-    const result = await writeRows(source, summary, sinks, { log, signal });
-    await Promise.all(all.map((s) => s.close()));
-    log.info(`Saved: ${names.cleaned}`, { rows: sinks.cleaned.rows });
-    log.info(`Saved: ${names.transformed}`, { rows: sinks.transformed.rows });
-    log.info(`Saved: ${names.rejected}`, { rows: sinks.rejected.rows });
-    return {
-      ...result,
-      cleanedBytes: sinks.cleaned.bytes,
-      transformedBytes: sinks.transformed.bytes,
-      rejectedBytes: sinks.rejected.bytes,
-    };
+    const summary = await prepareRows(chunks, spool, rejected, { log, signal });
+    await Promise.all([spool.close(), rejected.close()]);
+    return { summary, rejectedBytes: rejected.bytes };
   } catch (error) {
-    all.forEach((s) => s.destroy());
+    spool.destroy();
+    rejected.destroy();
+    throw error;
+  }
+}
+
+/** Pass 2: spool → cleaned_data and transformed_data (staged in the target). */
+async function runPass2(
+  spoolPath: string,
+  summary: InputSummary,
+  target: OutputTarget,
+  names: ReturnType<typeof outputFileNames>,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<OutputSummary & { cleanedBytes: number; transformedBytes: number }> {
+  const cleaned = new CsvSink(target.createStream(names.cleaned));
+  const transformed = new CsvSink(target.createStream(names.transformed));
+  try {
+    const result = await writeRows(fileChunks(spoolPath), summary, cleaned, transformed, { log, signal });
+    await Promise.all([cleaned.close(), transformed.close()]);
+    log.info(`Saved: ${names.cleaned}`, { rows: cleaned.rows });
+    log.info(`Saved: ${names.transformed}`, { rows: transformed.rows });
+    return { ...result, cleanedBytes: cleaned.bytes, transformedBytes: transformed.bytes };
+  } catch (error) {
+    cleaned.destroy();
+    transformed.destroy();
     throw error;
   }
 }

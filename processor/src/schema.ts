@@ -124,6 +124,11 @@ function malformedReason(kind: MalformedKind, field: number): string {
   }
 }
 
+/** Whether input field `f` was quoted: only then can its value need quoting when written. */
+export function wasQuoted(scanner: CsvScanner, f: number): boolean {
+  return (scanner.flags[f] & FIELD_QUOTED) !== 0;
+}
+
 const MAX_QUOTED_VALUE_CHARS = 40;
 
 /**
@@ -183,11 +188,6 @@ export class RowCleaner {
     }
     this.reason = '';
     return true;
-  }
-
-  /** Whether input field `f` needs the quoting check when written (only quoted input fields can). */
-  static wasQuoted(scanner: CsvScanner, f: number): boolean {
-    return (scanner.flags[f] & FIELD_QUOTED) !== 0;
   }
 
   /** Parses a float column: NaN for an empty cell; sets {@link reason} when it is not a finite number. */

@@ -32,13 +32,58 @@ export class Float64Column {
   }
 }
 
-/** Median of `values` (which it sorts). numpy computes the even case as (a + b) / 2 as well. */
+/**
+ * Median of `values`, reordering them: quickselect with three-way partitioning (columns are full
+ * of repeated values such as whole ages), expected linear time. numpy computes the even case as
+ * (a + b) / 2 too.
+ */
 export function medianInPlace(values: Float64Array): number {
   const n = values.length;
   if (n === 0) return NaN;
-  values.sort();
   const mid = n >>> 1;
-  return n % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  const upper = selectInPlace(values, mid);
+  if (n % 2 === 1) return upper;
+  // After selection everything left of `mid` is <= values[mid]; the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (values[i] > lower) lower = values[i];
+  return (lower + upper) / 2;
+}
+
+/** Puts the k-th smallest value at index k (smaller ones before it) and returns it. */
+export function selectInPlace(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  // Fixed-seed pseudo-random pivots: no input ordering can force quadratic time in practice.
+  let seed = 0x2545f491;
+  while (left < right) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const pivot = values[left + ((seed >>> 0) % (right - left + 1))];
+    // Three-way partition: [left, lt) < pivot, [lt, i) == pivot, (gt, right] > pivot.
+    let lt = left;
+    let gt = right;
+    let i = left;
+    while (i <= gt) {
+      const v = values[i];
+      if (v < pivot) {
+        values[i] = values[lt];
+        values[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        values[i] = values[gt];
+        values[gt] = v;
+        gt--;
+      } else {
+        i++;
+      }
+    }
+    if (k < lt) right = lt - 1;
+    else if (k > gt) left = gt + 1;
+    else return pivot;
+  }
+  return values[k];
 }
 
 /**
@@ -67,40 +112,78 @@ export class CompensatedMean {
   }
 }
 
-/** Per-department salary and age means, keyed by the department's bytes. */
-export class DepartmentStatistics {
-  private readonly groups = new Map<string, { salary: CompensatedMean; age: CompensatedMean }>();
+/**
+ * Department ids for pass 1, keyed by the department's bytes. A few recent departments are
+ * matched byte for byte first, so the usual handful of departments costs no string per row.
+ */
+export class DepartmentIds {
+  /** Keys by id: the UTF-8 bytes read as latin1, so sorting them sorts by the bytes. */
+  readonly keys: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly recentBytes: Buffer[] = [];
+  private readonly recentIds: number[] = [];
 
-  /** `key` is the department's UTF-8 bytes read as latin1, so its sort order is the bytes' order. */
-  add(key: string, salary: number, age: number): void {
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = { salary: new CompensatedMean(), age: new CompensatedMean() };
-      // Copy the key so the Map does not keep a slice of a large input buffer alive.
-      this.groups.set(Buffer.from(key, 'latin1').toString('latin1'), group);
+  idOf(buf: Buffer, start: number, end: number): number {
+    const length = end - start;
+    const recent = this.recentBytes;
+    for (let r = 0; r < recent.length; r++) {
+      const candidate = recent[r];
+      if (candidate.length !== length) continue;
+      let k = 0;
+      while (k < length && candidate[k] === buf[start + k]) k++;
+      if (k === length) return this.recentIds[r];
     }
-    group.salary.add(salary);
-    group.age.add(age);
+    const key = buf.toString('latin1', start, end);
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keys.push(key);
+      this.ids.set(key, id);
+    }
+    if (recent.length < MAX_RECENT_DEPARTMENTS) {
+      recent.push(Buffer.from(buf.subarray(start, end)));
+      this.recentIds.push(id);
+    }
+    return id;
+  }
+}
+
+const MAX_RECENT_DEPARTMENTS = 16;
+
+export interface DepartmentRow {
+  readonly department: string;
+  readonly averageSalary: number;
+  readonly averageAge: number;
+}
+
+/** Per-department salary and age means over the filled values, in row order (pass 2). */
+export class DepartmentStatistics {
+  private readonly salary: CompensatedMean[];
+  private readonly age: CompensatedMean[];
+
+  constructor(private readonly keys: readonly string[]) {
+    this.salary = keys.map(() => new CompensatedMean());
+    this.age = keys.map(() => new CompensatedMean());
   }
 
-  /**
-   * Rows sorted by department like pandas' groupby (code point order, which is the order of the
-   * UTF-8 bytes): department (decoded), average salary, average age.
-   */
-  rows(): Array<{ department: string; averageSalary: number; averageAge: number }> {
-    return [...this.groups.keys()]
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      .map((key) => {
-        const group = this.groups.get(key)!;
-        return {
-          department: Buffer.from(key, 'latin1').toString('utf8'),
-          averageSalary: group.salary.value(),
-          averageAge: group.age.value(),
-        };
-      });
+  add(id: number, salary: number, age: number): void {
+    this.salary[id].add(salary);
+    this.age[id].add(age);
+  }
+
+  /** Rows sorted by department like pandas' groupby: code point order, which is the UTF-8 bytes' order. */
+  rows(): DepartmentRow[] {
+    return this.keys
+      .map((key, id) => ({ key, id }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ key, id }) => ({
+        department: Buffer.from(key, 'latin1').toString('utf8'),
+        averageSalary: this.salary[id].value(),
+        averageAge: this.age[id].value(),
+      }));
   }
 
   get size(): number {
-    return this.groups.size;
+    return this.keys.length;
   }
 }

@@ -1,7 +1,4 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+import { FileHandle, open, stat } from 'node:fs/promises';
 import { BadInputError } from '../errors';
 
 /** Read size for input files: large enough to keep syscalls rare, small enough to stay bounded. */
@@ -19,30 +16,37 @@ export async function statInputFile(path: string): Promise<{ size: number; mtime
   return { size: info.size, mtimeMs: info.mtimeMs, mtime: info.mtime };
 }
 
-/** The file's bytes in chunks; open and read errors become BadInputError naming the file. */
+/**
+ * The file's bytes in chunks. Two buffers alternate: the next chunk is read while the current one
+ * is processed. A chunk stays valid until the one after the next is requested (the record readers
+ * copy each chunk into their window at once). Open and read errors become BadInputError naming
+ * the file.
+ */
 export async function* fileChunks(path: string): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  let handle: FileHandle;
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    handle = await open(path, 'r');
   } catch (error) {
     throw inputFileError(path, error);
-  } finally {
-    stream.destroy();
   }
-}
-
-/** Passes chunks through while also writing them to `path` (the S3 download spool). */
-export async function* spoolChunks(source: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
-  const out = createWriteStream(path);
+  const buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)];
+  const readInto = (buffer: Buffer): Promise<number> =>
+    handle.read(buffer, 0, buffer.length, null).then((r) => r.bytesRead, (error: unknown) => {
+      throw inputFileError(path, error);
+    });
+  let pending: Promise<number> | undefined = readInto(buffers[0]);
   try {
-    for await (const chunk of source) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      yield chunk;
+    for (let turn = 0; ; turn ^= 1) {
+      const bytesRead: number = await pending!;
+      pending = undefined;
+      if (bytesRead === 0) return;
+      pending = readInto(buffers[turn ^ 1]);
+      yield buffers[turn].subarray(0, bytesRead);
     }
-    out.end();
-    await finished(out);
   } finally {
-    if (!out.writableFinished) out.destroy();
+    // Let an outstanding read finish before closing the file under it.
+    await pending?.catch(() => undefined);
+    await handle.close();
   }
 }
 

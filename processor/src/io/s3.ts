@@ -163,7 +163,8 @@ export async function putSmallObject(
   signal?: AbortSignal,
 ): Promise<void> {
   try {
-    await client.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType }), { abortSignal: signal });
+    const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType });
+    await client.send(command, { abortSignal: signal });
   } catch (error) {
     if (signal?.aborted) throw new RunAbortedError();
     throw outputError(error, location);

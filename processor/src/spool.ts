@@ -1,0 +1,76 @@
+/**
+ * The intermediate file between the two passes.
+ *
+ * Pass 1 turns each valid input row into its finished output bytes except for the parts that
+ * need the medians, so pass 2 only copies bytes and fills gaps instead of parsing the CSV again.
+ * One record per valid row, in input order:
+ *
+ *   offset  0  int32    record length in bytes (header included)
+ *           4  int32    length of segment A: `id,name,`
+ *           8  int32    length of the age text (0 when the age is missing)
+ *          12  int32    length of the salary text (0 when missing)
+ *          16  int32    length of segment B: `,hire_date,department,bonus,address,phone,email[,extras]`
+ *          20  int32    department id (index into the pass-1 department list)
+ *          24  int32    address_length
+ *          28  int32    empty cells among the copied columns (name, hire_date, bonus, profile fields, extras)
+ *          32  float64  age (NaN when missing)
+ *          40  float64  salary (NaN when missing)
+ *          48  bytes    A, age text, salary text, B
+ *
+ * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory.
+ */
+export const SPOOL_HEADER_BYTES = 48;
+export const SPOOL_RECORD_LENGTH = 0;
+export const SPOOL_SEGMENT_A = 4;
+export const SPOOL_AGE_TEXT = 8;
+export const SPOOL_SALARY_TEXT = 12;
+export const SPOOL_SEGMENT_B = 16;
+export const SPOOL_DEPARTMENT = 20;
+export const SPOOL_ADDRESS_LENGTH = 24;
+export const SPOOL_MISSING = 28;
+export const SPOOL_AGE = 32;
+export const SPOOL_SALARY = 40;
+
+const INITIAL_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** Called per spool record with the buffer, a DataView of it and the record's offset; valid only during the call. */
+export type SpoolRecordHandler = (buf: Buffer, view: DataView, offset: number) => void;
+
+/** Reads spool records from chunks with one window buffer (bounded memory). */
+export async function readSpool(
+  source: AsyncIterable<Buffer>,
+  onRecord: SpoolRecordHandler,
+  options: { signal?: AbortSignal; afterChunk?: () => Promise<void> } = {},
+): Promise<number> {
+  let window = Buffer.allocUnsafe(INITIAL_WINDOW_BYTES);
+  let view = new DataView(window.buffer, window.byteOffset, window.byteLength);
+  let length = 0;
+  let pos = 0;
+  let records = 0;
+  for await (const chunk of source) {
+    options.signal?.throwIfAborted();
+    if (pos > 0) {
+      window.copy(window, 0, pos, length);
+      length -= pos;
+      pos = 0;
+    }
+    if (length + chunk.length > window.length) {
+      const grown = Buffer.allocUnsafe(Math.max(window.length * 2, length + chunk.length));
+      window.copy(grown, 0, 0, length);
+      window = grown;
+      view = new DataView(window.buffer, window.byteOffset, window.byteLength);
+    }
+    chunk.copy(window, length);
+    length += chunk.length;
+    while (length - pos >= SPOOL_HEADER_BYTES) {
+      const recordLength = view.getInt32(pos + SPOOL_RECORD_LENGTH, true);
+      if (length - pos < recordLength) break;
+      onRecord(window, view, pos);
+      pos += recordLength;
+      records++;
+    }
+    if (options.afterChunk) await options.afterChunk();
+  }
+  if (pos !== length) throw new Error(`the spool file ends inside a record (${length - pos} bytes left)`);
+  return records;
+}
