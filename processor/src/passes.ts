@@ -8,6 +8,7 @@
  * from local disk and writes cleaned_data and transformed_data, filling the gaps, deriving the
  * categories, counting duplicates and accumulating the department means in row order.
  */
+import { isUtf8 } from 'node:buffer';
 import { readRecords } from './csv/reader';
 import { CsvScanner } from './csv/scanner';
 import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
@@ -98,15 +99,26 @@ export async function prepareRows(
   };
 }
 
-/** rejected_rows: the input line the record starts on, the reason, and the record's raw text. */
+/**
+ * rejected_rows: the input line the record starts on, the reason, and the record's raw text
+ * (with invalid UTF-8 sequences replaced by U+FFFD, so the file itself stays valid UTF-8).
+ */
 function writeReject(out: CsvSink, scanner: CsvScanner, buf: Buffer, reason: string): void {
   const reasonBytes = Buffer.from(reason, 'utf8');
-  out.ensure(MAX_NUMBER_BYTES + maxEncodedLength(reasonBytes.length) + maxEncodedLength(scanner.recordEnd - scanner.recordStart) + 4);
+  let raw = buf;
+  let rawStart = scanner.recordStart;
+  let rawEnd = scanner.recordEnd;
+  if (scanner.nonAscii && !isUtf8(buf.subarray(rawStart, rawEnd))) {
+    raw = Buffer.from(buf.toString('utf8', rawStart, rawEnd), 'utf8');
+    rawStart = 0;
+    rawEnd = raw.length;
+  }
+  out.ensure(MAX_NUMBER_BYTES + maxEncodedLength(reasonBytes.length) + maxEncodedLength(rawEnd - rawStart) + 4);
   out.pos = writeUnsignedInt(out.buf, out.pos, scanner.line);
   out.byte(CSV_COMMA);
   out.field(reasonBytes, 0, reasonBytes.length);
   out.byte(CSV_COMMA);
-  out.field(buf, scanner.recordStart, scanner.recordEnd);
+  out.field(raw, rawStart, rawEnd);
   out.byte(CSV_LF);
   out.rows++;
 }

@@ -1,0 +1,90 @@
+import { formatFloat, parseDecimal, parseInteger, writeFloat } from '../../processor/src/format';
+
+const parse = (text: string): number => {
+  const bytes = Buffer.from(`#${text}#`, 'latin1');
+  return parseDecimal(bytes, 1, bytes.length - 1);
+};
+const integer = (text: string) => {
+  const bytes = Buffer.from(text, 'latin1');
+  return parseInteger(bytes, 0, bytes.length);
+};
+
+describe('parseDecimal', () => {
+  test.each([
+    ['77.0', 77], ['60000', 60000], ['-3.5', -3.5], ['+7', 7], ['.5', 0.5], ['5.', 5], ['0.1', 0.1],
+    ['1e3', 1000], ['1E-3', 0.001], ['2.5e+2', 250], ['007', 7], ['60183.12852664577', 60183.12852664577],
+    ['123456789012345678901234567890', 1.2345678901234568e29], ['0.000001234', 0.000001234], ['1e-30', 1e-30],
+  ])('%s is %d', (text, value) => {
+    expect(parse(text)).toBe(value);
+  });
+
+  test('agrees with Number() on long and extreme inputs', () => {
+    for (const text of ['0.30000000000000004', '9007199254740993', '1.7976931348623157e308', '4.9e-324', '123.456e-20', '99999999999999999999.5']) {
+      expect(parse(text)).toBe(Number(text));
+    }
+  });
+
+  test('keeps the sign of zero', () => {
+    expect(Object.is(parse('-0'), -0)).toBe(true);
+    expect(Object.is(parse('-0.0'), -0)).toBe(true);
+  });
+
+  test.each(['', ' 1', '1 ', 'abc', '1.2.3', '1e', 'e5', '-', '+', '.', 'NaN', 'inf', '0x10', '1_000', '1,5', '--1'])(
+    '%j is not a number',
+    (text) => {
+      expect(parse(text)).toBeNaN();
+    },
+  );
+
+  test('an overflowing exponent gives Infinity (the row is then rejected)', () => {
+    expect(parse('1e999')).toBe(Infinity);
+    expect(parse('-1e999')).toBe(-Infinity);
+  });
+});
+
+describe('formatFloat (Python repr, as pandas to_csv writes floats)', () => {
+  test.each([
+    [48, '48.0'], [60000, '60000.0'], [60183.12852664577, '60183.12852664577'], [0.1, '0.1'], [-2.5, '-2.5'],
+    [0, '0.0'], [-0, '-0.0'], [1e-4, '0.0001'], [1e-5, '1e-05'], [1.5e-7, '1.5e-07'], [9999999999999998, '9999999999999998.0'],
+    [1e16, '1e+16'], [1.2345e17, '1.2345e+17'], [1e22, '1e+22'], [1e100, '1e+100'], [5e-324, '5e-324'], [0.30000000000000004, '0.30000000000000004'],
+    [100000.01, '100000.01'], [NaN, ''],
+  ])('%d prints as %j', (value, text) => {
+    expect(formatFloat(value)).toBe(text);
+  });
+
+  test('writeFloat writes the same bytes, on the integer fast path too', () => {
+    const buf = Buffer.alloc(64);
+    for (const value of [0, 1, 7, 48, 60000, 2147483647, 2147483648, 1e15, 3.25, -1, -0, 1e-5]) {
+      const end = writeFloat(buf, 3, value);
+      expect(buf.toString('latin1', 3, end)).toBe(formatFloat(value));
+    }
+  });
+});
+
+describe('parseInteger (ids)', () => {
+  test('canonical ids are copied as they are', () => {
+    expect(integer('17')).toEqual({ ok: true, canonical: undefined });
+    expect(integer('-3')).toEqual({ ok: true, canonical: undefined });
+    expect(integer('0')).toEqual({ ok: true, canonical: undefined });
+  });
+
+  test('other spellings print as pandas prints the integer', () => {
+    expect(integer('007')).toEqual({ ok: true, canonical: '7' });
+    expect(integer('+5')).toEqual({ ok: true, canonical: '5' });
+    expect(integer('-0')).toEqual({ ok: true, canonical: '0' });
+    expect(integer('000')).toEqual({ ok: true, canonical: '0' });
+    expect(integer('-012')).toEqual({ ok: true, canonical: '-12' });
+  });
+
+  test('the int64 range is the limit', () => {
+    expect(integer('9223372036854775807')).toEqual({ ok: true, canonical: undefined });
+    expect(integer('-9223372036854775808')).toEqual({ ok: true, canonical: undefined });
+    expect(integer('9223372036854775808')).toEqual({ ok: false, reason: 'out-of-range' });
+    expect(integer('-9223372036854775809')).toEqual({ ok: false, reason: 'out-of-range' });
+    expect(integer('123456789012345678901')).toEqual({ ok: false, reason: 'out-of-range' });
+  });
+
+  test.each(['', '-', '1.0', '1e3', ' 1', 'abc', '12a'])('%j is not an integer', (text) => {
+    expect(integer(text)).toEqual({ ok: false, reason: 'not-integer' });
+  });
+});

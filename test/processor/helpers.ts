@@ -1,0 +1,79 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
+
+/** A temporary directory removed by {@link TempDirs.cleanup}. */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  make(prefix = 'processor-test-'): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  cleanup(): void {
+    this.dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  }
+}
+
+export const RUN_ID = '20241221-224904';
+export const HEADER = 'id,name,age,salary,hire_date,profile,department,bonus';
+
+/** A profile cell as the walkthrough's data has it: JSON, quoted CSV-style. */
+export function profileCell(profile: Record<string, unknown>): string {
+  const json = JSON.stringify(profile).replace(/":/g, '": ').replace(/,"/g, ', "');
+  return `"${json.replace(/"/g, '""')}"`;
+}
+
+export interface LocalRun {
+  readonly result: PipelineResult;
+  readonly dir: string;
+  /** The input file the run read (for runs made by {@link runOnCsv}). */
+  readonly inputPath?: string;
+  /** The text of output `<name>_<runId>.<ext>`. */
+  text(name: string, ext?: string): string;
+  /** Lines of a CSV output (split on \n, trailing empty line dropped). */
+  lines(name: string): string[];
+  metrics(): Record<string, unknown>;
+  /** Every file in the output directory, name → bytes. */
+  files(): Map<string, Buffer>;
+}
+
+/** Writes `csv` to a file and runs the pipeline on it into a fresh directory. */
+export async function runOnCsv(
+  temp: TempDirs,
+  csv: string | Buffer,
+  options: { runId?: string; outputDir?: string; inputPath?: string } = {},
+): Promise<LocalRun> {
+  const inputPath = options.inputPath ?? join(temp.make(), 'input.csv');
+  writeFileSync(inputPath, csv);
+  const dir = options.outputDir ?? temp.make();
+  const runId = options.runId ?? RUN_ID;
+  const result = await runPipeline({ input: inputPath, output: dir, runId, scratchDir: temp.make('processor-scratch-') });
+  return { ...localRun(result, dir, runId), inputPath };
+}
+
+export function localRun(result: PipelineResult, dir: string, runId: string): LocalRun {
+  const text = (name: string, ext = 'csv'): string => readFileSync(join(dir, `${name}_${runId}.${ext}`), 'utf8');
+  return {
+    result,
+    dir,
+    text,
+    lines: (name) => {
+      const lines = text(name).split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      return lines;
+    },
+    metrics: () => JSON.parse(text('quality_metrics', 'json')),
+    files: () => new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))])),
+  };
+}
+
+/** Lines of a CSV text (split on \n, trailing empty line dropped). */
+export function csvLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}

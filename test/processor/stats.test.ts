@@ -1,0 +1,168 @@
+import { DuplicateCounter } from '../../processor/src/dedupe';
+import { ProfileFields, codePointCount, readProfile } from '../../processor/src/profile';
+import { ageGroup, salaryCategory } from '../../processor/src/schema';
+import { CompensatedMean, DepartmentIds, DepartmentStatistics, Float64Column, medianInPlace } from '../../processor/src/stats';
+
+const median = (values: number[]): number => medianInPlace(Float64Array.from(values));
+
+describe('median (pandas Series.median)', () => {
+  test('odd count: the middle value', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([42])).toBe(42);
+  });
+
+  test('even count: the mean of the two middle values', () => {
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([70000, 50000, 100000, 100000.01])).toBe(85000);
+  });
+
+  test('many repeated values, as whole ages are', () => {
+    const values = Array.from({ length: 10001 }, (_, i) => 18 + (i * 7919) % 63);
+    const sorted = [...values].sort((a, b) => a - b);
+    expect(median(values)).toBe(sorted[5000]);
+    const even = values.slice(1);
+    const evenSorted = [...even].sort((a, b) => a - b);
+    expect(median(even)).toBe((evenSorted[4999] + evenSorted[5000]) / 2);
+  });
+
+  test('agrees with sorting on random columns of both parities', () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (const n of [2, 3, 10, 11, 1000, 1001]) {
+      const values = Array.from({ length: n }, () => Math.round(random() * 1000) / 10);
+      const sorted = [...values].sort((a, b) => a - b);
+      const expected = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+      expect(median(values)).toBe(expected);
+    }
+  });
+
+  test('no valid values: NaN (the fill leaves the cells empty)', () => {
+    expect(median([])).toBeNaN();
+    expect(new Float64Column().median()).toBeNaN();
+  });
+
+  test('Float64Column grows past its initial capacity', () => {
+    const column = new Float64Column(2);
+    [9, 7, 5, 3, 1].forEach((v) => column.push(v));
+    expect(column.length).toBe(5);
+    expect(column.median()).toBe(5);
+  });
+});
+
+describe('CompensatedMean (pandas group_mean)', () => {
+  test('keeps the low-order bits a naive sum loses', () => {
+    const values = [1e16, 1, 1, 1, 1, -1e16];
+    const mean = new CompensatedMean();
+    values.forEach((v) => mean.add(v));
+    const naive = values.reduce((a, b) => a + b, 0) / values.length;
+    expect(naive).toBe(0);
+    expect(mean.value()).toBeCloseTo(4 / 6, 12);
+  });
+
+  test('skips NaN and is NaN with no values', () => {
+    const mean = new CompensatedMean();
+    expect(mean.value()).toBeNaN();
+    mean.add(NaN);
+    mean.add(3);
+    expect(mean.value()).toBe(3);
+  });
+
+  test('departments sort by their bytes and decode as UTF-8', () => {
+    const ids = new DepartmentIds();
+    const names = ['Sales', 'Ärzte', 'IT', 'Unknown', 'HR', 'IT'];
+    const idOf = (name: string): number => {
+      const b = Buffer.from(`[${name}]`);
+      return ids.idOf(b, 1, b.length - 1);
+    };
+    const rowIds = names.map(idOf);
+    expect(rowIds[2]).toBe(rowIds[5]);
+    const stats = new DepartmentStatistics(ids.keys);
+    rowIds.forEach((id, i) => stats.add(id, 1000 * (i + 1), 20 + i));
+    expect(stats.rows()).toEqual([
+      { department: 'HR', averageSalary: 5000, averageAge: 24 },
+      { department: 'IT', averageSalary: 4500, averageAge: 23.5 },
+      { department: 'Sales', averageSalary: 1000, averageAge: 20 },
+      { department: 'Unknown', averageSalary: 4000, averageAge: 23 },
+      { department: 'Ärzte', averageSalary: 2000, averageAge: 21 },
+    ]);
+  });
+});
+
+describe('bins', () => {
+  test.each([
+    [0, 'low'], [50000, 'low'], [50000.01, 'medium'], [70000, 'medium'], [70000.5, 'high'], [100000, 'high'],
+    [100000.5, ''], [-5, ''], [NaN, ''],
+  ])('salary %d is %j', (salary, category) => {
+    expect(salaryCategory(salary)).toBe(category);
+  });
+
+  test.each([
+    [0, 'Young'], [25, 'Young'], [25.5, 'Early Career'], [35, 'Early Career'], [35.1, 'Mid Career'], [45, 'Mid Career'],
+    [45.5, 'Senior'], [55, 'Senior'], [55.5, 'Experienced'], [120, 'Experienced'], [-1, ''], [NaN, ''],
+  ])('age %d is %j', (age, group) => {
+    expect(ageGroup(age)).toBe(group);
+  });
+});
+
+describe('DuplicateCounter', () => {
+  test('counts rows equal to an earlier row, whatever their order', () => {
+    const counter = new DuplicateCounter(2);
+    const rows = ['a,1', 'b,2', 'a,1', 'c,3', 'b,2', 'a,1', 'a,10', ''];
+    rows.forEach((row) => {
+      const b = Buffer.from(row);
+      counter.add(b, 0, b.length);
+    });
+    expect(counter.countDuplicates()).toBe(3);
+  });
+
+  test('tells apart rows that differ in one byte or in length', () => {
+    const counter = new DuplicateCounter(1000);
+    for (let i = 0; i < 1000; i++) {
+      const b = Buffer.from(`${'x'.repeat(i % 7)}row,${i}`);
+      counter.add(b, 0, b.length);
+    }
+    expect(counter.countDuplicates()).toBe(0);
+  });
+});
+
+describe('profile', () => {
+  const read = (json: string) => {
+    const out = new ProfileFields();
+    const buf = Buffer.from(json);
+    const reason = readProfile(buf, 0, buf.length, out);
+    const values = [0, 1, 2].map((k) => out.bufs[k].toString('utf8', out.starts[k], out.ends[k]));
+    return { reason, values };
+  };
+
+  test('the walkthrough shape is read without a JSON parser, with the same result', () => {
+    expect(read('{"address": "Street 9, City 4", "phone": "5551234567", "email": "email_3@example.com"}'))
+      .toEqual({ reason: undefined, values: ['Street 9, City 4', '5551234567', 'email_3@example.com'] });
+  });
+
+  test('anything else is parsed as JSON: escapes, order, spacing, missing keys, nulls', () => {
+    expect(read('{"email":"e@x","address":"A \\"quoted\\" \\u00e9"}')).toEqual({ reason: undefined, values: ['A "quoted" é', '', 'e@x'] });
+    expect(read('{ "address" : null , "phone": "1" }')).toEqual({ reason: undefined, values: ['', '1', ''] });
+    expect(read('{}')).toEqual({ reason: undefined, values: ['', '', ''] });
+  });
+
+  test.each([
+    ['[1, 2]', 'profile is not a JSON object (found an array)'],
+    ['"text"', 'profile is not a JSON object (found string)'],
+    ['null', 'profile is not a JSON object (found null)'],
+    ['{oops}', 'profile is not a JSON object (invalid JSON)'],
+    ['{"address": "a", "phone": "b", "email": "c"} trailing', 'profile is not a JSON object (invalid JSON)'],
+    ['{"phone": 5551234567}', 'profile.phone is not a string (found number)'],
+    ['{"address": ["x"]}', 'profile.address is not a string (found an array)'],
+    ['{"email": "\\ud800"}', 'profile.email contains an unpaired UTF-16 surrogate'],
+  ])('%s is rejected: %s', (json, reason) => {
+    expect(read(json).reason).toBe(reason);
+  });
+
+  test('address_length counts code points, as Python len does', () => {
+    const b = Buffer.from('Ünïcödé 🚀');
+    expect(codePointCount(b, 0, b.length)).toBe(9);
+  });
+});
