@@ -21,7 +21,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareOutputs, formatReport } from './compare-outputs';
-import { generateMockCsv } from './generate-mock-data';
+import { MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
 
 /** The repo root: this file runs as processor/lib/tools/bench.js. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -96,7 +96,7 @@ async function inputFor(dir: string, rows: number, seed: number): Promise<string
   const sidecar = `${path}.json`;
   if (existsSync(path) && existsSync(sidecar)) {
     const meta = JSON.parse(readFileSync(sidecar, 'utf8'));
-    if (meta.rows === rows && meta.seed === seed && meta.bytes === statSync(path).size) return path;
+    if (meta.version === MOCK_DATA_VERSION && meta.rows === rows && meta.seed === seed && meta.bytes === statSync(path).size) return path;
   }
   const summary = await generateMockCsv({ rows, seed, path });
   writeFileSync(sidecar, JSON.stringify(summary));
