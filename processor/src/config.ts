@@ -15,7 +15,7 @@ import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
 
-export const USAGE = `Usage: cli --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+export const USAGE = `Usage: preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, LOG_LEVEL, LOG_FORMAT.`;
 

@@ -46,6 +46,12 @@ export class DuplicateCounter {
   }
 }
 
+/**
+ * Read once: through a property lookup on `Math` every call, V8 does not inline it when the code
+ * runs in a vm context (as under jest), which made hashing two hundred times slower there.
+ */
+const imul = Math.imul;
+
 /** The 64-bit row hash: lane 0 is MurmurHash3 (x86, 32-bit), lane 1 an xxHash32-style lane. */
 export const rowHash = new Int32Array(2);
 
@@ -61,33 +67,33 @@ export function hashRow(buf: Uint8Array, start: number, end: number): void {
   const blocksEnd = start + (length & ~3);
   for (let i = start; i < blocksEnd; i += 4) {
     const block = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
-    let k = Math.imul(block, 0xcc9e2d51);
+    let k = imul(block, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    h1 ^= Math.imul(k, 0x1b873593);
+    h1 ^= imul(k, 0x1b873593);
     h1 = (h1 << 13) | (h1 >>> 19);
-    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    h2 = (h2 + Math.imul(block, 0x85ebca77)) | 0;
-    h2 = Math.imul((h2 << 13) | (h2 >>> 19), 0x9e3779b1);
+    h1 = (imul(h1, 5) + 0xe6546b64) | 0;
+    h2 = (h2 + imul(block, 0x85ebca77)) | 0;
+    h2 = imul((h2 << 13) | (h2 >>> 19), 0x9e3779b1);
   }
   let tail = 0;
   for (let i = end - 1; i >= blocksEnd; i--) tail = (tail << 8) | buf[i];
   if ((length & 3) !== 0) {
-    let k = Math.imul(tail, 0xcc9e2d51);
+    let k = imul(tail, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    h1 ^= Math.imul(k, 0x1b873593);
-    h2 = (h2 + Math.imul(tail, 0xc2b2ae3d)) | 0;
-    h2 = Math.imul((h2 << 17) | (h2 >>> 15), 0x27d4eb2f);
+    h1 ^= imul(k, 0x1b873593);
+    h2 = (h2 + imul(tail, 0xc2b2ae3d)) | 0;
+    h2 = imul((h2 << 17) | (h2 >>> 15), 0x27d4eb2f);
   }
   rowHash[0] = fmix32(h1 ^ length);
-  rowHash[1] = fmix32(h2 ^ Math.imul(length, 0x9e3779b1));
+  rowHash[1] = fmix32(h2 ^ imul(length, 0x9e3779b1));
 }
 
 /** MurmurHash3's finaliser: every input bit affects every output bit. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h;
 }

@@ -31,13 +31,24 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_FAILURE;
 }
 
-/** True for an abort raised by an AbortSignal (DOM AbortError or our own). */
-export function isAbortError(error: unknown): boolean {
-  return error instanceof RunAbortedError || (error instanceof Error && error.name === 'AbortError');
+/**
+ * The name, message and code of anything thrown. Errors from Node's own modules may come from
+ * another realm (a test sandbox), where `instanceof Error` is false, so this reads properties.
+ */
+export function errorFields(error: unknown): { name: string; message: string; code?: string } {
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { name?: unknown; message?: unknown; code?: unknown };
+    return {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: typeof e.message === 'string' ? e.message : String(error),
+      ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    };
+  }
+  return { name: 'Error', message: String(error) };
 }
 
 /** A short, single-line description of an error for logs. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+  const { name, message } = errorFields(error);
+  return message || name;
 }

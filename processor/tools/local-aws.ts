@@ -135,6 +135,8 @@ export interface ProxiedRequest {
   readonly method: string;
   /** Path and query, e.g. /bucket/key?uploadId=... */
   readonly url: string;
+  /** The Range header, if any (a resumed download). */
+  readonly range?: string;
   /** The status the client got, or 'reset' / 'held'. */
   readonly outcome: number | 'reset' | 'held';
 }
@@ -168,16 +170,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const url = req.url ?? '/';
     const query = new URL(url, 'http://proxy').searchParams;
     const path = decodeURIComponent(url.split('?')[0].replace(/^\//, ''));
+    const range = req.headers.range;
+    const record = (outcome: ProxiedRequest['outcome']): void => {
+      requests.push({ method, url, outcome, ...(range ? { range } : {}) });
+    };
 
     if (denyPrefixes.some((prefix) => path.startsWith(prefix))) {
-      requests.push({ method, url, outcome: 403 });
+      record(403);
       req.resume();
       sendS3Error(res, 403, 'AccessDenied', 'Access Denied');
       return;
     }
     if (failNext && failNext.count > 0 && (failNext.method === undefined || failNext.method === method)) {
       failNext.count--;
-      requests.push({ method, url, outcome: failNext.status });
+      record(failNext.status);
       req.resume();
       if (failNext.status === 503) sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
       else sendS3Error(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
@@ -185,13 +191,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     if (method === 'DELETE' && query.has('uploadId')) {
       // AbortMultipartUpload: not implemented by s3rver; answer as S3 does.
-      requests.push({ method, url, outcome: 204 });
+      record(204);
       req.resume();
       res.writeHead(204).end();
       return;
     }
     if (holdParts && method === 'PUT' && query.has('uploadId') && query.has('partNumber')) {
-      requests.push({ method, url, outcome: 'held' });
+      record('held');
       req.resume();
       held.push(res);
       partHeld?.();
@@ -209,11 +215,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }, (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       if (!cut) {
-        requests.push({ method, url, outcome: upstreamRes.statusCode ?? 502 });
+        record(upstreamRes.statusCode ?? 502);
         upstreamRes.pipe(res);
         return;
       }
-      requests.push({ method, url, outcome: 'reset' });
+      record('reset');
       let sent = 0;
       upstreamRes.on('data', (chunk: Buffer) => {
         if (sent >= cut.afterBytes) return;

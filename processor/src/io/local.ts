@@ -61,6 +61,6 @@ function inputFileError(path: string, error: unknown): Error {
     case 'EISDIR':
       return new BadInputError(`input ${path} is a directory, not a CSV file`, { cause: error });
     default:
-      return error instanceof Error ? error : new Error(String(error));
+      return typeof error === 'object' && error !== null ? (error as Error) : new Error(String(error));
   }
 }

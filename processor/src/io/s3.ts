@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BadInputError, RunAbortedError, describeError } from '../errors';
+import { BadInputError, RunAbortedError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
 
 export interface S3Location {
@@ -22,7 +22,7 @@ export function s3Uri(location: S3Location): string {
 
 /** SDK attempts per request (first try included) unless AWS_MAX_ATTEMPTS says otherwise. */
 const DEFAULT_MAX_ATTEMPTS = 5;
-/** How often a download is resumed, or an upload restarted, after the SDK's own retries. */
+/** How often a download is resumed after its body broke off, or an upload restarted from its file. */
 const MAX_RESUMES = 5;
 const MAX_UPLOAD_ATTEMPTS = 3;
 const RETRY_BASE_DELAY_MS = 200;
@@ -59,10 +59,11 @@ export interface DownloadInfo {
 }
 
 /**
- * The object's bytes in chunks. When the connection fails (before or in the middle of the body)
- * after the SDK's own retries, the download resumes with a ranged GET from the byte reached,
- * pinned to the first response's ETag, so the chunks always add up to one version of the object.
- * NoSuchKey, NoSuchBucket and AccessDenied fail at once as BadInputError naming bucket and key.
+ * The object's bytes in chunks. Failed requests are retried by the SDK (bounded by maxAttempts);
+ * when the connection drops in the middle of the body, the download resumes with a ranged GET
+ * from the byte reached, pinned to the first response's ETag, so the chunks always add up to one
+ * version of the object. NoSuchKey, NoSuchBucket and AccessDenied fail at once as BadInputError
+ * naming bucket and key.
  */
 export async function* downloadObject(
   client: S3Client,
@@ -72,22 +73,26 @@ export async function* downloadObject(
   const info = options.info ?? {};
   let offset = 0;
   let etag: string | undefined;
-  let resumes = 0;
-  for (;;) {
-    let body: Readable | undefined;
+  for (let resumes = 0; ; resumes++) {
+    let response;
     try {
-      const response = await client.send(new GetObjectCommand({
+      response = await client.send(new GetObjectCommand({
         Bucket: location.bucket,
         Key: location.key,
         Range: offset > 0 ? `bytes=${offset}-` : undefined,
         IfMatch: offset > 0 ? etag : undefined,
       }), { abortSignal: options.signal });
-      if (offset === 0) {
-        etag = response.ETag;
-        info.lastModified = response.LastModified;
-        info.size = response.ContentLength;
-      }
-      body = response.Body as Readable;
+    } catch (error) {
+      if (options.signal?.aborted) throw new RunAbortedError();
+      throw inputError(error, location);
+    }
+    if (offset === 0) {
+      etag = response.ETag;
+      info.lastModified = response.LastModified;
+      info.size = response.ContentLength;
+    }
+    const body = response.Body as Readable;
+    try {
       for await (const chunk of body) {
         offset += (chunk as Buffer).length;
         yield chunk as Buffer;
@@ -99,13 +104,13 @@ export async function* downloadObject(
     } catch (error) {
       if (options.signal?.aborted) throw new RunAbortedError();
       if (!isTransient(error)) throw inputError(error, location);
-      if (++resumes > MAX_RESUMES) {
-        throw new Error(`downloading ${s3Uri(location)} failed after ${resumes} attempts: ${describeError(error)}`, { cause: error });
+      if (resumes >= MAX_RESUMES) {
+        throw new Error(`downloading ${s3Uri(location)} failed after ${resumes + 1} attempts: ${describeError(error)}`, { cause: error });
       }
-      options.log.warn(`Download of ${s3Uri(location)} interrupted at byte ${offset} (${describeError(error)}); resuming`, { attempt: resumes + 1 });
-      await sleep(backoffMs(resumes), undefined, { signal: options.signal }).catch(() => undefined);
+      options.log.warn(`Download of ${s3Uri(location)} interrupted at byte ${offset} (${describeError(error)}); resuming`, { attempt: resumes + 2 });
+      await sleep(backoffMs(resumes + 1), undefined, { signal: options.signal }).catch(() => undefined);
     } finally {
-      body?.destroy();
+      body.destroy();
     }
   }
 }
@@ -210,23 +215,26 @@ const TRANSIENT_CODES = new Set([
 
 /** Whether retrying may help: server errors, throttling, dropped connections. */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  if (TRANSIENT_NAMES.has(e.name) || (e.code !== undefined && TRANSIENT_CODES.has(e.code))) return true;
-  const status = e.$metadata?.httpStatusCode;
+  const { name, message, code } = errorFields(error);
+  if (TRANSIENT_NAMES.has(name) || (code !== undefined && TRANSIENT_CODES.has(code))) return true;
+  const status = httpStatusOf(error);
   if (status !== undefined && (status >= 500 || status === 429)) return true;
-  if (e.$retryable) return true;
+  if ((error as { $retryable?: unknown } | undefined)?.$retryable) return true;
   // A body cut off mid-stream surfaces as a plain "aborted" error from node:http.
-  return /\b(aborted|socket hang up|premature close)\b/i.test(e.message);
+  return /\b(aborted|socket hang up|premature close)\b/i.test(message);
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'Error';
+  return errorFields(error).name;
 }
 
 function inputError(error: unknown, location: S3Location): Error {
   const name = errorName(error);
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const status = httpStatusOf(error);
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) {
     return new BadInputError(`input object ${s3Uri(location)} does not exist (NoSuchKey): bucket '${location.bucket}', key '${location.key}'`, { cause: error });
   }

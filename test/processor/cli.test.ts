@@ -1,0 +1,159 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HEADER, RUN_ID, TempDirs } from './helpers';
+import { main } from '../../processor/src/cli';
+
+const temp = new TempDirs();
+afterAll(() => temp.cleanup());
+
+const GOOD_ROWS = `${HEADER}\n1,A,30,50000,2020-01-01,,IT,1\n2,B,,60000,2020-01-02,,,\n`;
+
+interface CliRun {
+  code: number;
+  log: string;
+  /** Files left in the output directory. */
+  outputs: string[];
+}
+
+async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): Promise<CliRun> {
+  const lines: string[] = [];
+  const code = await main(args, { SCRATCH_DIR: temp.make('cli-scratch-'), ...env }, { write: (line) => lines.push(line), signal });
+  const outputIndex = args.indexOf('--output');
+  const outputs = outputIndex >= 0 ? listDir(args[outputIndex + 1]) : [];
+  return { code, log: lines.join(''), outputs };
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function inputFile(content: string | Buffer): string {
+  const path = join(temp.make(), 'input.csv');
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('exit code 0', () => {
+  test('a good input: outputs and manifest, with the walkthrough\'s step lines in the log', async () => {
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', out, '--run-id', RUN_ID]);
+    expect(run.code).toBe(0);
+    expect(run.outputs).toContain(`manifest_${RUN_ID}.json`);
+    const steps = [
+      'Dataset loaded: (2, 8)',
+      'Filling missing values...',
+      'Extracting profile fields...',
+      `Saved: cleaned_data_${RUN_ID}.csv`,
+      `Saved: transformed_data_${RUN_ID}.csv`,
+      'Preprocessing completed successfully!',
+    ];
+    const positions = steps.map((step) => run.log.indexOf(step));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  test('LOG_FORMAT=json writes one JSON object per line', async () => {
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { LOG_FORMAT: 'json' });
+    expect(run.code).toBe(0);
+    const lines = run.log.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((l) => l.message)).toContain('Dataset loaded: (2, 8)');
+    expect(lines.every((l) => typeof l.time === 'string' && l.level === 'info')).toBe(true);
+  });
+
+  test('LOG_LEVEL=WARN hides the info lines', async () => {
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { LOG_LEVEL: 'WARN' });
+    expect(run.code).toBe(0);
+    expect(run.log).toBe('');
+  });
+
+  test('--help prints the usage', async () => {
+    const run = await runCli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.log).toMatch(/--input <file\|s3:\/\/bucket\/key> --output <dir\|s3:\/\/bucket\/prefix\/>/);
+  });
+});
+
+describe('exit code 2: bad input, named in the message, and no manifest', () => {
+  test.each<[string, string | Buffer | undefined, RegExp]>([
+    ['a missing required column', 'id,name,age,salary,hire_date,department,bonus\n1,A,30,5,2020-01-01,IT,1\n', /missing required column\(s\) 'profile'/],
+    ['two missing columns', 'id,name,hire_date,profile,department\n', /missing required column\(s\) 'age', 'salary', 'bonus'/],
+    ['an empty file', '', /input is empty/],
+    ['a file of blank lines', '\n\n\r\n', /no header line/],
+    ['a binary file', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00, 0xfe]), /not UTF-8 text; expected a CSV file/],
+    ['a repeated column', `${HEADER},age\n`, /repeats column 'age'/],
+    ['an extra column named like an output column', `${HEADER},address_length\n`, /'address_length' collides/],
+    ['an unterminated quote in the header', 'id,"name\n', /header is not valid CSV: field 2 has an unterminated quoted value/],
+  ])('%s', async (_, content, message) => {
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(content!), '--output', out, '--run-id', RUN_ID]);
+    expect(run.code).toBe(2);
+    expect(run.log).toMatch(message);
+    expect(run.outputs).toEqual([]);
+  });
+
+  test('no such file', async () => {
+    const missing = join(temp.make(), 'missing.csv');
+    const run = await runCli(['--input', missing, '--output', temp.make()]);
+    expect(run.code).toBe(2);
+    expect(run.log).toContain(`input file ${missing} does not exist`);
+  });
+
+  test('a directory instead of a file', async () => {
+    const run = await runCli(['--input', temp.make(), '--output', temp.make()]);
+    expect(run.code).toBe(2);
+    expect(run.log).toMatch(/is a directory, not a CSV file/);
+  });
+
+  test.each<[string, string[], NodeJS.ProcessEnv, RegExp]>([
+    ['an unknown flag', ['--inptu', 'x', '--output', 'y'], {}, /Unknown option '--inptu'/],
+    ['no input at all', ['--output', 'y'], {}, /no input: pass --input or set INPUT_BUCKET/],
+    ['no output at all', ['--input', 'x'], {}, /no output: pass --output or set OUTPUT_BUCKET/],
+    ['an invalid LOG_LEVEL', ['--input', 'x', '--output', 'y'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error/],
+    ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],
+  ])('invalid arguments: %s', async (_, args, env, message) => {
+    const run = await runCli(args, env);
+    expect(run.code).toBe(2);
+    expect(run.log).toMatch(message);
+  });
+});
+
+describe('other failures', () => {
+  test('exit code 1 when the outputs cannot be written, and no manifest', async () => {
+    const parent = temp.make();
+    const blocked = join(parent, 'not-a-directory');
+    writeFileSync(blocked, 'a file where the output directory should be');
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', blocked]);
+    expect(run.code).toBe(1);
+    expect(run.log).toMatch(/Preprocessing failed: .*not-a-directory/);
+    expect(listDir(parent)).toEqual(['not-a-directory']);
+  });
+
+  test('an abort during the run (SIGTERM) stops it with exit code 143, leaving no outputs', async () => {
+    const out = temp.make();
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const rows = Array.from({ length: 20000 }, (_, i) => `${i},N,30,50000,2020-01-01,,IT,1`).join('\n');
+    const code = await main(['--input', inputFile(`${HEADER}\n${rows}\n`), '--output', out], { SCRATCH_DIR: temp.make() }, {
+      signal: controller.signal,
+      write: (line) => {
+        lines.push(line);
+        if (line.includes('Extracting profile fields...')) controller.abort();
+      },
+    });
+    expect(code).toBe(143);
+    expect(lines.join('')).toMatch(/Stop requested/);
+    expect(listDir(out)).toEqual([]);
+  });
+
+  test('the scratch directory is left empty after success and after failure', async () => {
+    const scratch = temp.make();
+    mkdirSync(join(scratch, 'keep'));
+    await main(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
+    await main(['--input', inputFile('nonsense'), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
+    expect(readdirSync(scratch)).toEqual(['keep']);
+  });
+});

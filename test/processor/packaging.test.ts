@@ -1,0 +1,92 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const PROCESSOR = join(ROOT, 'processor');
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const rootPackage = readJson(join(ROOT, 'package.json'));
+const processorPackage = readJson(join(PROCESSOR, 'package.json'));
+const processorLock = readJson(join(PROCESSOR, 'package-lock.json'));
+const dockerfile = readFileSync(join(PROCESSOR, 'Dockerfile'), 'utf8');
+const dockerignore = readFileSync(join(PROCESSOR, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+
+/** `COPY <sources...> <dest>` lines that copy from the build context (not from another stage). */
+function contextCopies(): string[] {
+  return dockerfile.split('\n')
+    .filter((line) => /^COPY\s/i.test(line) && !/--from=/i.test(line))
+    .flatMap((line) => line.trim().split(/\s+/).slice(1, -1).filter((arg) => !arg.startsWith('--')));
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('processor/Dockerfile', () => {
+  test('everything it copies from the build context exists in processor/ and is not excluded by .dockerignore', () => {
+    const sources = contextCopies();
+    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'src']);
+    for (const source of sources) {
+      expect({ source, exists: existsSync(join(PROCESSOR, source)) }).toEqual({ source, exists: true });
+      expect(dockerignore).not.toContain(source);
+    }
+  });
+
+  test('.dockerignore keeps build output, local dependencies and development tools out of the context', () => {
+    expect(dockerignore).toEqual(expect.arrayContaining(['lib', 'node_modules', 'tools']));
+  });
+
+  test('builds with npm ci from the lock file and runs the compiled CLI as uid 1000 from a node 20 image', () => {
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+    const stages = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l));
+    expect(stages).toHaveLength(2);
+    expect(stages.every((s) => /node:20\b/.test(s))).toBe(true);
+    expect(dockerfile).toMatch(/^USER 1000$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "lib\/src\/cli\.js"\]$/m);
+    // The build compiles src/ into lib/src/, where the entry point is.
+    const tsconfig = readJson(join(PROCESSOR, 'tsconfig.json'));
+    expect(tsconfig.compilerOptions).toMatchObject({ rootDir: '.', outDir: 'lib' });
+    expect(existsSync(join(PROCESSOR, 'src', 'cli.ts'))).toBe(true);
+  });
+});
+
+describe('processor/package.json', () => {
+  test('each dependency range equals the repository root\'s range for the same package', () => {
+    const all = { ...processorPackage.dependencies, ...processorPackage.devDependencies } as Record<string, string>;
+    const rootRanges = { ...rootPackage.dependencies, ...rootPackage.devDependencies } as Record<string, string>;
+    expect(Object.keys(all).length).toBeGreaterThan(0);
+    for (const [name, range] of Object.entries(all)) {
+      expect({ name, range }).toEqual({ name, range: rootRanges[name] });
+    }
+  });
+
+  test('processor/src imports only Node built-ins, its own files and its declared dependencies (no CDK)', () => {
+    const declared = new Set(Object.keys(processorPackage.dependencies));
+    const imported = new Set<string>();
+    for (const file of sourceFiles(join(PROCESSOR, 'src'))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import|require\()\s*'([^'.][^']*)'/g)) {
+        const specifier = match[1];
+        if (specifier.startsWith('node:')) continue;
+        const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+        imported.add(name);
+        expect({ file: relative(ROOT, file), name, declared: declared.has(name) }).toEqual({ file: relative(ROOT, file), name, declared: true });
+      }
+    }
+    expect([...imported].sort()).toEqual([...declared].sort());
+  });
+
+  test('package-lock.json is current and pins the versions the repository tests with', () => {
+    expect(processorLock.packages[''].dependencies).toEqual(processorPackage.dependencies);
+    expect(processorLock.packages[''].devDependencies).toEqual(processorPackage.devDependencies);
+    for (const name of Object.keys(processorPackage.dependencies)) {
+      const locked = processorLock.packages[`node_modules/${name}`]?.version;
+      const tested = readJson(join(ROOT, 'node_modules', name, 'package.json')).version;
+      // If this fails after an upgrade, regenerate: cd processor && npm install --package-lock-only
+      expect({ name, locked }).toEqual({ name, locked: tested });
+    }
+  });
+});
