@@ -21,6 +21,17 @@ const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT_DIGITS = 15;
 
 /**
+ * Set by {@link parseDecimal}: whether the text it parsed is already what {@link formatFloat}
+ * prints for the value, so the bytes can be copied instead of formatted (formatting a
+ * non-integral float costs more than the rest of the number's handling). True for plain decimals
+ * such as `105202.35` or `77.0`: no sign other than `-`, no leading zeros, a fraction without
+ * trailing zeros (or exactly `.0`), no exponent, a value in [1e-4, 1e16), and at most 15
+ * significant digits. Any decimal of at most 15 significant digits maps to a different float64
+ * than every other such decimal, so it is the shortest text that round-trips: Python's repr.
+ */
+export const parsedDecimal = { canonical: false };
+
+/**
  * Parses a decimal number (`12`, `-3.5`, `.5`, `5.`, `1e3`, `+7`) from `buf[start, end)`.
  * Returns NaN when the text is not a number in that grammar (no whitespace, no `inf`/`nan`,
  * no hex); the result may be ±Infinity when the exponent overflows, callers reject that.
@@ -31,29 +42,35 @@ const MAX_EXACT_DIGITS = 15;
 export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   let negative = false;
+  let canonical = true;
   if (i < end && (buf[i] === MINUS || buf[i] === PLUS)) {
     negative = buf[i] === MINUS;
+    canonical = negative;
     i++;
   }
   let mantissa = 0;
   let significantDigits = 0;
   let decimalExponent = 0;
-  let digitsSeen = 0;
+  const integerStart = i;
   for (; i < end; i++) {
     const d = buf[i] - DIGIT_0;
     if (d < 0 || d > 9) break;
-    digitsSeen++;
     if (significantDigits > 0 || d !== 0) {
       if (significantDigits < MAX_EXACT_DIGITS) mantissa = mantissa * 10 + d;
       else decimalExponent++;
       significantDigits++;
     }
   }
+  const integerDigits = i - integerStart;
+  // Python prints 0.5 for .5, 7.0 for 007.0, and switches to exponent notation from 1e16.
+  if (integerDigits === 0 || integerDigits > 16 || (integerDigits > 1 && buf[integerStart] === DIGIT_0)) canonical = false;
+  let fractionDigits = 0;
+  let fractionLeadingZeros = 0;
   if (i < end && buf[i] === DOT) {
     for (i++; i < end; i++) {
       const d = buf[i] - DIGIT_0;
       if (d < 0 || d > 9) break;
-      digitsSeen++;
+      fractionDigits++;
       if (significantDigits > 0 || d !== 0) {
         if (significantDigits < MAX_EXACT_DIGITS) {
           mantissa = mantissa * 10 + d;
@@ -62,11 +79,17 @@ export function parseDecimal(buf: Uint8Array, start: number, end: number): numbe
         significantDigits++;
       } else {
         decimalExponent--;
+        fractionLeadingZeros++;
       }
     }
+    // A fraction must be `.0` or end in a non-zero digit (`5.` and `2.50` are not Python's text).
+    if (fractionDigits === 0 || (fractionDigits > 1 && buf[i - 1] === DIGIT_0)) canonical = false;
+  } else {
+    canonical = false;
   }
-  if (digitsSeen === 0) return NaN;
+  if (integerDigits + fractionDigits === 0) return NaN;
   if (i < end && (buf[i] === LOWER_E || buf[i] === UPPER_E)) {
+    canonical = false;
     i++;
     let exponentNegative = false;
     if (i < end && (buf[i] === MINUS || buf[i] === PLUS)) {
@@ -84,6 +107,11 @@ export function parseDecimal(buf: Uint8Array, start: number, end: number): numbe
     decimalExponent += exponentNegative ? -exponent : exponent;
   }
   if (i !== end) return NaN;
+  // Below 1e-4 (0.0000x) Python uses exponent notation; zero itself is 0.0.
+  if (significantDigits > MAX_EXACT_DIGITS || (significantDigits > 0 && integerDigits === 1 && buf[integerStart] === DIGIT_0 && fractionLeadingZeros > 3)) {
+    canonical = false;
+  }
+  parsedDecimal.canonical = canonical;
   if (significantDigits > MAX_EXACT_DIGITS || decimalExponent > 22 || decimalExponent < -22) {
     return Number(latin1(buf, start, end));
   }

@@ -152,9 +152,9 @@ class RowSpooler {
     missing += this.inputField(scanner, buf, layout.name);
     out.byte(CSV_COMMA);
     const ageText = out.pos;
-    if (row.age === row.age) out.pos = writeFloat(out.buf, out.pos, row.age);
+    if (row.age === row.age) this.number(scanner, buf, layout.age, row.age, row.ageIsCanonical);
     const salaryText = out.pos;
-    if (row.salary === row.salary) out.pos = writeFloat(out.buf, out.pos, row.salary);
+    if (row.salary === row.salary) this.number(scanner, buf, layout.salary, row.salary, row.salaryIsCanonical);
 
     const segmentB = out.pos;
     out.byte(CSV_COMMA);
@@ -172,7 +172,7 @@ class RowSpooler {
       departmentId = this.departments.idOf(scanner.bufferOf(dept, buf), deptStart, deptEnd);
     }
     out.byte(CSV_COMMA);
-    if (row.bonus === row.bonus) out.pos = writeFloat(out.buf, out.pos, row.bonus);
+    if (row.bonus === row.bonus) this.number(scanner, buf, layout.bonus, row.bonus, row.bonusIsCanonical);
     else missing++;
     const profile = row.profile;
     for (let k = 0; k < 3; k++) {
@@ -209,6 +209,13 @@ class RowSpooler {
     if (wasQuoted(scanner, f)) this.out.field(scanner.bufferOf(f, buf), start, end);
     else this.out.raw(buf, start, end);
     return 0;
+  }
+
+  /** Writes a float column's value: its input text when that is already how it prints. */
+  private number(scanner: CsvScanner, buf: Buffer, f: number, value: number, canonical: boolean): void {
+    const out = this.out;
+    if (canonical) out.raw(scanner.bufferOf(f, buf), scanner.starts[f], scanner.ends[f]);
+    else out.pos = writeFloat(out.buf, out.pos, value);
   }
 }
 

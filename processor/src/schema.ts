@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
-import { parseDecimal, parseInteger } from './format';
+import { parseDecimal, parseInteger, parsedDecimal } from './format';
 import { PROFILE_KEYS, ProfileFields, codePointCount, readProfile } from './profile';
 
 /** Columns the input must have, in the seed's order (the input may order them differently). */
@@ -141,6 +141,10 @@ export class RowCleaner {
   age = NaN;
   salary = NaN;
   bonus = NaN;
+  /** Whether the input text of age / salary / bonus is already how it prints (see parsedDecimal). */
+  ageIsCanonical = false;
+  salaryIsCanonical = false;
+  bonusIsCanonical = false;
   /** The id as pandas prints it when the input's bytes are not already that text. */
   idCanonical: string | undefined;
   readonly profile = new ProfileFields();
@@ -171,10 +175,13 @@ export class RowCleaner {
 
     this.age = this.readNumber(scanner, buf, layout.age, 'age');
     if (this.reason) return false;
+    this.ageIsCanonical = parsedDecimal.canonical;
     this.salary = this.readNumber(scanner, buf, layout.salary, 'salary');
     if (this.reason) return false;
+    this.salaryIsCanonical = parsedDecimal.canonical;
     this.bonus = this.readNumber(scanner, buf, layout.bonus, 'bonus');
     if (this.reason) return false;
+    this.bonusIsCanonical = parsedDecimal.canonical;
 
     const profileStart = scanner.starts[layout.profile];
     const profileEnd = scanner.ends[layout.profile];
@@ -190,9 +197,13 @@ export class RowCleaner {
     return true;
   }
 
-  /** Parses a float column: NaN for an empty cell; sets {@link reason} when it is not a finite number. */
+  /**
+   * Parses a float column: NaN for an empty cell; sets {@link reason} when it is not a finite
+   * number. Afterwards `parsedDecimal.canonical` tells whether the text can be copied as is.
+   */
   private readNumber(scanner: CsvScanner, buf: Buffer, f: number, column: string): number {
     this.reason = '';
+    parsedDecimal.canonical = false;
     const start = scanner.starts[f];
     const end = scanner.ends[f];
     if (start === end) return NaN;

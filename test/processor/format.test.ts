@@ -1,4 +1,4 @@
-import { formatFloat, parseDecimal, parseInteger, writeFloat } from '../../processor/src/format';
+import { formatFloat, parseDecimal, parseInteger, parsedDecimal, writeFloat } from '../../processor/src/format';
 
 const parse = (text: string): number => {
   const bytes = Buffer.from(`#${text}#`, 'latin1');
@@ -58,6 +58,48 @@ describe('formatFloat (Python repr, as pandas to_csv writes floats)', () => {
       const end = writeFloat(buf, 3, value);
       expect(buf.toString('latin1', 3, end)).toBe(formatFloat(value));
     }
+  });
+});
+
+describe('copying canonical number text instead of formatting it', () => {
+  const canonical = (text: string): boolean => {
+    parse(text);
+    return parsedDecimal.canonical;
+  };
+
+  test.each(['77.0', '105202.35', '0.5', '-2.25', '0.0', '-0.0', '0.0001', '100000.01', '99999999999999.9'])(
+    '%s prints as it is written',
+    (text) => {
+      expect(canonical(text)).toBe(true);
+      expect(formatFloat(parse(text))).toBe(text);
+    },
+  );
+
+  test.each(['77', '+7.0', '007.0', '.5', '5.', '2.50', '1e3', '0.00001', '1234567890123456.0', '12345678901234567.0', '0.1234567890123456'])(
+    '%s is formatted, not copied',
+    (text) => {
+      expect(canonical(text)).toBe(false);
+    },
+  );
+
+  test('whenever the text is taken as canonical, it is exactly what formatFloat prints', () => {
+    let seed = 99;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let copied = 0;
+    for (let k = 0; k < 20000; k++) {
+      const integer = String(random(10) < 2 ? 0 : random(10 ** (1 + random(9))));
+      const fraction = String(random(10 ** random(8))).padStart(random(8), '0');
+      const text = `${random(4) === 0 ? '-' : ''}${integer}${random(10) === 0 ? '' : '.' + fraction}`;
+      const value = parse(text);
+      if (parsedDecimal.canonical) {
+        copied++;
+        expect({ text, printed: formatFloat(value) }).toEqual({ text, printed: text });
+      }
+    }
+    expect(copied).toBeGreaterThan(5000);
   });
 });
 

@@ -115,6 +115,11 @@ export class CsvScanner {
             break;
           }
           const b = buf[j];
+          // Most bytes are printable ASCII after the quote character: one range test.
+          if (b > QUOTE && b < 0x80) {
+            j++;
+            continue;
+          }
           if (b === QUOTE) {
             if (j + 1 >= end && !eof) return NEED_MORE_INPUT;
             if (j + 1 < end && buf[j + 1] === QUOTE) {
@@ -126,8 +131,8 @@ export class CsvScanner {
             i = j + 1;
             break;
           }
-          high |= b;
-          if (b === LF || (b === CR && (j + 1 >= end || buf[j + 1] !== LF))) lines++;
+          if (b >= 0x80) high = 0x80;
+          else if (b === LF || (b === CR && (j + 1 >= end || buf[j + 1] !== LF))) lines++;
           j++;
         }
         if (escaped) {
@@ -152,7 +157,7 @@ export class CsvScanner {
             while (i < end) {
               const c = buf[i];
               if (c === COMMA || c === LF || c === CR) break;
-              high |= c;
+              if (c >= 0x80) high = 0x80;
               i++;
             }
             if (i >= end && !eof) return NEED_MORE_INPUT;
@@ -162,12 +167,18 @@ export class CsvScanner {
         let j = i;
         while (j < end) {
           const b = buf[j];
+          // Letters, digits and most punctuation sort after the comma: one range test.
+          if (b > COMMA && b < 0x80) {
+            j++;
+            continue;
+          }
           if (b === COMMA || b === LF || b === CR) break;
-          if (b === QUOTE && malformed === undefined) {
+          if (b >= 0x80) {
+            high = 0x80;
+          } else if (b === QUOTE && malformed === undefined) {
             malformed = 'stray-quote';
             malformedField = n;
           }
-          high |= b;
           j++;
         }
         if (j >= end && !eof) return NEED_MORE_INPUT;
@@ -203,7 +214,7 @@ export class CsvScanner {
     this.recordEnd = recordEnd;
     this.line = startLine;
     this.nextLine += lines;
-    this.nonAscii = (high & 0x80) !== 0;
+    this.nonAscii = high !== 0;
     this.malformed = malformed;
     this.malformedField = malformedField;
     return i;
