@@ -108,9 +108,8 @@ export function parseDecimal(buf: Uint8Array, start: number, end: number): numbe
   }
   if (i !== end) return NaN;
   // Below 1e-4 (0.0000x) Python uses exponent notation; zero itself is 0.0.
-  if (significantDigits > MAX_EXACT_DIGITS || (significantDigits > 0 && integerDigits === 1 && buf[integerStart] === DIGIT_0 && fractionLeadingZeros > 3)) {
-    canonical = false;
-  }
+  const belowOneTenThousandth = significantDigits > 0 && integerDigits === 1 && buf[integerStart] === DIGIT_0 && fractionLeadingZeros > 3;
+  if (significantDigits > MAX_EXACT_DIGITS || belowOneTenThousandth) canonical = false;
   parsedDecimal.canonical = canonical;
   if (significantDigits > MAX_EXACT_DIGITS || decimalExponent > 22 || decimalExponent < -22) {
     return Number(latin1(buf, start, end));

@@ -90,9 +90,9 @@ describe('copying canonical number text instead of formatting it', () => {
     };
     let copied = 0;
     for (let k = 0; k < 20000; k++) {
-      const integer = String(random(10) < 2 ? 0 : random(10 ** (1 + random(9))));
+      const whole = String(random(10) < 2 ? 0 : random(10 ** (1 + random(9))));
       const fraction = String(random(10 ** random(8))).padStart(random(8), '0');
-      const text = `${random(4) === 0 ? '-' : ''}${integer}${random(10) === 0 ? '' : '.' + fraction}`;
+      const text = `${random(4) === 0 ? '-' : ''}${whole}${random(10) === 0 ? '' : '.' + fraction}`;
       const value = parse(text);
       if (parsedDecimal.canonical) {
         copied++;
