@@ -16,7 +16,10 @@ import { DuplicateCounter } from './dedupe';
 import { BadInputError } from './errors';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
 import { Logger, ProgressReporter } from './log';
-import { ColumnLayout, RowCleaner, UNKNOWN_DEPARTMENT, ageGroup, readHeader, resolveColumns, salaryCategory, wasQuoted } from './schema';
+import {
+  AGE_GROUPS, ColumnLayout, RowCleaner, SALARY_CATEGORIES, UNKNOWN_DEPARTMENT,
+  ageGroupIndex, readHeader, resolveColumns, salaryCategoryIndex, wasQuoted,
+} from './schema';
 import {
   SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
   SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, readSpool,
@@ -259,8 +262,8 @@ export async function writeRows(
   };
 }
 
-const SALARY_CATEGORY_BYTES = new Map(['', 'low', 'medium', 'high'].map((c) => [c, Buffer.from(c)]));
-const AGE_GROUP_BYTES = new Map(['', 'Young', 'Early Career', 'Mid Career', 'Senior', 'Experienced'].map((g) => [g, Buffer.from(g)]));
+const SALARY_CATEGORY_BYTES = SALARY_CATEGORIES.map((c) => Buffer.from(c));
+const AGE_GROUP_BYTES = AGE_GROUPS.map((g) => Buffer.from(g));
 
 /** Writes one spooled row to cleaned_data and transformed_data (pass 2). */
 class RowEmitter {
@@ -294,7 +297,7 @@ class RowEmitter {
     out.ensure(view.getInt32(offset + SPOOL_RECORD_LENGTH, true) + this.ageFillText.length + this.salaryFillText.length + 64);
     const rowStart = out.pos;
     let p = offset + SPOOL_HEADER_BYTES;
-    out.raw(spool, p, p + lengthA);
+    out.copyFrom(view, p, p + lengthA);
     p += lengthA;
     if (ageTextLength > 0) {
       out.raw(spool, p, p + ageTextLength);
@@ -313,23 +316,23 @@ class RowEmitter {
       if (this.salaryFillText.length === 0) missing++;
       out.raw(this.salaryFillText, 0, this.salaryFillText.length);
     }
-    out.raw(spool, p, p + lengthB);
+    out.copyFrom(view, p, p + lengthB);
     const cleanedEnd = out.pos;
 
     const cleaned = this.cleaned;
     cleaned.ensure(cleanedEnd - rowStart + 1);
-    cleaned.raw(out.buf, rowStart, cleanedEnd);
+    cleaned.copyFrom(out.view, rowStart, cleanedEnd);
     cleaned.byte(CSV_LF);
     cleaned.rows++;
 
     out.byte(CSV_COMMA);
     out.pos = writeUnsignedInt(out.buf, out.pos, view.getInt32(offset + SPOOL_ADDRESS_LENGTH, true));
     out.byte(CSV_COMMA);
-    const category = SALARY_CATEGORY_BYTES.get(salaryCategory(salary))!;
+    const category = SALARY_CATEGORY_BYTES[salaryCategoryIndex(salary)];
     if (category.length === 0) missing++;
     out.raw(category, 0, category.length);
     out.byte(CSV_COMMA);
-    const group = AGE_GROUP_BYTES.get(ageGroup(age))!;
+    const group = AGE_GROUP_BYTES[ageGroupIndex(age)];
     if (group.length === 0) missing++;
     out.raw(group, 0, group.length);
     this.duplicates.add(out.buf, rowStart, out.pos);

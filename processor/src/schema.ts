@@ -95,22 +95,35 @@ export function readHeader(scanner: CsvScanner, buf: Buffer): string[] {
   return names;
 }
 
+/** salary_category labels; index 0 (empty) for salaries outside [0, 100000]. */
+export const SALARY_CATEGORIES = ['', 'low', 'medium', 'high'] as const;
+/** age_group labels; index 0 (empty) for negative or missing ages. */
+export const AGE_GROUPS = ['', 'Young', 'Early Career', 'Mid Career', 'Senior', 'Experienced'] as const;
+
 /** salary_category: [0, 50000] low, (50000, 70000] medium, (70000, 100000] high, else empty. */
-export function salaryCategory(salary: number): string {
-  if (salary >= 0 && salary <= 50000) return 'low';
-  if (salary > 50000 && salary <= 70000) return 'medium';
-  if (salary > 70000 && salary <= 100000) return 'high';
-  return '';
+export function salaryCategoryIndex(salary: number): number {
+  if (salary >= 0 && salary <= 50000) return 1;
+  if (salary > 50000 && salary <= 70000) return 2;
+  if (salary > 70000 && salary <= 100000) return 3;
+  return 0;
 }
 
 /** age_group: [0, 25] Young, (25, 35] Early Career, (35, 45] Mid Career, (45, 55] Senior, > 55 Experienced. */
+export function ageGroupIndex(age: number): number {
+  if (age >= 0 && age <= 25) return 1;
+  if (age > 25 && age <= 35) return 2;
+  if (age > 35 && age <= 45) return 3;
+  if (age > 45 && age <= 55) return 4;
+  if (age > 55) return 5;
+  return 0;
+}
+
+export function salaryCategory(salary: number): string {
+  return SALARY_CATEGORIES[salaryCategoryIndex(salary)];
+}
+
 export function ageGroup(age: number): string {
-  if (age >= 0 && age <= 25) return 'Young';
-  if (age > 25 && age <= 35) return 'Early Career';
-  if (age > 35 && age <= 45) return 'Mid Career';
-  if (age > 45 && age <= 55) return 'Senior';
-  if (age > 55) return 'Experienced';
-  return '';
+  return AGE_GROUPS[ageGroupIndex(age)];
 }
 
 function malformedReason(kind: MalformedKind, field: number): string {

@@ -99,6 +99,19 @@ export class CsvSink {
     this.pos = p;
   }
 
+  /**
+   * Copies `[start, end)` of the buffer behind `src`, four bytes per step. For row-sized ranges
+   * this beats Buffer#copy, which allocates a view per call, and a byte loop.
+   */
+  copyFrom(src: DataView, start: number, end: number): void {
+    const dst = this.view;
+    let p = this.pos;
+    let k = start;
+    for (; k + 4 <= end; k += 4, p += 4) dst.setUint32(p, src.getUint32(k, true), true);
+    for (; k < end; k++, p++) dst.setUint8(p, src.getUint8(k));
+    this.pos = p;
+  }
+
   /** Writes one byte (a delimiter or a line break). */
   byte(b: number): void {
     this.buf[this.pos++] = b;
