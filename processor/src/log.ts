@@ -74,7 +74,7 @@ export class ProgressReporter {
   private readonly startedAt = Date.now();
   private lastLogAt = this.startedAt;
 
-  constructor(private readonly log: Logger, private readonly label: string, private readonly intervalMs = 5000) {}
+  constructor(private readonly log: Logger, private readonly label: string, private readonly intervalMs = 2000) {}
 
   tick(): void {
     if ((++this.rows & 0xffff) !== 0) return;

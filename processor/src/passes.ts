@@ -228,7 +228,7 @@ export interface OutputSummary {
   readonly duplicateRows: number;
   readonly departments: DepartmentStatistics;
   /** Bytes the row hashes held (memory report). */
-  readonly duplicateTableBytes: number;
+  readonly rowHashBytes: number;
 }
 
 /** Pass 2: spool → cleaned_data and transformed_data. */
@@ -258,7 +258,7 @@ export async function writeRows(
     missingValues: emitter.missingValues,
     duplicateRows: emitter.duplicates.countDuplicates(),
     departments: emitter.departments,
-    duplicateTableBytes: emitter.duplicates.capacityBytes,
+    rowHashBytes: emitter.duplicates.capacityBytes,
   };
 }
 
