@@ -164,6 +164,7 @@ class RowSpooler {
     missing += this.inputField(scanner, buf, layout.hireDate);
     out.byte(CSV_COMMA);
     const dept = layout.department;
+    const deptBuf = scanner.bufferOf(dept, buf);
     const deptStart = scanner.starts[dept];
     const deptEnd = scanner.ends[dept];
     let departmentId: number;
@@ -172,7 +173,7 @@ class RowSpooler {
       departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
     } else {
       this.inputField(scanner, buf, dept);
-      departmentId = this.departments.idOf(scanner.bufferOf(dept, buf), deptStart, deptEnd);
+      departmentId = this.departments.idOf(deptBuf, deptStart, deptEnd);
     }
     out.byte(CSV_COMMA);
     if (row.bonus === row.bonus) this.number(scanner, buf, layout.bonus, row.bonus, row.bonusIsCanonical);
@@ -205,12 +206,13 @@ class RowSpooler {
 
   /** Copies input field `f`; returns 1 when it is empty (a missing value). */
   private inputField(scanner: CsvScanner, buf: Buffer, f: number): number {
+    const src = scanner.bufferOf(f, buf);
     const start = scanner.starts[f];
     const end = scanner.ends[f];
     if (start === end) return 1;
     // An unquoted input field cannot hold a delimiter, quote or line break: copy it as is.
-    if (wasQuoted(scanner, f)) this.out.field(scanner.bufferOf(f, buf), start, end);
-    else this.out.raw(buf, start, end);
+    if (wasQuoted(scanner, f)) this.out.field(src, start, end);
+    else this.out.raw(src, start, end);
     return 0;
   }
 

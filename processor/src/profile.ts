@@ -16,6 +16,9 @@ const ADDRESS_OPEN = Buffer.from('{"address": "');
 const PHONE_OPEN = Buffer.from('", "phone": "');
 const EMAIL_OPEN = Buffer.from('", "email": "');
 const CLOSE = Buffer.from('"}');
+/** The same shape as it stands in the CSV field, quotes doubled. */
+const CSV_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE].map((l) => Buffer.from(l.toString().replace(/"/g, '""')));
+const JSON_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE];
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const EMPTY = Buffer.alloc(0);
@@ -48,27 +51,36 @@ export class ProfileFields {
  * reason the row must be rejected. The bytes are known to be valid UTF-8.
  */
 export function readProfile(buf: Buffer, start: number, end: number, out: ProfileFields): string | undefined {
-  if (matchPythonDumpsShape(buf, start, end, out)) return undefined;
+  if (matchPythonDumpsShape(buf, start, end, out, JSON_LITERALS)) return undefined;
   return parseProfileJson(buf.toString('utf8', start, end), out);
 }
 
-function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields): boolean {
-  let p = matchLiteral(buf, start, end, ADDRESS_OPEN);
+/**
+ * The usual shape read straight from the CSV field's escaped bytes (`{""address"": ""...`), so the
+ * field need not be unescaped first. The values contain no quotes, so their bytes are the values.
+ * False when the field has another shape: then unescape it and call {@link readProfile}.
+ */
+export function readEscapedProfile(buf: Buffer, start: number, end: number, out: ProfileFields): boolean {
+  return matchPythonDumpsShape(buf, start, end, out, CSV_LITERALS);
+}
+
+function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Buffer[]): boolean {
+  let p = matchLiteral(buf, start, end, literals[0]);
   if (p < 0) return false;
   const addressEnd = plainStringEnd(buf, p, end);
   if (addressEnd < 0) return false;
   const addressStart = p;
-  p = matchLiteral(buf, addressEnd, end, PHONE_OPEN);
+  p = matchLiteral(buf, addressEnd, end, literals[1]);
   if (p < 0) return false;
   const phoneEnd = plainStringEnd(buf, p, end);
   if (phoneEnd < 0) return false;
   const phoneStart = p;
-  p = matchLiteral(buf, phoneEnd, end, EMAIL_OPEN);
+  p = matchLiteral(buf, phoneEnd, end, literals[2]);
   if (p < 0) return false;
   const emailEnd = plainStringEnd(buf, p, end);
   if (emailEnd < 0) return false;
   const emailStart = p;
-  if (matchLiteral(buf, emailEnd, end, CLOSE) !== end) return false;
+  if (matchLiteral(buf, emailEnd, end, literals[3]) !== end) return false;
   out.set(0, buf, addressStart, addressEnd);
   out.set(1, buf, phoneStart, phoneEnd);
   out.set(2, buf, emailStart, emailEnd);

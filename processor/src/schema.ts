@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
 import { parseDecimal, parseInteger, parsedDecimal } from './format';
-import { PROFILE_KEYS, ProfileFields, codePointCount, readProfile } from './profile';
+import { PROFILE_KEYS, ProfileFields, codePointCount, readEscapedProfile, readProfile } from './profile';
 
 /** Columns the input must have, in the seed's order (the input may order them differently). */
 export const INPUT_COLUMNS = ['id', 'name', 'age', 'salary', 'hire_date', 'profile', 'department', 'bonus'] as const;
@@ -196,15 +196,21 @@ export class RowCleaner {
     if (this.reason) return false;
     this.bonusIsCanonical = parsedDecimal.canonical;
 
-    const profileStart = scanner.starts[layout.profile];
-    const profileEnd = scanner.ends[layout.profile];
-    if (profileStart === profileEnd) {
+    const p = layout.profile;
+    if (scanner.starts[p] === scanner.ends[p]) {
       this.profile.clear();
       this.addressLength = 0;
     } else {
-      const problem = readProfile(scanner.bufferOf(layout.profile, buf), profileStart, profileEnd, this.profile);
-      if (problem !== undefined) return this.reject(problem);
-      this.addressLength = codePointCount(this.profile.bufs[0], this.profile.starts[0], this.profile.ends[0]);
+      if (!scanner.isEscaped(p) || !readEscapedProfile(buf, scanner.starts[p], scanner.ends[p], this.profile)) {
+        const src = scanner.bufferOf(p, buf);
+        const problem = readProfile(src, scanner.starts[p], scanner.ends[p], this.profile);
+        if (problem !== undefined) return this.reject(problem);
+      }
+      const profile = this.profile;
+      // In ASCII text every byte is a character.
+      this.addressLength = scanner.nonAscii
+        ? codePointCount(profile.bufs[0], profile.starts[0], profile.ends[0])
+        : profile.ends[0] - profile.starts[0];
     }
     this.reason = '';
     return true;
@@ -217,10 +223,10 @@ export class RowCleaner {
   private readNumber(scanner: CsvScanner, buf: Buffer, f: number, column: string): number {
     this.reason = '';
     parsedDecimal.canonical = false;
+    const src = scanner.bufferOf(f, buf);
     const start = scanner.starts[f];
     const end = scanner.ends[f];
     if (start === end) return NaN;
-    const src = scanner.bufferOf(f, buf);
     const value = parseDecimal(src, start, end);
     if (value !== value) {
       this.reason = `${column} is not a number: ${quoteValue(src, start, end)}`;

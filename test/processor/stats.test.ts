@@ -1,5 +1,5 @@
 import { DuplicateCounter } from '../../processor/src/dedupe';
-import { ProfileFields, codePointCount, readProfile } from '../../processor/src/profile';
+import { ProfileFields, codePointCount, readEscapedProfile, readProfile } from '../../processor/src/profile';
 import { ageGroup, salaryCategory } from '../../processor/src/schema';
 import { CompensatedMean, DepartmentIds, DepartmentStatistics, Float64Column, medianInPlace } from '../../processor/src/stats';
 
@@ -159,6 +159,20 @@ describe('profile', () => {
     ['{"email": "\\ud800"}', 'profile.email contains an unpaired UTF-16 surrogate'],
   ])('%s is rejected: %s', (json, reason) => {
     expect(read(json).reason).toBe(reason);
+  });
+
+  test('the walkthrough shape is also read from the escaped CSV field; other shapes are left to readProfile', () => {
+    const escaped = (json: string) => {
+      const out = new ProfileFields();
+      const buf = Buffer.from(json.replace(/"/g, '""'));
+      const matched = readEscapedProfile(buf, 0, buf.length, out);
+      return { matched, values: [0, 1, 2].map((k) => out.bufs[k].toString('utf8', out.starts[k], out.ends[k])) };
+    };
+    expect(escaped('{"address": "Street 9, City 4", "phone": "5551234567", "email": "e@x"}'))
+      .toEqual({ matched: true, values: ['Street 9, City 4', '5551234567', 'e@x'] });
+    expect(escaped('{"address": "A \\"B\\"", "phone": "1", "email": "e"}').matched).toBe(false);
+    expect(escaped('{"phone": "1", "address": "A", "email": "e"}').matched).toBe(false);
+    expect(escaped('{"address": "A", "phone": "1", "email": "e"} ').matched).toBe(false);
   });
 
   test('address_length counts code points, as Python len does', () => {

@@ -21,8 +21,10 @@ const CR = 0x0d;
 
 /** Field flag: the field was quoted in the input (its value may contain any byte). */
 export const FIELD_QUOTED = 1;
-/** Field flag: the quoted field contained `""` escapes; its value was copied, unescaped, to `unescaped`. */
-export const FIELD_UNESCAPED = 2;
+/** Field flag: the quoted field contains `""` escapes; {@link CsvScanner.bufferOf} unescapes it on first use. */
+export const FIELD_ESCAPED = 2;
+/** Field flag: the escaped field's value has been copied, unescaped, to `unescaped`. */
+export const FIELD_UNESCAPED = 4;
 
 export type MalformedKind = 'stray-quote' | 'text-after-closing-quote' | 'unterminated-quote';
 
@@ -30,7 +32,10 @@ export type MalformedKind = 'stray-quote' | 'text-after-closing-quote' | 'unterm
 export const NEED_MORE_INPUT = -1;
 
 export class CsvScanner {
-  /** Start offset of each field's value (in the input buffer, or in `unescaped` for FIELD_UNESCAPED). */
+  /**
+   * Start offset of each field's value: in the input buffer, or in `unescaped` once a field with
+   * escapes has been unescaped. Call {@link bufferOf} before reading the offsets of such a field.
+   */
   starts = new Int32Array(64);
   /** End offset (exclusive) of each field's value. */
   ends = new Int32Array(64);
@@ -50,6 +55,7 @@ export class CsvScanner {
   malformedField = 0;
   /** Holds the unescaped values of fields that had `""` escapes (the input buffer stays untouched). */
   unescaped = Buffer.allocUnsafe(4096);
+  private unescapedLength = 0;
 
   private nextLine = 1;
 
@@ -94,7 +100,6 @@ export class CsvScanner {
     let high = 0;
     let malformed: MalformedKind | undefined;
     let malformedField = 0;
-    let unescapedLength = 0;
 
     for (;;) {
       if (n === this.starts.length) this.growFields();
@@ -135,17 +140,10 @@ export class CsvScanner {
           else if (b === LF || (b === CR && (j + 1 >= end || buf[j + 1] !== LF))) lines++;
           j++;
         }
-        if (escaped) {
-          const start = unescapedLength;
-          unescapedLength = this.unescapeInto(buf, valueStart, valueEnd, unescapedLength);
-          this.starts[n] = start;
-          this.ends[n] = unescapedLength;
-          this.flags[n] = FIELD_QUOTED | FIELD_UNESCAPED;
-        } else {
-          this.starts[n] = valueStart;
-          this.ends[n] = valueEnd;
-          this.flags[n] = FIELD_QUOTED;
-        }
+        // Unescaping waits until the value is used: the profile's usual shape is read escaped.
+        this.starts[n] = valueStart;
+        this.ends[n] = valueEnd;
+        this.flags[n] = escaped ? FIELD_QUOTED | FIELD_ESCAPED : FIELD_QUOTED;
         // After the closing quote only a delimiter or a line break may follow.
         if (i < end) {
           const b = buf[i];
@@ -210,6 +208,7 @@ export class CsvScanner {
     }
 
     this.fieldCount = n;
+    this.unescapedLength = 0;
     this.recordStart = recordStart;
     this.recordEnd = recordEnd;
     this.line = startLine;
@@ -220,9 +219,27 @@ export class CsvScanner {
     return i;
   }
 
-  /** The buffer holding field `f`'s value: `input`, or `unescaped` for fields that had escapes. */
+  /**
+   * The buffer holding field `f`'s value, `input` or `unescaped`; a field with `""` escapes is
+   * unescaped on the first call, which updates its offsets. So: call this, then read
+   * `starts[f]` and `ends[f]`.
+   */
   bufferOf(f: number, input: Buffer): Buffer {
-    return (this.flags[f] & FIELD_UNESCAPED) !== 0 ? this.unescaped : input;
+    const flags = this.flags[f];
+    if ((flags & FIELD_ESCAPED) === 0) return input;
+    if ((flags & FIELD_UNESCAPED) === 0) {
+      const start = this.unescapedLength;
+      this.unescapedLength = this.unescapeInto(input, this.starts[f], this.ends[f], start);
+      this.starts[f] = start;
+      this.ends[f] = this.unescapedLength;
+      this.flags[f] = flags | FIELD_UNESCAPED;
+    }
+    return this.unescaped;
+  }
+
+  /** Whether field `f` still holds `""` escapes in the input buffer (not unescaped yet). */
+  isEscaped(f: number): boolean {
+    return (this.flags[f] & (FIELD_ESCAPED | FIELD_UNESCAPED)) === FIELD_ESCAPED;
   }
 
   /** Copies `buf[start, end)` with every `""` turned into `"` to `unescaped` at `at`; returns the new length. */
