@@ -70,10 +70,3 @@ export function localRun(result: PipelineResult, dir: string, runId: string): Lo
     files: () => new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))])),
   };
 }
-
-/** Lines of a CSV text (split on \n, trailing empty line dropped). */
-export function csvLines(text: string): string[] {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}

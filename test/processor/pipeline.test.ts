@@ -1,6 +1,6 @@
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HEADER, LocalRun, RUN_ID, TempDirs, csvLines, localRun, profileCell, runOnCsv } from './helpers';
+import { HEADER, LocalRun, RUN_ID, TempDirs, localRun, profileCell, runOnCsv } from './helpers';
 import { runPipeline } from '../../processor/src/pipeline';
 
 const temp = new TempDirs();
@@ -294,11 +294,5 @@ describe('processing_timestamp and run ids', () => {
     const inputPath = join(temp.make(), 'input.csv');
     writeFileSync(inputPath, `${HEADER}\n`);
     await expect(runPipeline({ input: inputPath, output: temp.make(), runId })).rejects.toThrow(/run id/);
-  });
-});
-
-describe('csv helpers', () => {
-  test('csvLines drops only the final empty line', () => {
-    expect(csvLines('a\n\nb\n')).toEqual(['a', '', 'b']);
   });
 });
