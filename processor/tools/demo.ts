@@ -12,7 +12,8 @@
  *    standing in for the Job's emptyDir volume);
  * 5. prints the output keys with sizes and the quality metrics, then shuts everything down.
  *
- * Options: --rows N (default 50000), --seed N, --keep (leave the servers up until Ctrl-C),
+ * Options: --rows N (default 50000), --seed N, --malformed N (rows that go to rejected_rows),
+ * --keep (leave the servers up until Ctrl-C),
  * --template PATH (default cdk.out/EksClusterStack.template.json).
  */
 import { spawn } from 'node:child_process';
@@ -34,11 +35,12 @@ interface DemoOptions {
   readonly rows: number;
   readonly seed: number;
   readonly keep: boolean;
+  readonly malformed: number;
   readonly template: string;
 }
 
 function parseArgs(argv: readonly string[]): DemoOptions {
-  const options = { rows: 50_000, seed: 42, keep: false, template: join(REPO_ROOT, 'cdk.out', 'EksClusterStack.template.json') };
+  const options = { rows: 50_000, seed: 42, keep: false, malformed: 0, template: join(REPO_ROOT, 'cdk.out', 'EksClusterStack.template.json') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -48,9 +50,10 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     };
     if (arg === '--rows') options.rows = positiveInteger(arg, value());
     else if (arg === '--seed') options.seed = positiveInteger(arg, value());
+    else if (arg === '--malformed') options.malformed = positiveInteger(arg, value());
     else if (arg === '--template') options.template = resolve(value());
     else if (arg === '--keep') options.keep = true;
-    else throw new Error(`unknown option ${arg} (options: --rows N, --seed N, --keep, --template PATH)`);
+    else throw new Error(`unknown option ${arg} (options: --rows N, --seed N, --malformed N, --keep, --template PATH)`);
   }
   return options;
 }
@@ -173,7 +176,7 @@ async function main(): Promise<number> {
     const dataFile = join(REPO_ROOT, 'data', 'mock_data.csv');
     step(`Generating ${options.rows.toLocaleString('en-US')} seed-shaped rows into data/mock_data.csv and uploading them`);
     mkdirSync(dirname(dataFile), { recursive: true });
-    await generateMockCsv({ rows: options.rows, seed: options.seed, path: dataFile });
+    await generateMockCsv({ rows: options.rows, seed: options.seed, malformedRows: options.malformed, path: dataFile });
     await new Upload({ client: s3, params: { Bucket: inputBucket, Key: inputKey, Body: createReadStream(dataFile) } }).done();
     console.log(`s3://${inputBucket}/${inputKey} (${formatBytes(statSync(dataFile).size)})`);
 

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -12,7 +12,8 @@ export interface CreatedBucketOptions {
 
 /**
  * A bucket with this library's floor of safety: encrypted at rest (SSE-S3), all public access
- * blocked, TLS required, bucket-owner-enforced object ownership (no ACLs).
+ * blocked, TLS required, bucket-owner-enforced object ownership (no ACLs), and incomplete
+ * multipart uploads cleaned up after 7 days.
  */
 export function createSecureBucket(
   scope: Construct,
@@ -32,6 +33,8 @@ export function createSecureBucket(
     autoDeleteObjects: options.autoDeleteObjects,
     serverAccessLogsBucket: options.serverAccessLogsBucket,
     serverAccessLogsPrefix: options.serverAccessLogsBucket ? `${nameSuffix}/` : undefined,
+    // Parts of an upload that was cut off (a killed pod) would otherwise be stored, and billed, forever.
+    lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
   });
 }
 

@@ -97,7 +97,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     }
   });
 
-  test('creates a raw and a versioned processed bucket: encrypted, private, TLS-only, retained', () => {
+  test('creates a raw and a versioned processed bucket: encrypted, private, TLS-only, retained, no stale uploads', () => {
     template.resourceCountIs('AWS::S3::Bucket', 2);
     for (const [id, bucket] of Object.entries<any>(template.findResources('AWS::S3::Bucket'))) {
       expect(bucket.DeletionPolicy).toBe('Retain');
@@ -106,6 +106,9 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
         BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
       });
       expect(bucket.Properties.VersioningConfiguration?.Status).toBe(id.includes('Processed') ? 'Enabled' : undefined);
+      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual({
+        Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      });
     }
     const tlsDenials = template.findResources('AWS::S3::BucketPolicy', {
       Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },

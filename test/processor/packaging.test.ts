@@ -39,12 +39,12 @@ describe('processor/Dockerfile', () => {
     expect(dockerignore).toEqual(expect.arrayContaining(['lib', 'node_modules', 'tools']));
   });
 
-  test('builds with npm ci from the lock file and runs the compiled CLI as uid 1000 from a node 20 image', () => {
+  test('builds with npm ci from the lock file and runs the compiled CLI as uid 1000 from a node 22 LTS image', () => {
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
     const stages = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l));
     expect(stages).toHaveLength(2);
-    expect(stages.every((s) => /node:20\b/.test(s))).toBe(true);
+    expect(stages.every((s) => /node:22-alpine\b/.test(s))).toBe(true);
     expect(dockerfile).toMatch(/^USER 1000$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "lib\/src\/cli\.js"\]$/m);
     // The build compiles src/ into lib/src/, where the entry point is.
