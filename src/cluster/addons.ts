@@ -65,14 +65,15 @@ export class ClusterAddons extends Construct {
     agent.resolveConflicts = 'OVERWRITE';
 
     // The EBS CSI controller gets its AWS credentials through Pod Identity as well (no IRSA/OIDC).
+    const ebsServiceAccount = { namespace: 'kube-system', name: 'ebs-csi-controller-sa' };
     const ebsRole = new iam.Role(this, 'EbsCsiDriverRole', {
-      assumedBy: podIdentityPrincipal(this, cluster),
+      assumedBy: podIdentityPrincipal(this, cluster, ebsServiceAccount),
       description: 'EBS CSI driver controller, through EKS Pod Identity',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEBSCSIDriverPolicy')],
     });
     this.ebsCsiDriverRole = ebsRole;
     const ebs = addManagedAddon(this, cluster, 'EbsCsiDriver', 'aws-ebs-csi-driver', versions.ebsCsiDriver, [
-      { serviceAccount: 'ebs-csi-controller-sa', roleArn: ebsRole.roleArn },
+      { serviceAccount: ebsServiceAccount.name, roleArn: ebsRole.roleArn },
     ]);
     ebs.node.addDependency(this.podIdentityAgent, nodegroup);
   }

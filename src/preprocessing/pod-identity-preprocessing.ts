@@ -8,6 +8,7 @@ import { createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_SUFFIX } from 
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { renderManifests, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests';
 import { ProcessorImage } from './processor-image';
+import { checkWorkloadResources } from './quantities';
 import { acknowledgeWildcardResource } from '../private/acknowledgements';
 import { podIdentityPrincipal } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
@@ -280,7 +281,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
 
     const role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
-      assumedBy: podIdentityPrincipal(this, props.cluster),
+      assumedBy: podIdentityPrincipal(this, props.cluster, { namespace: this.namespace, name: this.serviceAccountName }),
       description: `Pods of service account ${this.namespace}/${this.serviceAccountName}, through EKS Pod Identity`,
     });
     this.role = role;
@@ -305,7 +306,9 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     }
 
     const region = Stack.of(this).region;
-    const resources = props.resources ?? {};
+    const resources = resourceValues(props.resources ?? {});
+    const scratchVolumeSize = props.scratchVolumeSize ?? '10Gi';
+    checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize);
     this.manifests = renderManifests({
       namespace: this.namespace,
       serviceAccountName: this.serviceAccountName,
@@ -325,8 +328,8 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
       backoffLimit: props.backoffLimit ?? 2,
       activeDeadlineSeconds: (props.activeDeadline ?? Duration.hours(1)).toSeconds(),
       ttlSecondsAfterFinished: (props.ttlAfterFinished ?? Duration.days(1)).toSeconds(),
-      resources: resourceValues(resources),
-      scratchVolumeSize: props.scratchVolumeSize ?? '10Gi',
+      resources,
+      scratchVolumeSize,
     });
     this.manifestYaml = this.manifests.map((manifest) => YAML.stringify(manifest)).join('---\n');
 

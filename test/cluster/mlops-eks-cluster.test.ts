@@ -103,6 +103,23 @@ describe('MlopsEksCluster with only a VPC', () => {
     template.hasResourceProperties('AWS::EKS::Addon', { AddonName: addonName, ResolveConflicts: 'OVERWRITE' });
   });
 
+  test('EKS installs no self-managed networking; the managed add-ons come first and nodes wait for them', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', { BootstrapSelfManagedAddons: false });
+    const addonId = (name: string): string => Object.keys(template.findResources('AWS::EKS::Addon', { Properties: { AddonName: name } }))[0];
+    const [nodegroupId, nodegroup] = Object.entries<any>(template.findResources('AWS::EKS::Nodegroup'))[0];
+    expect(nodegroup.DependsOn).toEqual(expect.arrayContaining([addonId('vpc-cni'), addonId('kube-proxy')]));
+    const dependsOn = (name: string): string[] => template.toJSON().Resources[addonId(name)].DependsOn ?? [];
+    expect(dependsOn('coredns')).toContain(nodegroupId);
+    expect(dependsOn('aws-ebs-csi-driver')).toEqual(expect.arrayContaining([nodegroupId, addonId('eks-pod-identity-agent')]));
+  });
+
+  test('the VPC CNI enforces Kubernetes NetworkPolicies', () => {
+    template.hasResourceProperties('AWS::EKS::Addon', {
+      AddonName: 'vpc-cni',
+      ConfigurationValues: JSON.stringify({ enableNetworkPolicy: 'true' }),
+    });
+  });
+
   test('add-on versions are left to EKS unless pinned', () => {
     for (const addon of Object.values<any>(template.findResources('AWS::EKS::Addon'))) {
       expect(addon.Properties.AddonVersion).toBeUndefined();
@@ -114,7 +131,7 @@ describe('MlopsEksCluster with only a VPC', () => {
     expect(Object.keys(agents)).toHaveLength(1);
   });
 
-  test('the EBS CSI driver gets its role through Pod Identity, scoped to this account and cluster', () => {
+  test('the EBS CSI driver gets its role through Pod Identity, scoped to this account, cluster and service account', () => {
     template.hasResourceProperties('AWS::EKS::Addon', {
       AddonName: 'aws-ebs-csi-driver',
       PodIdentityAssociations: [{ ServiceAccount: 'ebs-csi-controller-sa', RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('EbsCsiDriverRole'), 'Arn'] } }],
@@ -126,8 +143,12 @@ describe('MlopsEksCluster with only a VPC', () => {
           Effect: 'Allow',
           Principal: { Service: 'pods.eks.amazonaws.com' },
           Condition: {
-            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-            ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^EksCluster'), 'Arn'] } },
+            StringEquals: {
+              'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+              'aws:RequestTag/eks-cluster-arn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^EksCluster'), 'Arn'] },
+              'aws:RequestTag/kubernetes-namespace': 'kube-system',
+              'aws:RequestTag/kubernetes-service-account': 'ebs-csi-controller-sa',
+            },
           },
         }],
       },

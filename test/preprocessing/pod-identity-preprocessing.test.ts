@@ -57,7 +57,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     });
   });
 
-  test('the role trusts exactly the Pods service, with session tags, for this account and cluster', () => {
+  test('the role trusts exactly the Pods service, with session tags, for this account, cluster and service account', () => {
     const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('mlops/data-preprocessing-sa') } });
     const [role] = Object.values<any>(roles);
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([{
@@ -65,8 +65,12 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
       Effect: 'Allow',
       Principal: { Service: 'pods.eks.amazonaws.com' },
       Condition: {
-        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-        ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^EksCluster/), 'Arn'] } },
+        StringEquals: {
+          'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+          'aws:RequestTag/eks-cluster-arn': { 'Fn::GetAtt': [expect.stringMatching(/^EksCluster/), 'Arn'] },
+          'aws:RequestTag/kubernetes-namespace': 'mlops',
+          'aws:RequestTag/kubernetes-service-account': 'data-preprocessing-sa',
+        },
       },
     }]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -181,6 +185,13 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(ports.sort()).toEqual(['TCP/443', 'TCP/53', 'TCP/80', 'UDP/53']);
     const agentRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 80);
     expect(agentRule.to).toEqual([{ ipBlock: { cidr: '169.254.170.23/32' } }]);
+    const dnsRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 53);
+    expect(dnsRule.to).toEqual([{
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    }]);
+    const httpsRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 443);
+    expect(httpsRule.to).toBeUndefined(); // S3 endpoints have no fixed addresses
   });
 
   test('the quota is the walkthrough\'s', () => {
@@ -275,6 +286,11 @@ describe('PodIdentityPreprocessing validation names the prop', () => {
     [{ backoffLimit: -1 }, /invalid 'backoffLimit'/],
     [{ logLevel: 'LOUD' }, /invalid 'logLevel'/],
     [{ autoDeleteObjects: true }, /invalid 'autoDeleteObjects'.*DESTROY/],
+    [{ resources: { cpuLimit: 'two' } }, /invalid 'resources.cpuLimit'/],
+    [{ resources: { memoryRequest: '1 GB' } }, /invalid 'resources.memoryRequest'/],
+    [{ resources: { memoryRequest: '6Gi' } }, /invalid 'resources.memoryRequest': 6Gi is more than resources.memoryLimit 4Gi/],
+    [{ resources: { cpuLimit: '9' } }, /invalid 'resources.cpuLimit': 9 is more than the namespace quota's limits.cpu 8/],
+    [{ scratchVolumeSize: '10GB' }, /invalid 'scratchVolumeSize'/],
   ])('%j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
