@@ -4,7 +4,7 @@
 # synthesizes it without an AWS account, and checks that the processor image asset is staged with its Dockerfile.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-tarball=$(ls "$root"/dist/js/cdk-mlops-eks@*.tgz 2>/dev/null | head -n 1)
+tarball=$(ls -t "$root"/dist/js/cdk-mlops-eks@*.tgz 2>/dev/null | head -n 1 || true)
 if [ -z "$tarball" ]; then
   echo "pack-smoke: no dist/js/cdk-mlops-eks@*.tgz; run 'npx projen compile && npx projen package:js' first" >&2
   exit 2
@@ -42,7 +42,7 @@ for type in AWS::EC2::VPC AWS::EKS::Cluster AWS::EKS::Nodegroup AWS::EKS::PodIde
 done
 image_assets=$(node -p "Object.keys(require('./cdk.out/SmokeStack.assets.json').dockerImages || {}).length")
 [ "$image_assets" = "1" ] || { echo "pack-smoke: expected 1 image asset, found $image_assets" >&2; exit 1; }
-dockerfile=$(ls cdk.out/asset.*/Dockerfile 2>/dev/null | head -n 1)
+dockerfile=$(ls cdk.out/asset.*/Dockerfile 2>/dev/null | head -n 1 || true)
 [ -n "$dockerfile" ] || { echo "pack-smoke: no staged asset has a Dockerfile" >&2; exit 1; }
 asset_dir=$(dirname "$dockerfile")
 for needed in package.json package-lock.json tsconfig.json src/cli.ts; do

@@ -277,14 +277,10 @@ export class MlopsEksCluster extends Construct {
    * @param role the role that may administer the cluster
    */
   public grantClusterAdmin(role: iam.IRole): eks.AccessEntry {
-    // Keyed by the role's construct path, so the ID does not depend on the order of calls.
-    return new eks.AccessEntry(this, `ClusterAdmin${role.node.addr}`, {
-      cluster: this.eksCluster,
-      principal: role.roleArn,
-      accessPolicies: [eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', {
-        accessScopeType: eks.AccessScopeType.CLUSTER,
-      })],
-    });
+    // Through the cluster's own access-entry bookkeeping, so that a later grantAccess() for the
+    // same role adds to this entry instead of creating a second one. Keyed by the role's construct
+    // path, so the ID does not depend on the order of calls.
+    return this.eksCluster.grantClusterAdmin(`ClusterAdmin${role.node.addr}`, role.roleArn);
   }
 
   /**

@@ -1,3 +1,5 @@
+import { NAMESPACE_QUOTA } from './quantities';
+
 /**
  * The Kubernetes objects of the preprocessing workload, as plain objects. Kept free of CDK
  * constructs so that the same objects are applied through the cluster or emitted for GitOps.
@@ -76,15 +78,7 @@ function resourceQuota(spec: WorkloadSpec): Record<string, any> {
     apiVersion: 'v1',
     kind: 'ResourceQuota',
     metadata: metadata(spec, 'mlops-quota'),
-    spec: {
-      hard: {
-        'requests.cpu': '4',
-        'requests.memory': '8Gi',
-        'limits.cpu': '8',
-        'limits.memory': '16Gi',
-        'pods': '10',
-      },
-    },
+    spec: { hard: { ...NAMESPACE_QUOTA } },
   };
 }
 

