@@ -55,7 +55,8 @@ export class ClusterAddons extends Construct {
     const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
     nodegroup.node.addDependency(vpcCni, kubeProxy);
     // CoreDNS pods need a node to run on before the add-on becomes active.
-    addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns).node.addDependency(nodegroup);
+    const coreDns = addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns);
+    coreDns.node.addDependency(nodegroup);
 
     // The same add-on the cluster creates on demand for Pod Identity service accounts, so there is
     // only ever one; its version is set on the underlying CfnAddon.
@@ -76,6 +77,10 @@ export class ClusterAddons extends Construct {
       { serviceAccount: ebsServiceAccount.name, roleArn: ebsRole.roleArn },
     ]);
     ebs.node.addDependency(this.podIdentityAgent, nodegroup);
+
+    // Every manifest applied through the kubectl provider waits for this barrier; with nodes, DNS
+    // and the Pod Identity agent behind it, a Job's first pod finds all three ready.
+    cluster.node.tryFindChild('KubectlReadyBarrier')?.node.addDependency(coreDns, this.podIdentityAgent);
   }
 }
 

@@ -113,6 +113,13 @@ describe('MlopsEksCluster with only a VPC', () => {
     expect(dependsOn('aws-ebs-csi-driver')).toEqual(expect.arrayContaining([nodegroupId, addonId('eks-pod-identity-agent')]));
   });
 
+  test('manifests wait for nodes, CoreDNS and the Pod Identity agent', () => {
+    const addonId = (name: string): string => Object.keys(template.findResources('AWS::EKS::Addon', { Properties: { AddonName: name } }))[0];
+    const [barrier] = Object.values<any>(template.findResources('AWS::SSM::Parameter', {}))
+      .filter((r) => JSON.stringify(r.Properties).includes('aws:cdk:eks:kubectl-ready'));
+    expect(barrier.DependsOn).toEqual(expect.arrayContaining([addonId('coredns'), addonId('eks-pod-identity-agent')]));
+  });
+
   test('the VPC CNI enforces Kubernetes NetworkPolicies', () => {
     template.hasResourceProperties('AWS::EKS::Addon', {
       AddonName: 'vpc-cni',
