@@ -19,6 +19,8 @@
  *
  * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory.
  */
+import { ByteWindow } from './byte-window';
+
 export const SPOOL_HEADER_BYTES = 48;
 export const SPOOL_RECORD_LENGTH = 0;
 export const SPOOL_SEGMENT_A = 4;
@@ -42,35 +44,27 @@ export async function readSpool(
   onRecord: SpoolRecordHandler,
   options: { signal?: AbortSignal; afterChunk?: () => Promise<void> } = {},
 ): Promise<number> {
-  let window = Buffer.allocUnsafe(INITIAL_WINDOW_BYTES);
-  let view = new DataView(window.buffer, window.byteOffset, window.byteLength);
-  let length = 0;
-  let pos = 0;
+  const window = new ByteWindow(INITIAL_WINDOW_BYTES);
+  let view = new DataView(window.buffer.buffer, window.buffer.byteOffset, window.buffer.byteLength);
   let records = 0;
   for await (const chunk of source) {
     options.signal?.throwIfAborted();
-    if (pos > 0) {
-      window.copy(window, 0, pos, length);
-      length -= pos;
-      pos = 0;
+    if (window.append(chunk)) {
+      view = new DataView(window.buffer.buffer, window.buffer.byteOffset, window.buffer.byteLength);
     }
-    if (length + chunk.length > window.length) {
-      const grown = Buffer.allocUnsafe(Math.max(window.length * 2, length + chunk.length));
-      window.copy(grown, 0, 0, length);
-      window = grown;
-      view = new DataView(window.buffer, window.byteOffset, window.byteLength);
-    }
-    chunk.copy(window, length);
-    length += chunk.length;
+    const buf = window.buffer;
+    const length = window.length;
+    let pos = window.pos;
     while (length - pos >= SPOOL_HEADER_BYTES) {
       const recordLength = view.getInt32(pos + SPOOL_RECORD_LENGTH, true);
       if (length - pos < recordLength) break;
-      onRecord(window, view, pos);
+      onRecord(buf, view, pos);
       pos += recordLength;
       records++;
     }
+    window.pos = pos;
     if (options.afterChunk) await options.afterChunk();
   }
-  if (pos !== length) throw new Error(`the spool file ends inside a record (${length - pos} bytes left)`);
+  if (window.pos !== window.length) throw new Error(`the spool file ends inside a record (${window.length - window.pos} bytes left)`);
   return records;
 }

@@ -1,3 +1,4 @@
+import { ByteWindow } from '../byte-window';
 import { BadInputError } from '../errors';
 import { CsvScanner, NEED_MORE_INPUT } from './scanner';
 
@@ -28,50 +29,40 @@ export async function readRecords(
 ): Promise<number> {
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const scanner = new CsvScanner();
-  let window = Buffer.allocUnsafe(INITIAL_WINDOW_BYTES);
-  let length = 0;
-  let pos = 0;
+  const window = new ByteWindow(INITIAL_WINDOW_BYTES);
   let bytesRead = 0;
   let bomChecked = false;
 
   const scanAvailable = (eof: boolean): void => {
+    const buf = window.buffer;
+    const length = window.length;
     if (!bomChecked) {
       if (length < UTF8_BOM.length && !eof) return;
       bomChecked = true;
-      if (length >= 3 && window[0] === UTF8_BOM[0] && window[1] === UTF8_BOM[1] && window[2] === UTF8_BOM[2]) pos = 3;
+      if (length >= 3 && buf[0] === UTF8_BOM[0] && buf[1] === UTF8_BOM[1] && buf[2] === UTF8_BOM[2]) window.pos = 3;
     }
+    let pos = window.pos;
     while (pos < length) {
-      const next = scanner.scan(window, pos, length, eof);
+      const next = scanner.scan(buf, pos, length, eof);
       if (next === NEED_MORE_INPUT) {
         if (length - pos > maxRecordBytes) {
           throw new BadInputError(
             `the record starting near line ${scanner.nextRecordLine} is longer than ${maxRecordBytes} bytes (unterminated quoted field?)`,
           );
         }
-        return;
+        break;
       }
       pos = next;
-      if (scanner.fieldCount > 0) onRecord(scanner, window);
+      if (scanner.fieldCount > 0) onRecord(scanner, buf);
     }
+    window.pos = pos;
   };
 
   for await (const piece of source) {
     options.signal?.throwIfAborted();
     const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     bytesRead += chunk.length;
-    // Keep only the unfinished record, then append the chunk after it.
-    if (pos > 0) {
-      window.copy(window, 0, pos, length);
-      length -= pos;
-      pos = 0;
-    }
-    if (length + chunk.length > window.length) {
-      const grown = Buffer.allocUnsafe(Math.max(window.length * 2, length + chunk.length));
-      window.copy(grown, 0, 0, length);
-      window = grown;
-    }
-    chunk.copy(window, length);
-    length += chunk.length;
+    window.append(chunk);
     scanAvailable(false);
     if (options.afterChunk) await options.afterChunk();
   }
