@@ -38,5 +38,14 @@ export function createSecureBucket(
   });
 }
 
-/** The longest suffix, `-model-artifacts-bucket`, must still fit S3's 63-character limit. */
-export const LONGEST_BUCKET_SUFFIX = 'model-artifacts-bucket';
+/** The walkthrough's bucket names are `<prefix>-<suffix>`. */
+export const BUCKET_NAME_SUFFIXES = {
+  rawData: 'raw-data-bucket',
+  processedData: 'processed-data-bucket',
+  modelArtifacts: 'model-artifacts-bucket',
+  logs: 'logs-bucket',
+  featureStore: 'feature-store-bucket',
+};
+
+/** With the longest suffix, a name must still fit S3's 63-character limit. */
+export const LONGEST_BUCKET_NAME_SUFFIX = Object.values(BUCKET_NAME_SUFFIXES).reduce((a, b) => (b.length > a.length ? b : a));

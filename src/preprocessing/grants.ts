@@ -1,15 +1,16 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { acknowledgeWildcardResource } from '../private/acknowledgements';
 
 /**
  * Read access to the objects under one prefix of a bucket, and listing of that prefix only (so
  * that a missing key reports NoSuchKey rather than AccessDenied).
  */
-export function grantReadPrefix(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string): void {
+export function grantReadPrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
     actions: ['s3:GetObject'],
-    resourceArns: [bucket.arnForObjects(`${prefix}*`)],
+    resourceArns: [objectsUnder(grantee, bucket, prefix)],
   });
   iam.Grant.addToPrincipal({
     grantee,
@@ -21,11 +22,21 @@ export function grantReadPrefix(grantee: iam.IGrantable, bucket: s3.IBucket, pre
 }
 
 /** Write access (including multipart upload and its abort) to the objects under one prefix. */
-export function grantWritePrefix(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string): void {
+export function grantWritePrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
     actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-    resourceArns: [bucket.arnForObjects(`${prefix}*`)],
+    resourceArns: [objectsUnder(grantee, bucket, prefix)],
   });
   bucket.encryptionKey?.grantEncrypt(grantee);
+}
+
+/**
+ * The ARN pattern of the objects under a prefix. cdk-nag's wildcard rule (AwsSolutions-IAM5) is
+ * acknowledged for exactly this pattern: the wildcard is the prefix scoping itself.
+ */
+function objectsUnder(role: iam.IRole, bucket: s3.IBucket, prefix: string): string {
+  const arn = bucket.arnForObjects(`${prefix}*`);
+  acknowledgeWildcardResource(role, arn, `Object access is limited to the prefix '${prefix}'; the wildcard stands for the objects under it.`);
+  return arn;
 }

@@ -4,12 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_SUFFIX } from './buckets';
+import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX } from './buckets';
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { renderManifests, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
-import { acknowledgeWildcardResource } from '../private/acknowledgements';
 import { podIdentityPrincipal } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -271,12 +270,12 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
       autoDeleteObjects: props.autoDeleteObjects ?? false,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
     };
-    this.inputBucket = props.inputBucket ?? createSecureBucket(this, 'RawDataBucket', 'raw-data-bucket', false, bucketOptions);
-    this.outputBucket = props.outputBucket ?? createSecureBucket(this, 'ProcessedDataBucket', 'processed-data-bucket', true, bucketOptions);
+    this.inputBucket = props.inputBucket ?? createSecureBucket(this, 'RawDataBucket', BUCKET_NAME_SUFFIXES.rawData, false, bucketOptions);
+    this.outputBucket = props.outputBucket ?? createSecureBucket(this, 'ProcessedDataBucket', BUCKET_NAME_SUFFIXES.processedData, true, bucketOptions);
     if (props.createAdditionalBuckets ?? false) {
-      this.modelArtifactsBucket = createSecureBucket(this, 'ModelArtifactsBucket', LONGEST_BUCKET_SUFFIX, true, bucketOptions);
-      this.logsBucket = createSecureBucket(this, 'LogsBucket', 'logs-bucket', false, bucketOptions);
-      this.featureStoreBucket = createSecureBucket(this, 'FeatureStoreBucket', 'feature-store-bucket', true, bucketOptions);
+      this.modelArtifactsBucket = createSecureBucket(this, 'ModelArtifactsBucket', BUCKET_NAME_SUFFIXES.modelArtifacts, true, bucketOptions);
+      this.logsBucket = createSecureBucket(this, 'LogsBucket', BUCKET_NAME_SUFFIXES.logs, false, bucketOptions);
+      this.featureStoreBucket = createSecureBucket(this, 'FeatureStoreBucket', BUCKET_NAME_SUFFIXES.featureStore, true, bucketOptions);
     }
 
     const role = new iam.Role(this, 'Role', {
@@ -288,10 +287,6 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.grantPrincipal = role;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
-    for (const [bucket, prefix] of [[this.inputBucket, inputPrefix], [this.outputBucket, outputPrefix]] as const) {
-      acknowledgeWildcardResource(role, bucket.arnForObjects(`${prefix}*`),
-        `Object access is limited to the prefix '${prefix}'; the wildcard stands for the objects under it.`);
-    }
 
     this.podIdentityAssociation = new eks.CfnPodIdentityAssociation(this, 'PodIdentityAssociation', {
       clusterName: props.cluster.clusterName,
@@ -369,7 +364,7 @@ function validateProps(props: PodIdentityPreprocessingProps): void {
   // A CronJob's name gets an 11-character suffix for its Jobs, within the 63 of a label.
   checkName(CONSTRUCT, 'jobName', props.jobName, 52, DNS_LABEL, DNS_LABEL_RULE);
   checkName(CONSTRUCT, 'roleName', props.roleName, 64, /^[\w+=,.@-]+$/, 'may contain only letters, digits and +=,.@_-');
-  checkName(CONSTRUCT, 'bucketNamePrefix', props.bucketNamePrefix, 63 - LONGEST_BUCKET_SUFFIX.length - 1, BUCKET_PREFIX,
+  checkName(CONSTRUCT, 'bucketNamePrefix', props.bucketNamePrefix, 63 - LONGEST_BUCKET_NAME_SUFFIX.length - 1, BUCKET_PREFIX,
     'may contain only lowercase letters, digits and hyphens, starting with a letter or digit');
   checkName(CONSTRUCT, 'inputKey', props.inputKey, 1024, /^[^/].*[^/]$|^[^/]$/, 'must be an object key, not a folder or an absolute path');
   checkName(CONSTRUCT, 'outputPrefix', props.outputPrefix, 512, /^([^/].*\/)?$/, "must be empty or end with '/' and not start with '/'");
