@@ -9,7 +9,7 @@ import { grantReadPrefix, grantWritePrefix } from './grants';
 import { renderManifests, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
-import { podIdentityPrincipal } from '../private/pod-identity';
+import { createPodIdentityRole } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** CPU and memory of the preprocessing container, in Kubernetes quantity notation. */
@@ -278,27 +278,17 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
       this.featureStoreBucket = createSecureBucket(this, 'FeatureStoreBucket', BUCKET_NAME_SUFFIXES.featureStore, true, bucketOptions);
     }
 
-    const role = new iam.Role(this, 'Role', {
+    const { role, association } = createPodIdentityRole(this, {
+      cluster: props.cluster,
+      serviceAccount: { namespace: this.namespace, name: this.serviceAccountName },
       roleName: props.roleName,
-      assumedBy: podIdentityPrincipal(this, props.cluster, { namespace: this.namespace, name: this.serviceAccountName }),
       description: `Pods of service account ${this.namespace}/${this.serviceAccountName}, through EKS Pod Identity`,
     });
     this.role = role;
     this.grantPrincipal = role;
+    this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
-
-    this.podIdentityAssociation = new eks.CfnPodIdentityAssociation(this, 'PodIdentityAssociation', {
-      clusterName: props.cluster.clusterName,
-      namespace: this.namespace,
-      serviceAccount: this.serviceAccountName,
-      roleArn: role.roleArn,
-    });
-    // Credentials are served by the agent; create the association once the agent exists.
-    const agent = props.cluster.eksPodIdentityAgent;
-    if (agent) {
-      this.podIdentityAssociation.node.addDependency(agent);
-    }
 
     const region = Stack.of(this).region;
     const resources = resourceValues(props.resources ?? {});
