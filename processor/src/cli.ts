@@ -33,6 +33,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       output: config.output,
       runId: config.runId,
       scratchDir: config.scratchDir,
+      threads: config.threads,
       log,
       signal: options.signal,
       env,

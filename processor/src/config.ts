@@ -1,12 +1,12 @@
 /**
  * Command line and environment.
  *
- *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+ *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR] [--threads N]
  *
  * Without --input/--output the image's environment is used, as in the walkthrough:
  * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
- * output/). RUN_ID, SCRATCH_DIR, LOG_LEVEL (debug|info|warn|error) and LOG_FORMAT (text|json)
- * are read from the environment; flags win over variables.
+ * output/). RUN_ID, SCRATCH_DIR, THREADS, LOG_LEVEL (debug|info|warn|error) and LOG_FORMAT
+ * (text|json) are read from the environment; flags win over variables.
  */
 import { parseArgs } from 'node:util';
 import { BadInputError } from './errors';
@@ -15,9 +15,14 @@ import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
 
-export const USAGE = `Usage: preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+export const USAGE = `Usage: preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR] [--threads N]
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
-OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, LOG_LEVEL, LOG_FORMAT.`;
+OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, THREADS, LOG_LEVEL, LOG_FORMAT.
+--threads/THREADS: worker threads (1 = none, all on the main thread); default the CPUs the
+container may use (its cgroup CPU limit, else the machine's CPUs).`;
+
+/** Upper bound for --threads / THREADS (a typo like 1000 should not start a thousand threads). */
+export const MAX_THREADS = 64;
 
 export type InputLocation = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
 export type OutputLocation = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
@@ -28,6 +33,8 @@ export interface CliConfig {
   readonly output: string;
   readonly runId?: string;
   readonly scratchDir?: string;
+  /** Undefined: as many as the container's CPUs. */
+  readonly threads?: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -43,6 +50,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
         'output': { type: 'string' },
         'run-id': { type: 'string' },
         'scratch-dir': { type: 'string' },
+        'threads': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -65,9 +73,21 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
     output,
     runId: values['run-id'] ?? (env.RUN_ID || undefined),
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
+    threads: parseThreads(values.threads !== undefined ? '--threads' : 'THREADS', values.threads ?? env.THREADS),
     logLevel,
     logFormat,
   };
+}
+
+/** A thread count, or undefined for the default (`auto` or unset). */
+function parseThreads(name: string, raw: string | undefined): number | undefined {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text.toLowerCase() === 'auto') return undefined;
+  const threads = Number(text);
+  if (!/^\d+$/.test(text) || threads < 1 || threads > MAX_THREADS) {
+    throw new BadInputError(`${name} must be a whole number from 1 to ${MAX_THREADS}, or auto (got '${raw}')`);
+  }
+  return threads;
 }
 
 function oneOf<T extends string>(

@@ -1,50 +1,9 @@
 /**
- * Counts rows equal to an earlier row without keeping the rows: each row's bytes are reduced to a
- * 64-bit hash (see {@link hashRow}), appended to a typed array (8 bytes per row; pass 1 knows the
- * row count, so the array is allocated once). At the end the hashes are sorted natively and equal
- * neighbours counted: duplicates = rows - distinct rows, which is pandas' `duplicated().sum()`.
- * Appending is sequential, unlike probing a hash table that does not fit in the CPU caches.
- * A false "duplicate" needs a 64-bit collision: for 2,000,000 distinct rows the chance is about
- * n^2 / 2^65, 1e-7.
+ * The row hash behind the duplicate count: each transformed_data row's bytes reduced to 64 bits
+ * (see {@link hashRow}). spill.ts counts the distinct hashes: duplicates = rows - distinct rows,
+ * which is pandas' `duplicated().sum()`. A false "duplicate" needs a 64-bit collision: for
+ * 10,000,000 distinct rows the chance is about n^2 / 2^65, 3e-6.
  */
-export class DuplicateCounter {
-  private words: Uint32Array;
-  private count = 0;
-
-  constructor(expectedRows: number) {
-    this.words = new Uint32Array(Math.max(1, expectedRows) * 2);
-  }
-
-  /** Records the row `buf[start, end)`. */
-  add(buf: Uint8Array, start: number, end: number): void {
-    if (2 * this.count === this.words.length) {
-      const grown = new Uint32Array(this.words.length * 2);
-      grown.set(this.words);
-      this.words = grown;
-    }
-    hashRow(buf, start, end);
-    this.words[2 * this.count] = rowHash[0];
-    this.words[2 * this.count + 1] = rowHash[1];
-    this.count++;
-  }
-
-  /** Rows equal to an earlier row. Sorts the recorded hashes (call once, at the end). */
-  countDuplicates(): number {
-    const keys = new BigUint64Array(this.words.buffer, 0, this.count);
-    keys.sort();
-    const words = this.words;
-    let duplicates = 0;
-    for (let i = 1; i < this.count; i++) {
-      if (words[2 * i] === words[2 * i - 2] && words[2 * i + 1] === words[2 * i - 1]) duplicates++;
-    }
-    return duplicates;
-  }
-
-  /** Bytes held, for the memory report. */
-  get capacityBytes(): number {
-    return this.words.byteLength;
-  }
-}
 
 /**
  * Read once: through a property lookup on `Math` every call, V8 does not inline it when the code

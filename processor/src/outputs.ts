@@ -15,6 +15,11 @@ import { S3Location, putSmallObject, s3Uri, uploadFile } from './io/s3';
 import type { Logger } from './log';
 
 export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+/**
+ * Bytes an output stream queues before the writer waits: a few ranges' outputs, so the main thread
+ * does not wait for the disk after every range.
+ */
+export const STREAM_HIGH_WATER_MARK = 2 * 1024 * 1024;
 export const JSON_CONTENT_TYPE = 'application/json';
 
 /** Output file names of a run: `<name>_<runId>.<ext>`. */
@@ -68,7 +73,7 @@ export class LocalOutputTarget implements OutputTarget {
   }
 
   createStream(fileName: string): Writable {
-    return createWriteStream(this.stagingPath(fileName));
+    return createWriteStream(this.stagingPath(fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
   }
 
   async writeSmall(fileName: string, bytes: Buffer): Promise<void> {
@@ -121,7 +126,7 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   createStream(fileName: string): Writable {
-    return createWriteStream(join(this.stagingDir, fileName));
+    return createWriteStream(join(this.stagingDir, fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
   }
 
   async writeSmall(fileName: string, bytes: Buffer): Promise<void> {

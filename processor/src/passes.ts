@@ -1,112 +1,264 @@
 /**
- * The two passes.
+ * The two passes' work on one range of rows: what a worker thread runs (or the main thread, with
+ * one thread). coordinator.ts hands out the ranges and merges the results in input order.
  *
  * Filling a missing age or salary needs the column's median before the first output row can be
- * written. Pass 1 reads the input once: it validates each row, writes rejected rows straight to
+ * written. Pass 1 reads the input once: it validates each row, writes rejected rows to
  * rejected_rows, collects the valid ages and salaries, and writes each valid row to the spool
  * (see spool.ts) as finished output bytes with gaps where the medians go. Pass 2 reads the spool
  * from local disk and writes cleaned_data and transformed_data, filling the gaps, deriving the
- * categories, counting duplicates and accumulating the department means in row order.
+ * categories and hashing each row for the duplicate count; the department means are accumulated
+ * from its per-row values in row order by the main thread.
  */
 import { isUtf8 } from 'node:buffer';
-import { readRecords } from './csv/reader';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { RangeResult, scanRange } from './csv/ranges';
 import { CsvScanner } from './csv/scanner';
-import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
-import { DuplicateCounter } from './dedupe';
-import { BadInputError } from './errors';
+import { CSV_COMMA, CSV_LF, CsvBuffer, maxEncodedLength } from './csv/writer';
+import { hashRow, rowHash } from './dedupe';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
-import { Logger, ProgressReporter } from './log';
+import { Block, blockBytes } from './parallel/slots';
 import {
   AGE_GROUPS, ColumnLayout, RowCleaner, SALARY_CATEGORIES, UNKNOWN_DEPARTMENT,
-  ageGroupIndex, readHeader, resolveColumns, salaryCategoryIndex, wasQuoted,
+  ageGroupIndex, resolveColumns, salaryCategoryIndex, wasQuoted,
 } from './schema';
 import {
   SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
-  SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, readSpool,
+  SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, forEachSpoolRecord,
 } from './spool';
-import { DepartmentIds, DepartmentStatistics, Float64Column } from './stats';
-
-export interface PassOptions {
-  readonly log: Logger;
-  readonly signal?: AbortSignal;
-}
+import { DepartmentIds, Float64Column } from './stats';
 
 export const REJECTED_COLUMNS = ['line', 'reason', 'record'] as const;
 
-export interface InputSummary {
-  readonly layout: ColumnLayout;
-  /** Data records (the header and blank lines are not counted). */
-  readonly inputRows: number;
-  readonly validRows: number;
-  readonly rejectedRows: number;
-  readonly ageMedian: number;
-  readonly salaryMedian: number;
-  readonly inputBytes: number;
-  /** Department keys by id (UTF-8 bytes read as latin1). */
-  readonly departments: readonly string[];
-  /** Bytes the median columns held (memory report). */
-  readonly medianColumnBytes: number;
+/** Pass 1 on one input range. */
+export interface PrepareTask {
+  readonly kind: 'prepare';
+  /** Which run the range belongs to (a thread keeps per-run state: the layout, department ids). */
+  readonly run: number;
+  /** The input's header names. */
+  readonly header: readonly string[];
+  readonly input: Block;
+  readonly last: boolean;
+  /** Where the spool records go. */
+  readonly spoolSlot: number;
 }
 
-/** Pass 1: validate, reject, collect the medians' values, spool the valid rows. */
-export async function prepareRows(
-  source: AsyncIterable<Buffer>,
-  spool: CsvSink,
-  rejected: CsvSink,
-  options: PassOptions,
-): Promise<InputSummary> {
-  let layout: ColumnLayout | undefined;
-  let cleaner: RowCleaner | undefined;
-  let spooler: RowSpooler | undefined;
-  let inputRows = 0;
-  const ages = new Float64Column();
-  const salaries = new Float64Column();
-  const departments = new DepartmentIds();
-  const progress = new ProgressReporter(options.log, 'pass 1 (read, validate, clean)');
-  rejected.record(REJECTED_COLUMNS);
+export interface PrepareResult extends RangeResult {
+  /** The thread that parsed the range: its department ids are in the spool records. */
+  readonly thread: number;
+  /** Data records in the consumed bytes. */
+  readonly records: number;
+  /** Spool records of the valid rows. */
+  readonly spool: Block;
+  readonly validRows: number;
+  /** rejected_rows records without their line number (`reason,record\n` each), bytes [0, rejectedLength). */
+  readonly rejected: ArrayBuffer;
+  readonly rejectedLength: number;
+  /** Per rejected row: its line within the range (1-based) and the end of its bytes in `rejected`. */
+  readonly rejectedLines: Int32Array;
+  /** The valid ages and salaries, in row order. */
+  readonly ages: Float64Array;
+  readonly salaries: Float64Array;
+  /** Department keys this thread met first in this range; their ids count up from departmentBase. */
+  readonly departmentBase: number;
+  readonly departmentKeys: readonly string[];
+}
 
-  const inputBytes = await readRecords(source, (scanner, buf) => {
-    if (cleaner === undefined || spooler === undefined) {
-      layout = resolveColumns(readHeader(scanner, buf));
-      cleaner = new RowCleaner(layout);
-      spooler = new RowSpooler(layout, spool, departments);
-      return;
-    }
-    inputRows++;
-    progress.tick();
-    if (!cleaner.check(scanner, buf)) {
-      writeReject(rejected, scanner, buf, cleaner.reason);
-      return;
-    }
-    if (cleaner.age === cleaner.age) ages.push(cleaner.age);
-    if (cleaner.salary === cleaner.salary) salaries.push(cleaner.salary);
-    spooler.write(scanner, buf, cleaner);
-  }, {
-    signal: options.signal,
-    afterChunk: () => Promise.all([spool.drain(), rejected.drain()]).then(() => undefined),
-  });
+/** Pass 2 on one range of the spool. */
+export interface WriteTask {
+  readonly kind: 'write';
+  readonly run: number;
+  readonly spoolPath: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly rows: number;
+  readonly ageMedian: number;
+  readonly salaryMedian: number;
+  /** Where cleaned_data's records, transformed_data's records and the {@link RowFacts} go. */
+  readonly cleanedSlot: number;
+  readonly transformedSlot: number;
+  readonly factsSlot: number;
+}
 
-  if (inputBytes === 0) throw new BadInputError('input is empty (0 bytes); expected a CSV file with a header line');
-  if (layout === undefined) throw new BadInputError('input has no header line; expected a CSV file');
-  const medianColumnBytes = ages.capacityBytes + salaries.capacityBytes;
-  return {
-    layout,
-    inputRows,
-    validRows: spool.rows,
-    rejectedRows: rejected.rows,
-    ageMedian: ages.median(),
-    salaryMedian: salaries.median(),
-    inputBytes,
-    departments: departments.keys,
-    medianColumnBytes,
-  };
+export interface WriteResult {
+  readonly thread: number;
+  readonly rows: number;
+  readonly cleaned: Block;
+  readonly transformed: Block;
+  readonly missingValues: number;
+  /** Per-row values in row order, laid out by {@link RowFacts}. */
+  readonly facts: Block;
+}
+
+export type RangeTask = PrepareTask | WriteTask;
+export type RangeTaskResult = PrepareResult | WriteResult;
+
+/** What one thread keeps for a run. */
+interface RunState {
+  /** Pass 1: set by the run's first range on this thread. */
+  reader?: RangeReaderState;
+  /** Pass 2. */
+  emitter?: RowEmitter;
+  spoolFd?: number;
+}
+
+interface RangeReaderState {
+  readonly layout: ColumnLayout;
+  readonly scanner: CsvScanner;
+  readonly cleaner: RowCleaner;
+  readonly departments: DepartmentIds;
+  /** Department keys already reported to the main thread. */
+  reported: number;
+}
+
+function newReader(header: readonly string[]): RangeReaderState {
+  const layout = resolveColumns(header);
+  return { layout, scanner: new CsvScanner(), cleaner: new RowCleaner(layout), departments: new DepartmentIds(), reported: 0 };
+}
+
+/** Bytes a pass-2 range reads from the spool at most before the buffer grows. */
+const SPOOL_READ_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Runs range tasks on one thread (a worker, or the main thread with one thread), reading and
+ * writing the shared slots (slots.ts) the tasks name.
+ */
+export class RangeWorker {
+  private readonly runs = new Map<number, RunState>();
+  private readBuffer = Buffer.allocUnsafeSlow(SPOOL_READ_BYTES);
+
+  constructor(readonly thread: number, private readonly slots: readonly ArrayBufferLike[]) {}
+
+  /** Runs a task; also returns the buffers to transfer with the result. */
+  run(task: RangeTask): { result: RangeTaskResult; transfer: ArrayBuffer[] } {
+    if (task.kind === 'prepare') {
+      const result = this.prepare(task);
+      const transfer = [result.rejected, result.ages.buffer as ArrayBuffer, result.salaries.buffer as ArrayBuffer];
+      return { result, transfer: ownBuffers([result.input, result.spool], transfer) };
+    }
+    const result = this.write(task);
+    return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], []) };
+  }
+
+  /** Pass 1 on one range: validate, reject, collect the medians' values, spool the valid rows. */
+  prepare(task: PrepareTask): PrepareResult {
+    const state = this.stateOf(task.run);
+    const reader = (state.reader ??= newReader(task.header));
+    const { cleaner, departments } = reader;
+    const input = blockBytes(this.slots, task.input);
+    const spool = new CsvBuffer(this.slots[task.spoolSlot]);
+    const spooler = new RowSpooler(reader.layout, spool, departments);
+    const rejected = new CsvBuffer(4096);
+    const rejectedLines: number[] = [];
+    const ages = new Float64Column(1024);
+    const salaries = new Float64Column(1024);
+    let records = 0;
+    const { consumed, lines } = scanRange(reader.scanner, input, input.length, task.last, (scanner, buf) => {
+      records++;
+      if (!cleaner.check(scanner, buf)) {
+        writeReject(rejected, scanner, buf, cleaner.reason);
+        rejectedLines.push(scanner.line, rejected.pos);
+        return;
+      }
+      if (cleaner.age === cleaner.age) ages.push(cleaner.age);
+      if (cleaner.salary === cleaner.salary) salaries.push(cleaner.salary);
+      spooler.write(scanner, buf, cleaner);
+    });
+    const departmentBase = reader.reported;
+    reader.reported = departments.keys.length;
+    return {
+      thread: this.thread,
+      input: task.input,
+      consumed,
+      lines,
+      records,
+      spool: this.blockOf(task.spoolSlot, spool),
+      validRows: spool.rows,
+      rejected: rejected.buf.buffer as ArrayBuffer,
+      rejectedLength: rejected.pos,
+      rejectedLines: Int32Array.from(rejectedLines),
+      ages: ages.values(),
+      salaries: salaries.values(),
+      departmentBase,
+      departmentKeys: departments.keys.slice(departmentBase),
+    };
+  }
+
+  /** Pass 2 on one range of the spool: fill, derive, hash. */
+  write(task: WriteTask): WriteResult {
+    const state = this.stateOf(task.run);
+    const emitter = (state.emitter ??= new RowEmitter(task.ageMedian, task.salaryMedian));
+    state.spoolFd ??= openSync(task.spoolPath, 'r');
+    const spool = this.readSpool(state.spoolFd, task.offset, task.length);
+    const cleaned = new CsvBuffer(this.slots[task.cleanedSlot]);
+    const transformed = new CsvBuffer(this.slots[task.transformedSlot]);
+    const factsBytes = RowFacts.bytesFor(task.rows);
+    const factsMemory = factsBytes <= this.slots[task.factsSlot].byteLength ? this.slots[task.factsSlot] : new ArrayBuffer(factsBytes);
+    const facts = new RowFacts(factsMemory, task.rows);
+    const missingBefore = emitter.missingValues;
+    emitter.begin(cleaned, transformed, facts);
+    const records = forEachSpoolRecord(spool, task.length, (buf, view, offset) => emitter.write(buf, view, offset));
+    if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
+    return {
+      thread: this.thread,
+      rows: records,
+      cleaned: this.blockOf(task.cleanedSlot, cleaned),
+      transformed: this.blockOf(task.transformedSlot, transformed),
+      missingValues: emitter.missingValues - missingBefore,
+      facts: {
+        slot: task.factsSlot,
+        length: factsBytes,
+        own: factsMemory === this.slots[task.factsSlot] ? undefined : (factsMemory as ArrayBuffer),
+      },
+    };
+  }
+
+  /** Forgets a run (and closes its spool file). */
+  end(run: number): void {
+    const state = this.runs.get(run);
+    if (state?.spoolFd !== undefined) closeSync(state.spoolFd);
+    this.runs.delete(run);
+  }
+
+  /** What `out` wrote into slot `slot`, or into a buffer of its own when it outgrew the slot. */
+  private blockOf(slot: number, out: CsvBuffer): Block {
+    const memory = out.buf.buffer;
+    return { slot, length: out.pos, own: memory === this.slots[slot] ? undefined : (memory as ArrayBuffer) };
+  }
+
+  private stateOf(run: number): RunState {
+    let state = this.runs.get(run);
+    if (state === undefined) {
+      state = {};
+      this.runs.set(run, state);
+    }
+    return state;
+  }
+
+  private readSpool(fd: number, offset: number, length: number): Buffer {
+    if (this.readBuffer.length < length) this.readBuffer = Buffer.allocUnsafeSlow(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, this.readBuffer, done, length - done, offset + done);
+      if (n === 0) throw new Error(`the spool file ends at byte ${offset + done}, expected ${offset + length}`);
+      done += n;
+    }
+    return this.readBuffer;
+  }
+}
+
+/** The buffers among `blocks` that are their own (not slots), added to `transfer`. */
+function ownBuffers(blocks: readonly Block[], transfer: ArrayBuffer[]): ArrayBuffer[] {
+  for (const block of blocks) if (block.own !== undefined && !transfer.includes(block.own)) transfer.push(block.own);
+  return transfer;
 }
 
 /**
- * rejected_rows: the input line the record starts on, the reason, and the record's raw text
- * (with invalid UTF-8 sequences replaced by U+FFFD, so the file itself stays valid UTF-8).
+ * rejected_rows without the line number, which the main thread puts in front (a range does not
+ * know on which input line it starts): the reason and the record's raw text (with invalid UTF-8
+ * sequences replaced by U+FFFD, so the file itself stays valid UTF-8).
  */
-function writeReject(out: CsvSink, scanner: CsvScanner, buf: Buffer, reason: string): void {
+function writeReject(out: CsvBuffer, scanner: CsvScanner, buf: Buffer, reason: string): void {
   const reasonBytes = Buffer.from(reason, 'utf8');
   let raw = buf;
   let rawStart = scanner.recordStart;
@@ -116,9 +268,7 @@ function writeReject(out: CsvSink, scanner: CsvScanner, buf: Buffer, reason: str
     rawStart = 0;
     rawEnd = raw.length;
   }
-  out.ensure(MAX_NUMBER_BYTES + maxEncodedLength(reasonBytes.length) + maxEncodedLength(rawEnd - rawStart) + 4);
-  out.pos = writeUnsignedInt(out.buf, out.pos, scanner.line);
-  out.byte(CSV_COMMA);
+  out.ensure(maxEncodedLength(reasonBytes.length) + maxEncodedLength(rawEnd - rawStart) + 4);
   out.field(reasonBytes, 0, reasonBytes.length);
   out.byte(CSV_COMMA);
   out.field(raw, rawStart, rawEnd);
@@ -134,7 +284,7 @@ const UNKNOWN_BYTES = Buffer.from(UNKNOWN_DEPARTMENT);
 class RowSpooler {
   constructor(
     private readonly layout: ColumnLayout,
-    private readonly out: CsvSink,
+    private readonly out: CsvBuffer,
     private readonly departments: DepartmentIds,
   ) {}
 
@@ -224,66 +374,33 @@ class RowSpooler {
   }
 }
 
-export interface OutputSummary {
-  readonly totalRows: number;
-  readonly missingValues: number;
-  readonly duplicateRows: number;
-  readonly departments: DepartmentStatistics;
-  /** Bytes the row hashes held (memory report). */
-  readonly rowHashBytes: number;
-}
-
-/** Pass 2: spool → cleaned_data and transformed_data. */
-export async function writeRows(
-  spool: AsyncIterable<Buffer>,
-  summary: InputSummary,
-  cleaned: CsvSink,
-  transformed: CsvSink,
-  options: PassOptions,
-): Promise<OutputSummary> {
-  cleaned.record(summary.layout.cleanedNames);
-  transformed.record(summary.layout.transformedNames);
-  const emitter = new RowEmitter(summary, cleaned, transformed);
-  const progress = new ProgressReporter(options.log, 'pass 2 (fill, derive, write)');
-  const records = await readSpool(spool, (buf, view, offset) => {
-    progress.tick();
-    emitter.write(buf, view, offset);
-  }, {
-    signal: options.signal,
-    afterChunk: () => Promise.all([cleaned.drain(), transformed.drain()]).then(() => undefined),
-  });
-  if (records !== summary.validRows) {
-    throw new Error(`the spool holds ${records} rows, pass 1 wrote ${summary.validRows}`);
-  }
-  return {
-    totalRows: transformed.rows,
-    missingValues: emitter.missingValues,
-    duplicateRows: emitter.duplicates.countDuplicates(),
-    departments: emitter.departments,
-    rowHashBytes: emitter.duplicates.capacityBytes,
-  };
-}
-
 const SALARY_CATEGORY_BYTES = SALARY_CATEGORIES.map((c) => Buffer.from(c));
 const AGE_GROUP_BYTES = AGE_GROUPS.map((g) => Buffer.from(g));
 
-/** Writes one spooled row to cleaned_data and transformed_data (pass 2). */
+/** Writes one spooled row to cleaned_data and transformed_data (pass 2), a range at a time. */
 class RowEmitter {
   missingValues = 0;
-  readonly duplicates: DuplicateCounter;
-  readonly departments: DepartmentStatistics;
+  /** Where the current range goes (see {@link begin}). */
+  private cleaned!: CsvBuffer;
+  private transformed!: CsvBuffer;
+  private facts!: RowFacts;
   private readonly ageFill: number;
   private readonly salaryFill: number;
   private readonly ageFillText: Buffer;
   private readonly salaryFillText: Buffer;
 
-  constructor(summary: InputSummary, private readonly cleaned: CsvSink, private readonly transformed: CsvSink) {
-    this.duplicates = new DuplicateCounter(summary.validRows);
-    this.departments = new DepartmentStatistics(summary.departments);
-    this.ageFill = summary.ageMedian;
-    this.salaryFill = summary.salaryMedian;
-    this.ageFillText = Buffer.from(formatFloat(summary.ageMedian));
-    this.salaryFillText = Buffer.from(formatFloat(summary.salaryMedian));
+  constructor(ageMedian: number, salaryMedian: number) {
+    this.ageFill = ageMedian;
+    this.salaryFill = salaryMedian;
+    this.ageFillText = Buffer.from(formatFloat(ageMedian));
+    this.salaryFillText = Buffer.from(formatFloat(salaryMedian));
+  }
+
+  /** Directs the next rows' output and per-row values (the row hashes and the department means' inputs). */
+  begin(cleaned: CsvBuffer, transformed: CsvBuffer, facts: RowFacts): void {
+    this.cleaned = cleaned;
+    this.transformed = transformed;
+    this.facts = facts;
   }
 
   write(spool: Buffer, view: DataView, offset: number): void {
@@ -337,11 +454,54 @@ class RowEmitter {
     const group = AGE_GROUP_BYTES[ageGroupIndex(age)];
     if (group.length === 0) missing++;
     out.raw(group, 0, group.length);
-    this.duplicates.add(out.buf, rowStart, out.pos);
+    this.facts.addHash(out.buf, rowStart, out.pos);
     out.byte(CSV_LF);
     out.rows++;
 
     this.missingValues += missing;
-    this.departments.add(view.getInt32(offset + SPOOL_DEPARTMENT, true), salary, age);
+    this.facts.addMeans(view.getInt32(offset + SPOOL_DEPARTMENT, true), salary, age);
+  }
+}
+
+/**
+ * Per-row values of one pass-2 range that the main thread needs in row order: each row's 64-bit
+ * hash (duplicate count) and its department id, salary and age (department means, which must be
+ * summed in row order to give pandas' digits). 28 bytes per row, in one transferable buffer.
+ */
+export class RowFacts {
+  static bytesFor(rows: number): number {
+    return Math.max(1, rows) * 28;
+  }
+
+  readonly salaries: Float64Array;
+  readonly ages: Float64Array;
+  /** Two 32-bit words per row (rowHash[0], rowHash[1]). */
+  readonly hashes: Uint32Array;
+  readonly departmentIds: Int32Array;
+  private hashed = 0;
+  private counted = 0;
+
+  constructor(readonly buffer: ArrayBufferLike, rows: number) {
+    const n = Math.max(1, rows);
+    this.salaries = new Float64Array(buffer, 0, n);
+    this.ages = new Float64Array(buffer, 8 * n, n);
+    this.hashes = new Uint32Array(buffer, 16 * n, 2 * n);
+    this.departmentIds = new Int32Array(buffer, 24 * n, n);
+  }
+
+  /** Records the hash of the row `buf[start, end)` (its transformed_data bytes). */
+  addHash(buf: Uint8Array, start: number, end: number): void {
+    hashRow(buf, start, end);
+    this.hashes[2 * this.hashed] = rowHash[0];
+    this.hashes[2 * this.hashed + 1] = rowHash[1];
+    this.hashed++;
+  }
+
+  /** Records a row's department (this range's thread's pass-1 id), salary and age, both filled. */
+  addMeans(departmentId: number, salary: number, age: number): void {
+    this.departmentIds[this.counted] = departmentId;
+    this.salaries[this.counted] = salary;
+    this.ages[this.counted] = age;
+    this.counted++;
   }
 }

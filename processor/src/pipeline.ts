@@ -1,16 +1,20 @@
 /**
  * The preprocessing job: read → clean → transform → write, as the walkthrough's pandas script,
- * streaming with bounded memory.
+ * on every core it is given, in flat memory.
  *
- * Passes (see passes.ts): pass 1 reads the input once, streaming (a local file, or the S3 object
- * as it downloads), and writes valid rows to a spool file in the scratch directory; pass 2 reads
- * the spool and writes cleaned_data and transformed_data with the medians filled in.
+ * Passes (coordinator.ts, passes.ts): pass 1 reads the input once (a local file, or the S3 object
+ * as parallel ranged GETs), cuts it into ranges of whole records and has worker threads validate
+ * and spool them; the main thread takes the results in input order and writes the spool file and
+ * rejected_rows. Pass 2 has the threads turn spool ranges into cleaned_data and transformed_data
+ * bytes with the medians filled in; the main thread writes them in order and sums the department
+ * means in row order. The outputs are the same bytes with any number of threads.
  *
- * Memory: per input row only the median columns in pass 1 (8 bytes per valid age and per valid
- * salary, up to twice that while an array doubles: 16-32 bytes per row, released after pass 1)
- * and the row hashes in pass 2 (8 bytes per valid row, allocated once). Everything else is
- * fixed-size: a 4 MiB read window, 1 MiB output buffers, upload parts (4 x 8 MiB), plus one
- * entry per distinct department. 2,000,000 rows: about 32 MiB of per-row state at the peak.
+ * Memory does not grow with the input: the median inputs (8 bytes per valid age and salary) and
+ * the row hashes (8 bytes per row) go to the scratch directory (spill.ts) and are read back a
+ * bounded part at a time. What is held: about 2 x threads + 1 ranges in flight (1 MiB of input
+ * each, with their output buffers), 1 MiB write buffers, up to 16 MiB to count one group of
+ * hashes, S3 read-ahead (4 x 4 MiB) and upload parts (4 x 8 MiB), one V8 heap per worker thread,
+ * plus one entry per distinct department.
  *
  * processing_timestamp: a rerun with the same run id must give the same bytes, so the timestamp is
  * not the wall clock. It is the time the run id names (default run ids are the UTC start time
@@ -23,16 +27,20 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
 import { InputLocation, isoSeconds, parseInputLocation, parseOutputLocation, runIdFor, timeOfRunId, validateRunId } from './config';
+import { DEFAULT_RANGE_BYTES, InputSummary, OutputSummary, PassContext, prepareRows, writeRows } from './coordinator';
 import { CsvSink } from './csv/writer';
 import { RunAbortedError } from './errors';
 import { formatFloat } from './format';
-import { fileChunks, statInputFile } from './io/local';
-import { DownloadInfo, createS3Client, downloadObject, s3Uri } from './io/s3';
+import { openLocalFile, statInputFile } from './io/local';
+import { createS3Client, openS3Object, s3Uri } from './io/s3';
+import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
 import {
-  CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, StagedFile, outputFileNames,
+  CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
+  outputFileNames,
 } from './outputs';
-import { InputSummary, OutputSummary, prepareRows, writeRows } from './passes';
+import { InlineExecutor, RangeExecutor, WorkerPool } from './parallel/executor';
+import { defaultThreadCount } from './parallel/threads';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
 
 export interface PipelineOptions {
@@ -53,6 +61,15 @@ export interface PipelineOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The run's start time (default now); it only matters for the default run id. */
   readonly startTime?: Date;
+  /**
+   * Threads that parse and write rows; 1 runs everything on the main thread. Default: the CPUs
+   * the container may use (its cgroup CPU limit), else os.availableParallelism().
+   */
+  readonly threads?: number;
+  /** Threads to run on instead of starting them for this run (tests share them across runs); not closed by the run. */
+  readonly executor?: RangeExecutor;
+  /** Input bytes per range (default 1 MiB); tests make it small to put range cuts everywhere. */
+  readonly rangeBytes?: number;
 }
 
 export interface QualityMetrics {
@@ -110,22 +127,30 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ? new LocalOutputTarget(output.dir, log)
     : new S3OutputTarget(s3(), output, join(scratch, 'outputs'), log, signal);
 
+  let source: OpenedInput | undefined;
+  let executor = options.executor;
+  const run = nextRun++;
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
-    const source = await openInput(input, s3, log, signal);
+    source = await openInput(input, s3, log, signal);
+    const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
+    executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes);
+    executor.beginRun(run);
+    log.debug('Threads', { threads: executor.threads });
+    const context: PassContext = { executor, run, scratch, rangeBytes, log, signal };
     await target.prepare();
     const names = outputFileNames(runId);
     const spoolPath = join(scratch, 'rows.spool');
-    const { summary, rejectedBytes } = await runPass1(source.chunks, spoolPath, target, names.rejected, log, signal);
+    const { summary, rejectedBytes } = await runPass1(source.bytes, spoolPath, target, names.rejected, context);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
       log.warn(`${summary.rejectedRows} of ${summary.inputRows} rows cannot be processed; see ${names.rejected}`);
     }
     log.info('Filling missing values...', { ageMedian: formatFloat(summary.ageMedian), salaryMedian: formatFloat(summary.salaryMedian) });
     log.info('Extracting profile fields...');
-    const rows = await runPass2(spoolPath, summary, target, names, log, signal);
+    const rows = await runPass2(spoolPath, summary, target, names, context);
     await rm(spoolPath, { force: true });
-    const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified());
+    const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified);
     const metrics: QualityMetrics = {
       total_rows: rows.totalRows,
       total_columns: summary.layout.transformedNames.length,
@@ -182,8 +207,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
     const seconds = (Date.now() - startedAt) / 1000;
     log.debug('Memory', {
-      medianColumnBytes: summary.medianColumnBytes,
-      rowHashBytes: rows.rowHashBytes,
+      spilledValueBytes: summary.spilledValueBytes,
+      spilledHashBytes: rows.spilledHashBytes,
       rssBytes: process.memoryUsage().rss,
     });
     log.info('Preprocessing completed successfully!', {
@@ -207,14 +232,34 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     if (signal?.aborted) throw new RunAbortedError();
     throw error;
   } finally {
+    await source?.bytes.close().catch(() => undefined);
+    executor?.endRun(run);
+    if (options.executor === undefined) await executor?.close();
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
+/** Identifies a run to the executor's threads (an executor may serve several runs). */
+let nextRun = 1;
+
+/** Worker threads when there is more than one and the input has ranges for them, else the main thread. */
+function startExecutor(threads: number, inputSize: number, rangeBytes: number): RangeExecutor {
+  const slotBytes = slotBytesFor(rangeBytes);
+  return threads > 1 && inputSize > 2 * rangeBytes ? new WorkerPool(threads, slotBytes) : new InlineExecutor(slotBytes);
+}
+
+/**
+ * A slot holds a range's input (plus the unfinished line carried over) and each of its outputs:
+ * the spool is about 10 % larger than the input, cleaned and transformed smaller than the spool.
+ */
+export function slotBytesFor(rangeBytes: number): number {
+  return Math.ceil(rangeBytes * 1.5) + 65536;
+}
+
 interface OpenedInput {
-  readonly chunks: AsyncIterable<Buffer>;
-  /** The input's last-modified time (known once the input has been read). */
-  lastModified(): Date;
+  readonly bytes: ByteSource;
+  readonly size: number;
+  readonly lastModified: Date;
 }
 
 async function openInput(
@@ -226,26 +271,25 @@ async function openInput(
   if (input.kind === 'local') {
     const info = await statInputFile(input.path);
     log.info(`Reading ${input.path}`, { bytes: info.size });
-    return { chunks: fileChunks(input.path), lastModified: () => info.mtime };
+    return { bytes: await openLocalFile(input.path), size: info.size, lastModified: info.mtime };
   }
   log.info(`Downloading ${s3Uri(input)}`);
-  const info: DownloadInfo = {};
-  return { chunks: downloadObject(s3(), input, { log, signal, info }), lastModified: () => info.lastModified ?? new Date(0) };
+  const object = await openS3Object(s3(), input, { log, signal });
+  return { bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0) };
 }
 
 /** Pass 1: input → spool file + rejected_rows (staged in the target). */
 async function runPass1(
-  chunks: AsyncIterable<Buffer>,
+  source: ByteSource,
   spoolPath: string,
   target: OutputTarget,
   rejectedName: string,
-  log: Logger,
-  signal: AbortSignal | undefined,
+  context: PassContext,
 ): Promise<{ summary: InputSummary; rejectedBytes: number }> {
-  const spool = new CsvSink(createWriteStream(spoolPath));
+  const spool = new CsvSink(createWriteStream(spoolPath, { highWaterMark: STREAM_HIGH_WATER_MARK }));
   const rejected = new CsvSink(target.createStream(rejectedName));
   try {
-    const summary = await prepareRows(chunks, spool, rejected, { log, signal });
+    const summary = await prepareRows(source, spool, rejected, context);
     await Promise.all([spool.close(), rejected.close()]);
     return { summary, rejectedBytes: rejected.bytes };
   } catch (error) {
@@ -261,16 +305,15 @@ async function runPass2(
   summary: InputSummary,
   target: OutputTarget,
   names: ReturnType<typeof outputFileNames>,
-  log: Logger,
-  signal: AbortSignal | undefined,
+  context: PassContext,
 ): Promise<OutputSummary & { cleanedBytes: number; transformedBytes: number }> {
   const cleaned = new CsvSink(target.createStream(names.cleaned));
   const transformed = new CsvSink(target.createStream(names.transformed));
   try {
-    const result = await writeRows(fileChunks(spoolPath), summary, cleaned, transformed, { log, signal });
+    const result = await writeRows(summary, spoolPath, cleaned, transformed, context);
     await Promise.all([cleaned.close(), transformed.close()]);
-    log.info(`Saved: ${names.cleaned}`, { rows: cleaned.rows });
-    log.info(`Saved: ${names.transformed}`, { rows: transformed.rows });
+    context.log.info(`Saved: ${names.cleaned}`, { rows: cleaned.rows });
+    context.log.info(`Saved: ${names.transformed}`, { rows: transformed.rows });
     return { ...result, cleanedBytes: cleaned.bytes, transformedBytes: transformed.bytes };
   } catch (error) {
     cleaned.destroy();

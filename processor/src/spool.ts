@@ -17,10 +17,9 @@
  *          40  float64  salary (NaN when missing)
  *          48  bytes    A, age text, salary text, B
  *
- * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory.
+ * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory. Pass 1
+ * writes it one input range at a time, so pass 2 knows where ranges of whole records start and end.
  */
-import { ByteWindow } from './byte-window';
-
 export const SPOOL_HEADER_BYTES = 48;
 export const SPOOL_RECORD_LENGTH = 0;
 export const SPOOL_SEGMENT_A = 4;
@@ -33,38 +32,21 @@ export const SPOOL_MISSING = 28;
 export const SPOOL_AGE = 32;
 export const SPOOL_SALARY = 40;
 
-const INITIAL_WINDOW_BYTES = 4 * 1024 * 1024;
-
 /** Called per spool record with the buffer, a DataView of it and the record's offset; valid only during the call. */
 export type SpoolRecordHandler = (buf: Buffer, view: DataView, offset: number) => void;
 
-/** Reads spool records from chunks with one window buffer (bounded memory). */
-export async function readSpool(
-  source: AsyncIterable<Buffer>,
-  onRecord: SpoolRecordHandler,
-  options: { signal?: AbortSignal; afterChunk?: () => Promise<void> } = {},
-): Promise<number> {
-  const window = new ByteWindow(INITIAL_WINDOW_BYTES);
-  let view = new DataView(window.buffer.buffer, window.buffer.byteOffset, window.buffer.byteLength);
+/** Calls `onRecord` for each record in `buf[0, length)`, which holds whole records; returns their number. */
+export function forEachSpoolRecord(buf: Buffer, length: number, onRecord: SpoolRecordHandler): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let pos = 0;
   let records = 0;
-  for await (const chunk of source) {
-    options.signal?.throwIfAborted();
-    if (window.append(chunk)) {
-      view = new DataView(window.buffer.buffer, window.buffer.byteOffset, window.buffer.byteLength);
-    }
-    const buf = window.buffer;
-    const length = window.length;
-    let pos = window.pos;
-    while (length - pos >= SPOOL_HEADER_BYTES) {
-      const recordLength = view.getInt32(pos + SPOOL_RECORD_LENGTH, true);
-      if (length - pos < recordLength) break;
-      onRecord(buf, view, pos);
-      pos += recordLength;
-      records++;
-    }
-    window.pos = pos;
-    if (options.afterChunk) await options.afterChunk();
+  while (length - pos >= SPOOL_HEADER_BYTES) {
+    const recordLength = view.getInt32(pos + SPOOL_RECORD_LENGTH, true);
+    if (recordLength < SPOOL_HEADER_BYTES || length - pos < recordLength) break;
+    onRecord(buf, view, pos);
+    pos += recordLength;
+    records++;
   }
-  if (window.pos !== window.length) throw new Error(`the spool file ends inside a record (${window.length - window.pos} bytes left)`);
+  if (pos !== length) throw new Error(`the spool range ends inside a record (${length - pos} bytes left)`);
   return records;
 }

@@ -1,34 +1,26 @@
 /** Column statistics with pandas' numerics: median of valid values and compensated group means. */
 
-/**
- * A float64 column that grows by doubling: 8 bytes per value, up to 16 while it grows. This is
- * the only per-row memory the median needs (SPEC §5 allows a growing Float64Array per column).
- */
+/** A float64 column that grows by doubling (a range's valid ages or salaries, before they spill to disk). */
 export class Float64Column {
-  private values: Float64Array;
+  private data: Float64Array;
   length = 0;
 
   constructor(initialCapacity = 1 << 16) {
-    this.values = new Float64Array(initialCapacity);
+    this.data = new Float64Array(initialCapacity);
   }
 
   push(value: number): void {
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
     }
-    this.values[this.length++] = value;
+    this.data[this.length++] = value;
   }
 
-  /** pandas' `Series.median()`: the middle value, or the mean of the two middle values; NaN when empty. */
-  median(): number {
-    return medianInPlace(this.values.subarray(0, this.length));
-  }
-
-  /** Bytes held, for the memory report. */
-  get capacityBytes(): number {
-    return this.values.byteLength;
+  /** The values pushed so far (a view). */
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
@@ -156,25 +148,64 @@ export interface DepartmentRow {
   readonly averageAge: number;
 }
 
-/** Per-department salary and age means over the filled values, in row order (pass 2). */
+/**
+ * One numbering of the departments across threads. Each thread numbers the departments it meets
+ * in pass 1 (DepartmentIds) and reports new keys with each range; spool records carry the
+ * thread's ids, which {@link idsOf} maps to these.
+ */
+export class DepartmentTable {
+  /** Keys by id, as DepartmentIds keeps them. */
+  readonly keys: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly byThread: number[][] = [];
+
+  /** Thread `thread` numbered `keys` from `base` on. */
+  register(thread: number, base: number, keys: readonly string[]): void {
+    const ids = (this.byThread[thread] ??= []);
+    for (let i = 0; i < keys.length; i++) {
+      let id = this.ids.get(keys[i]);
+      if (id === undefined) {
+        id = this.keys.length;
+        this.keys.push(keys[i]);
+        this.ids.set(keys[i], id);
+      }
+      ids[base + i] = id;
+    }
+  }
+
+  /** This table's id for each of a thread's ids. */
+  idsOf(thread: number): readonly number[] {
+    return this.byThread[thread] ?? [];
+  }
+}
+
+/**
+ * Per-department salary and age means over the filled values, in row order (pass 2). Only
+ * departments that some row counted in appear (a department met only in a range that was parsed
+ * again after a missed cut has none).
+ */
 export class DepartmentStatistics {
   private readonly salary: CompensatedMean[];
   private readonly age: CompensatedMean[];
+  private readonly rowCounts: number[];
 
   constructor(private readonly keys: readonly string[]) {
     this.salary = keys.map(() => new CompensatedMean());
     this.age = keys.map(() => new CompensatedMean());
+    this.rowCounts = keys.map(() => 0);
   }
 
   add(id: number, salary: number, age: number): void {
     this.salary[id].add(salary);
     this.age[id].add(age);
+    this.rowCounts[id]++;
   }
 
   /** Rows sorted by department like pandas' groupby: code point order, which is the UTF-8 bytes' order. */
   rows(): DepartmentRow[] {
     return this.keys
       .map((key, id) => ({ key, id }))
+      .filter(({ id }) => this.rowCounts[id] > 0)
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map(({ key, id }) => ({
         department: Buffer.from(key, 'latin1').toString('utf8'),
@@ -184,6 +215,6 @@ export class DepartmentStatistics {
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.rowCounts.filter((n) => n > 0).length;
   }
 }

@@ -7,10 +7,13 @@
  *   AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as the Authorization header, which is checked here.
  * - {@link startFaultProxy}: an HTTP proxy in front of the S3 endpoint that injects faults (503
  *   SlowDown / 500 InternalError for the first N requests, a GET body cut mid-stream, 403
- *   AccessDenied for chosen keys, held UploadPart requests) and records every request.
+ *   AccessDenied for chosen keys, held UploadPart requests, a hook that runs before a GET is
+ *   forwarded) and records every request.
  *
- * Everything binds to 127.0.0.1 on a free port. s3rver does not implement AbortMultipartUpload,
- * so the proxy answers it (204, as S3 does) and records it.
+ * Everything binds to 127.0.0.1 on a free port. s3rver does not implement AbortMultipartUpload
+ * or If-Match on GET, and answers a range of an empty object with a broken 206, so the proxy does
+ * as S3 does: it answers AbortMultipartUpload (204), a GET whose If-Match is not the object's
+ * current ETag (412 PreconditionFailed) and a range of an empty object (416 InvalidRange).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -129,14 +132,22 @@ export interface FaultPlan {
   readonly denyPrefixes?: readonly string[];
   /** Hold UploadPart requests (not forwarded, not answered) until {@link FaultProxy.releaseHeldParts}. */
   readonly holdUploadParts?: boolean;
+  /**
+   * Runs before each GET is forwarded (and is awaited), e.g. to replace the object being read.
+   * `idle()` resolves once no GET of the same key is being answered (s3rver rewrites an object's
+   * file in place, which would cut off a GET in progress; S3 replaces objects atomically).
+   */
+  readonly beforeGet?: (request: { readonly path: string; readonly range?: string; idle(): Promise<void> }) => Promise<void>;
 }
 
 export interface ProxiedRequest {
   readonly method: string;
   /** Path and query, e.g. /bucket/key?uploadId=... */
   readonly url: string;
-  /** The Range header, if any (a resumed download). */
+  /** The Range header, if any (a part of a download). */
   readonly range?: string;
+  /** The If-Match header, if any (the ETag a download is pinned to). */
+  readonly ifMatch?: string;
   /** The status the client got, or 'reset' / 'held'. */
   readonly outcome: number | 'reset' | 'held';
 }
@@ -161,6 +172,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let cutNext: { afterBytes: number; keySuffix?: string } | undefined;
   let denyPrefixes: readonly string[] = [];
   let holdParts = false;
+  let beforeGet: FaultPlan['beforeGet'];
+  /** GETs being answered, per path. */
+  const answering = new Map<string, number>();
+  const idle = async (path: string): Promise<void> => {
+    while ((answering.get(path) ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   const held: http.ServerResponse[] = [];
   let partHeld: (() => void) | undefined;
   let partHeldPromise = new Promise<void>((resolve) => (partHeld = resolve));
@@ -171,8 +188,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const query = new URL(url, 'http://proxy').searchParams;
     const path = decodeURIComponent(url.split('?')[0].replace(/^\//, ''));
     const range = req.headers.range;
+    const ifMatch = req.headers['if-match'];
     const record = (outcome: ProxiedRequest['outcome']): void => {
-      requests.push({ method, url, outcome, ...(range ? { range } : {}) });
+      requests.push({ method, url, outcome, ...(range ? { range } : {}), ...(ifMatch ? { ifMatch } : {}) });
     };
 
     if (denyPrefixes.some((prefix) => path.startsWith(prefix))) {
@@ -206,13 +224,35 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const cut = method === 'GET' && cutNext && (cutNext.keySuffix === undefined || path.endsWith(cutNext.keySuffix)) ? cutNext : undefined;
     if (cut) cutNext = undefined;
 
-    const forward = http.request({
-      host: upstream.hostname,
-      port: upstream.port,
-      method,
-      path: url,
-      headers: req.headers,
-    }, (upstreamRes) => {
+    const forward = (): void => {
+      if (method === 'GET') {
+        answering.set(path, (answering.get(path) ?? 0) + 1);
+        res.once('close', () => answering.set(path, answering.get(path)! - 1));
+      }
+      const upstreamRequest = http.request({
+        host: upstream.hostname,
+        port: upstream.port,
+        method,
+        path: url,
+        headers: req.headers,
+      }, (upstreamRes) => respond(upstreamRes));
+      upstreamRequest.on('error', () => res.destroy());
+      req.pipe(upstreamRequest);
+    };
+    const respond = (upstreamRes: http.IncomingMessage): void => {
+      if (method === 'GET' && range !== undefined && /\/0$/.test(upstreamRes.headers['content-range'] ?? '')) {
+        // s3rver answers a range of an empty object with a 206 that promises a byte it never sends.
+        record(416);
+        upstreamRes.destroy();
+        sendS3Error(res, 416, 'InvalidRange', 'The requested range is not satisfiable');
+        return;
+      }
+      if (method === 'GET' && ifMatch !== undefined && upstreamRes.statusCode! < 300 && upstreamRes.headers.etag !== ifMatch) {
+        record(412);
+        upstreamRes.resume();
+        sendS3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        return;
+      }
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       if (!cut) {
         record(upstreamRes.statusCode ?? 502);
@@ -232,9 +272,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           res.socket?.end(() => res.socket?.destroy());
         }
       });
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    };
+    if (method === 'GET' && beforeGet) {
+      beforeGet({ path, range, idle: () => idle(path) }).then(forward, () => res.destroy());
+    } else {
+      forward();
+    }
   });
   const port = await listen(server);
 
@@ -246,6 +289,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       cutNext = plan.cutNextGetBody ? { ...plan.cutNextGetBody } : undefined;
       denyPrefixes = plan.denyPrefixes ?? [];
       holdParts = plan.holdUploadParts ?? false;
+      beforeGet = plan.beforeGet;
     },
     whenPartHeld: () => partHeldPromise,
     releaseHeldParts: () => {

@@ -1,10 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { readRecords } from '../../processor/src/csv/reader';
+import { BufferSource } from './helpers';
+import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, RangeResult, readRanges, scanRange } from '../../processor/src/csv/ranges';
 import { CsvScanner, MalformedKind } from '../../processor/src/csv/scanner';
 import { CsvSink } from '../../processor/src/csv/writer';
 import { BadInputError } from '../../processor/src/errors';
+import { Slots } from '../../processor/src/parallel/slots';
 
 interface ScannedRecord {
   fields: string[];
@@ -13,30 +15,59 @@ interface ScannedRecord {
   malformed?: MalformedKind;
 }
 
-async function* chunksOf(bytes: Buffer, splitAt: number[]): AsyncGenerator<Buffer> {
-  let start = 0;
-  for (const at of [...splitAt, bytes.length]) {
-    if (at > start) yield Buffer.from(bytes.subarray(start, at));
-    start = Math.max(start, at);
+function recordOf(scanner: CsvScanner, buf: Buffer, line: number): ScannedRecord {
+  const fields: string[] = [];
+  for (let f = 0; f < scanner.fieldCount; f++) {
+    fields.push(scanner.bufferOf(f, buf).toString('utf8', scanner.starts[f], scanner.ends[f]));
   }
+  return {
+    fields,
+    line,
+    raw: buf.toString('utf8', scanner.recordStart, scanner.recordEnd),
+    ...(scanner.malformed ? { malformed: scanner.malformed } : {}),
+  };
 }
 
-async function scanAll(input: string | Buffer, splitAt: number[] = [], maxRecordBytes?: number): Promise<ScannedRecord[]> {
+interface ScanOptions {
+  /** Input bytes per range (the pipeline uses 1 MiB). */
+  readonly rangeBytes?: number;
+  /** Bytes the source hands out per read (S3 parts end anywhere). */
+  readonly maxRead?: number;
+  readonly maxRecordBytes?: number;
+}
+
+/** Records as the pipeline reads them: the header, then ranges cut speculatively, parsed, verified and merged in order. */
+async function scanAll(input: string | Buffer, options: ScanOptions = {}): Promise<{ records: ScannedRecord[]; dropped: number }> {
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input, 'utf8');
+  const rangeBytes = options.rangeBytes ?? 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  // Slots barely larger than a range: merged ranges get buffers of their own.
+  const slots = new Slots(16, rangeBytes + 8, false);
+  const chunker = new RangeChunker(new BufferSource(bytes, options.maxRead), rangeBytes, slots);
   const records: ScannedRecord[] = [];
-  await readRecords(chunksOf(bytes, splitAt), (scanner: CsvScanner, buf: Buffer) => {
-    const fields: string[] = [];
-    for (let f = 0; f < scanner.fieldCount; f++) {
-      fields.push(scanner.bufferOf(f, buf).toString('utf8', scanner.starts[f], scanner.ends[f]));
-    }
-    records.push({
-      fields,
-      line: scanner.line,
-      raw: buf.toString('utf8', scanner.recordStart, scanner.recordEnd),
-      ...(scanner.malformed ? { malformed: scanner.malformed } : {}),
-    });
-  }, { maxRecordBytes });
-  return records;
+  const headerLines = await chunker.readFirstRecord((scanner, buf) => records.push(recordOf(scanner, buf, scanner.line)), maxRecordBytes);
+  const scanner = new CsvScanner();
+  let dropped = 0;
+  await readRanges<RangeResult & { found: ScannedRecord[] }>(chunker, {
+    parse: async (range) => {
+      const found: ScannedRecord[] = [];
+      const buf = slots.bytesOf(range.input);
+      const { consumed, lines } = scanRange(scanner, buf, buf.length, range.last, (s, b) => found.push(recordOf(s, b, s.line)));
+      return { input: range.input, consumed, lines, found };
+    },
+    accept: (result, firstLine) => {
+      for (const record of result.found) records.push({ ...record, line: firstLine + record.line - 1 });
+    },
+    drop: () => dropped++,
+    firstLine: headerLines + 1,
+    maxInFlight: 3,
+    maxRecordBytes,
+  });
+  return { records, dropped };
+}
+
+async function recordsOf(input: string | Buffer, options: ScanOptions = {}): Promise<ScannedRecord[]> {
+  return (await scanAll(input, options)).records;
 }
 
 const WELL_FORMED: Record<string, string> = {
@@ -55,31 +86,43 @@ const WELL_FORMED: Record<string, string> = {
     + '17,Name_412,77.0,,2019-03-02,"{""address"": ""Street 9, City 4"", ""phone"": ""5551234567"", ""email"": ""email_3@example.com""}",IT,6842.0\n',
 };
 
-describe('CsvScanner', () => {
+describe('CsvScanner and the range reader', () => {
   test.each(Object.entries(WELL_FORMED))('reads %s as csv-parse does', async (_, text) => {
     const expected = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true });
-    const records = await scanAll(text);
+    const records = await recordsOf(text);
     expect(records.map((r) => r.fields)).toEqual(expected);
     expect(records.every((r) => r.malformed === undefined)).toBe(true);
   });
 
-  test.each(Object.entries(WELL_FORMED))('reads %s the same however the input is split into chunks', async (_, text) => {
-    const whole = await scanAll(text);
+  test.each(Object.entries(WELL_FORMED))('reads %s the same wherever the ranges are cut and however the source splits its reads', async (_, text) => {
+    const whole = await recordsOf(text);
     const length = Buffer.byteLength(text);
-    for (let at = 1; at < length; at++) {
-      expect({ at, records: await scanAll(text, [at]) }).toEqual({ at, records: whole });
+    for (let rangeBytes = 1; rangeBytes <= length; rangeBytes++) {
+      for (const maxRead of [Infinity, 1, 3]) {
+        expect({ rangeBytes, maxRead, records: await recordsOf(text, { rangeBytes, maxRead }) }).toEqual({ rangeBytes, maxRead, records: whole });
+      }
     }
-    // One byte per chunk: every record and field boundary falls between chunks.
-    expect(await scanAll(text, Array.from({ length }, (_unused, i) => i))).toEqual(whole);
+  });
+
+  test('a cut after a line break inside a quoted field: the next range is parsed again from the record\'s start', async () => {
+    const text = 'h\n"a\nb\nc",1\nd,2\n';
+    // Ranges of 4 bytes: the first cut falls after "a\n, inside the quotes.
+    const { records, dropped } = await scanAll(text, { rangeBytes: 4 });
+    expect(dropped).toBeGreaterThan(0);
+    expect(records.map((r) => [r.fields, r.line])).toEqual([[['h'], 1], [['a\nb\nc', '1'], 2], [['d', '2'], 5]]);
   });
 
   test('gives the line each record starts on, counting line breaks inside quoted fields', async () => {
-    const records = await scanAll('h\n"a\nb"\nc\n\n\nd\r\n"x\r\ny\r\nz",w\r\ne');
-    expect(records.map((r) => [r.fields[0], r.line])).toEqual([['h', 1], ['a\nb', 2], ['c', 4], ['d', 7], ['x\r\ny\r\nz', 8], ['e', 11]]);
+    const text = 'h\n"a\nb"\nc\n\n\nd\r\n"x\r\ny\r\nz",w\r\ne';
+    const expected = [['h', 1], ['a\nb', 2], ['c', 4], ['d', 7], ['x\r\ny\r\nz', 8], ['e', 11]];
+    for (let rangeBytes = 1; rangeBytes <= text.length; rangeBytes++) {
+      const records = await recordsOf(text, { rangeBytes });
+      expect({ rangeBytes, lines: records.map((r) => [r.fields[0], r.line]) }).toEqual({ rangeBytes, lines: expected });
+    }
   });
 
   test('keeps the raw text of each record for rejected_rows', async () => {
-    const records = await scanAll('a,b\n"x ""q""",2\r\n');
+    const records = await recordsOf('a,b\n"x ""q""",2\r\n');
     expect(records[1].raw).toBe('"x ""q""",2');
   });
 
@@ -88,23 +131,29 @@ describe('CsvScanner', () => {
     ['text after a closing quote', 'a,b\n"ab"c,d\nok,1\n', 'text-after-closing-quote'],
   ])('flags %s where csv-parse fails, and goes on with the next record', async (_, text, kind) => {
     expect(() => parse(text)).toThrow();
-    const records = await scanAll(text);
-    expect(records.map((r) => r.malformed)).toEqual([undefined, kind, undefined]);
-    expect(records[2].fields).toEqual(['ok', '1']);
+    for (const rangeBytes of [1024 * 1024, 3, 5, 8]) {
+      const records = await recordsOf(text, { rangeBytes });
+      expect(records.map((r) => r.malformed)).toEqual([undefined, kind, undefined]);
+      expect(records[2].fields).toEqual(['ok', '1']);
+    }
   });
 
   test('flags an unterminated quoted field at the end of input', async () => {
     const text = 'a,b\n1,"never closed\n2,3\n';
     expect(() => parse(text)).toThrow(/Quote Not Closed/i);
-    const records = await scanAll(text);
-    expect(records).toHaveLength(2);
-    expect(records[1]).toMatchObject({ malformed: 'unterminated-quote', line: 2, fields: ['1', 'never closed\n2,3\n'] });
+    for (const rangeBytes of [1024 * 1024, 4, 7]) {
+      const records = await recordsOf(text, { rangeBytes });
+      expect(records).toHaveLength(2);
+      expect(records[1]).toMatchObject({ malformed: 'unterminated-quote', line: 2, fields: ['1', 'never closed\n2,3\n'] });
+    }
   });
 
   test('fails with BadInputError when one record outgrows the limit (an unterminated quote swallowing the file)', async () => {
     const text = 'a,b\n1,"' + 'x,y\n'.repeat(100);
-    await expect(scanAll(text, [10, 20, 30, 200, 300], 64)).rejects.toThrow(BadInputError);
-    await expect(scanAll(text, [10, 20, 30, 200, 300], 64)).rejects.toThrow(/near line 2 is longer than 64 bytes/);
+    await expect(recordsOf(text, { rangeBytes: 16, maxRead: 10, maxRecordBytes: 64 })).rejects.toThrow(BadInputError);
+    await expect(recordsOf(text, { rangeBytes: 16, maxRead: 10, maxRecordBytes: 64 })).rejects.toThrow(/near line 2 is longer than 64 bytes/);
+    // The header itself is held to the limit too.
+    await expect(recordsOf('"' + 'h\n'.repeat(100), { rangeBytes: 16, maxRecordBytes: 64 })).rejects.toThrow(/near line 1 is longer than 64 bytes/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ByteSource } from '../../processor/src/io/source';
 import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
 
 /** A temporary directory removed by {@link TempDirs.cleanup}. */
@@ -69,4 +70,20 @@ export function localRun(result: PipelineResult, dir: string, runId: string): Lo
     metrics: () => JSON.parse(text('quality_metrics', 'json')),
     files: () => new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))])),
   };
+}
+
+/** A ByteSource over bytes in memory that hands out at most `maxRead` bytes per read (S3 parts end anywhere). */
+export class BufferSource implements ByteSource {
+  private pos = 0;
+
+  constructor(private readonly bytes: Uint8Array, private readonly maxRead = Infinity) {}
+
+  async read(buf: Uint8Array, offset: number, length: number): Promise<number> {
+    const n = Math.min(length, this.maxRead, this.bytes.length - this.pos);
+    buf.set(this.bytes.subarray(this.pos, this.pos + n), offset);
+    this.pos += n;
+    return n;
+  }
+
+  async close(): Promise<void> {}
 }

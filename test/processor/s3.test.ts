@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { TempDirs } from './helpers';
 import { main } from '../../processor/src/cli';
+import { DOWNLOAD_PART_BYTES } from '../../processor/src/io/s3';
 import { generateMockCsv } from '../../processor/tools/generate-mock-data';
 import {
   CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3,
@@ -152,15 +153,35 @@ describe('the job against S3, with Pod Identity credentials', () => {
     expect(await fetch()).toBe(401);
   });
 
+  test('the input is read as ranged GETs of whole parts, all pinned to the ETag of the first answer', async () => {
+    const start = proxy.requests.length;
+    const { code } = await runJob('ranged');
+    expect(code).toBe(0);
+    const { ETag } = await admin.send(new HeadObjectCommand({ Bucket: RAW, Key: INPUT_KEY }));
+    const reads = requestsSince(start).filter((r) => r.method === 'GET' && r.url.includes(INPUT_KEY));
+    expect(reads[0]).toMatchObject({ range: `bytes=0-${DOWNLOAD_PART_BYTES - 1}`, outcome: 206 });
+    expect(reads[0].ifMatch).toBeUndefined();
+    const parts = Math.ceil(inputBytes.length / DOWNLOAD_PART_BYTES);
+    expect(parts).toBeGreaterThan(2);
+    const ranges = Array.from({ length: parts - 1 }, (_, k) => (k + 1) * DOWNLOAD_PART_BYTES)
+      .map((from) => `bytes=${from}-${Math.min(inputBytes.length, from + DOWNLOAD_PART_BYTES) - 1}`);
+    expect(reads.slice(1).map((r) => r.range).sort()).toEqual(ranges.sort());
+    expect(reads.slice(1).every((r) => r.ifMatch === ETag && r.outcome === 206)).toBe(true);
+    await expectSameOutputs('ranged');
+  });
+
   test('503 SlowDown, 500 InternalError and a connection reset mid-body are retried; the outputs are the same bytes', async () => {
     const start = proxy.requests.length;
     proxy.setFaults({ failNext: { count: 2, status: 503, method: 'GET' }, cutNextGetBody: { afterBytes: 1_000_000 } });
     const first = await runJob('flaky-read');
     expect(first.code).toBe(0);
     const reads = requestsSince(start).filter((r) => r.method === 'GET' && r.url.includes(INPUT_KEY));
-    expect(reads.map((r) => r.outcome)).toEqual([503, 503, 'reset', 206]);
-    expect(reads[3].range).toMatch(/^bytes=[1-9]\d*-$/);
-    expect(first.log).toMatch(/interrupted at byte \d+ .*; resuming/);
+    // The first part: two 503s retried by the SDK, then a body cut after 1,000,000 bytes, resumed from there.
+    expect(reads.slice(0, 3).map((r) => [r.outcome, r.range])).toEqual([503, 503, 'reset'].map((o) => [o, `bytes=0-${DOWNLOAD_PART_BYTES - 1}`]));
+    const resumed = reads.filter((r) => r.range === `bytes=1000000-${DOWNLOAD_PART_BYTES - 1}`);
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]).toMatchObject({ outcome: 206, ifMatch: expect.stringMatching(/^"/) });
+    expect(first.log).toMatch(/interrupted at byte 1000000 .*; resuming/);
     await expectSameOutputs('flaky-read');
 
     const uploadStart = proxy.requests.length;
@@ -181,6 +202,42 @@ describe('the job against S3, with Pod Identity credentials', () => {
     expect(log).toMatch(new RegExp(`reading s3://${RAW}/${INPUT_KEY} failed: SlowDown`));
     expect(requestsSince(start).filter((r) => r.url.startsWith(`/${RAW}/`))).toHaveLength(2);
     expect(await listKeys('runs/unavailable/')).toEqual([]);
+  });
+
+  test('an input object replaced while it is read fails the run (exit code 1) instead of mixing two versions', async () => {
+    const start = proxy.requests.length;
+    // After the first part has been answered, a new version replaces the object; later parts are asked for after that.
+    let replaced: Promise<unknown> | undefined;
+    proxy.setFaults({
+      beforeGet: async ({ path, range, idle }) => {
+        if (!path.endsWith(INPUT_KEY) || range === undefined || range.startsWith('bytes=0-')) return;
+        replaced ??= idle().then(() => admin.send(new PutObjectCommand({
+          Bucket: RAW,
+          Key: INPUT_KEY,
+          Body: Buffer.concat([inputBytes, Buffer.from('1,Late,30,50000,2020-01-01,,IT,1\n')]),
+        })));
+        await replaced;
+      },
+    });
+    const { code, log } = await runJob('replaced');
+    proxy.setFaults({});
+    await admin.send(new PutObjectCommand({ Bucket: RAW, Key: INPUT_KEY, Body: inputBytes }));
+    expect(replaced).toBeDefined();
+    expect(code).toBe(1);
+    expect(log).toContain(`input object s3://${RAW}/${INPUT_KEY} changed while it was being downloaded`);
+    expect(requestsSince(start).some((r) => r.outcome === 412)).toBe(true);
+    expect(await listKeys('runs/replaced/')).toEqual([]);
+  });
+
+  test('an empty input object is bad input (exit code 2), though S3 answers a range of it with 416 InvalidRange', async () => {
+    await admin.send(new PutObjectCommand({ Bucket: RAW, Key: 'data/empty.csv', Body: Buffer.alloc(0) }));
+    const start = proxy.requests.length;
+    const { code, log } = await runJob('empty', { INPUT_KEY: 'data/empty.csv' });
+    expect(code).toBe(2);
+    expect(log).toContain('input is empty (0 bytes)');
+    expect(requestsSince(start).filter((r) => r.method === 'GET' && r.url.includes('data/empty.csv')).map((r) => [r.outcome, r.range]))
+      .toEqual([[416, 'bytes=0-4194303'], [200, undefined]]);
+    expect(await listKeys('runs/empty/')).toEqual([]);
   });
 
   test('NoSuchKey fails at once (exit code 2) naming bucket and key', async () => {

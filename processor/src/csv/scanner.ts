@@ -64,11 +64,17 @@ export class CsvScanner {
     return this.nextLine;
   }
 
+  /** Starts counting lines afresh: the next record's line is `line` (an input range starts at its own line 1). */
+  resetLines(line = 1): void {
+    this.nextLine = line;
+  }
+
   /**
    * Scans one record from `buf[pos, end)`, skipping blank lines before it. Returns the offset after
    * the record (and its line break), or NEED_MORE_INPUT when the record may continue past `end`
    * and `eof` is false; in that case nothing is consumed and the call must be repeated with more
-   * bytes. When only blank lines remain at `eof`, returns `end` with `fieldCount` 0.
+   * bytes. When only blank lines remain (at `eof`, or ending with LF), returns `end` with
+   * `fieldCount` 0.
    */
   scan(buf: Uint8Array, pos: number, end: number, eof: boolean): number {
     let i = pos;
@@ -87,7 +93,8 @@ export class CsvScanner {
       lines++;
     }
     if (i >= end) {
-      if (!eof) return NEED_MORE_INPUT;
+      // Blank lines that end with LF are complete (a CR could still be the first half of CRLF).
+      if (!eof && (lines === 0 || buf[end - 1] !== LF)) return NEED_MORE_INPUT;
       this.nextLine += lines;
       this.fieldCount = 0;
       return end;

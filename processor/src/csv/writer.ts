@@ -9,7 +9,7 @@ const CR = 0x0d;
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /** Written buffers kept for reuse; more than the stream buffers before asking for a drain. */
-const MAX_SPARE_BUFFERS = 32;
+const MAX_SPARE_BUFFERS = 8;
 
 /** True when a CSV field with this value must be quoted: it holds a delimiter, a quote or a line break. */
 export function needsQuotes(src: Uint8Array, start: number, end: number): boolean {
@@ -26,7 +26,7 @@ export function maxEncodedLength(length: number): number {
 }
 
 /**
- * Buffered CSV output written straight into byte buffers.
+ * CSV output written straight into a byte buffer.
  *
  * Why not csv-stringify per row: it builds a string per record from an array of strings, which
  * costs more than the rest of the row's processing at 2,000,000 rows. The quoting rule here is
@@ -35,42 +35,36 @@ export function maxEncodedLength(length: number): number {
  * Records end with `\n` as pandas' `to_csv` writes them on Linux.
  *
  * Callers reserve room for a whole record with {@link ensure} first, so a record is always
- * contiguous in {@link buf} (the duplicate detector hashes it in place).
+ * contiguous in {@link buf} (the duplicate detector hashes it in place). A CsvBuffer grows to
+ * hold everything written (a worker's output for one input range); {@link CsvSink} hands full
+ * buffers to a stream instead.
  */
-export class CsvSink {
-  /** Current buffer; bytes [0, pos) are pending. */
+export class CsvBuffer {
+  /** Current buffer; bytes [0, pos) are written. It spans its whole ArrayBuffer (which can be transferred). */
   buf: Buffer;
   /** A DataView of {@link buf}, for binary writes (the spool's record headers). */
   view: DataView;
   pos = 0;
   /** Data records written (the header is not counted). */
   rows = 0;
-  private flushedBytes = 0;
-  private waitForDrain = false;
-  private readonly spare: Buffer[] = [];
 
-  constructor(private readonly out: Writable, private readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
-    this.buf = Buffer.allocUnsafe(chunkBytes);
+  /** Writes into `initial` (a worker's slot) until it is full, then into buffers of its own. */
+  constructor(initial: ArrayBufferLike | number) {
+    this.buf = Buffer.from(typeof initial === 'number' ? new ArrayBuffer(initial) : initial);
     this.view = viewOf(this.buf);
   }
 
-  /** Total bytes written so far, pending ones included. */
-  get bytes(): number {
-    return this.flushedBytes + this.pos;
-  }
-
-  /** Makes sure `n` more bytes fit in `buf` without flushing in between. */
+  /** Makes sure `n` more bytes fit in `buf`, growing it (the written bytes are kept). */
   ensure(n: number): void {
     if (this.buf.length - this.pos >= n) return;
-    this.flush();
-    if (this.buf.length < n) {
-      this.buf = Buffer.allocUnsafe(n);
-      this.view = viewOf(this.buf);
-    }
+    const grown = Buffer.from(new ArrayBuffer(Math.max(this.buf.length * 2, this.pos + n)));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+    this.view = viewOf(grown);
   }
 
   /** Writes a field value, quoting it only when needed. Room must have been reserved. */
-  field(src: Buffer, start: number, end: number): void {
+  field(src: Uint8Array, start: number, end: number): void {
     // Copy optimistically; on the first byte that needs quoting, start over quoted.
     const buf = this.buf;
     let p = this.pos;
@@ -128,6 +122,58 @@ export class CsvSink {
     this.byte(LF);
   }
 
+  private quoted(src: Uint8Array, start: number, end: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = QUOTE;
+    for (let k = start; k < end; k++) {
+      const b = src[k];
+      buf[p++] = b;
+      if (b === QUOTE) buf[p++] = QUOTE;
+    }
+    buf[p++] = QUOTE;
+    this.pos = p;
+  }
+}
+
+/**
+ * A {@link CsvBuffer} that hands each full buffer to a stream and continues in another one, so
+ * memory stays at a few buffers however much is written.
+ */
+export class CsvSink extends CsvBuffer {
+  private flushedBytes = 0;
+  private waitForDrain = false;
+  private readonly spare: Buffer[] = [];
+
+  constructor(private readonly out: Writable, private readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
+    super(chunkBytes);
+  }
+
+  /** Total bytes written so far, pending ones included. */
+  get bytes(): number {
+    return this.flushedBytes + this.pos;
+  }
+
+  /** Makes sure `n` more bytes fit in `buf` without flushing in between. */
+  ensure(n: number): void {
+    if (this.buf.length - this.pos >= n) return;
+    this.flush();
+    if (this.buf.length < n) {
+      this.buf = Buffer.allocUnsafe(n);
+      this.view = viewOf(this.buf);
+    }
+  }
+
+  /**
+   * Writes bytes that are already CSV (a worker's output for one input range) after what is
+   * pending, without copying them; `done` runs once the stream has taken them.
+   */
+  append(bytes: Buffer, done?: () => void): void {
+    this.flush();
+    if (!this.out.write(bytes, done && (() => done()))) this.waitForDrain = true;
+    this.flushedBytes += bytes.length;
+  }
+
   /**
    * Hands the pending bytes to the output stream and continues in another buffer. Buffers come
    * back for reuse once the stream has written them: allocating a fresh megabyte per flush makes
@@ -164,19 +210,6 @@ export class CsvSink {
   /** Abandons the output (after a failure). */
   destroy(): void {
     this.out.destroy();
-  }
-
-  private quoted(src: Uint8Array, start: number, end: number): void {
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = QUOTE;
-    for (let k = start; k < end; k++) {
-      const b = src[k];
-      buf[p++] = b;
-      if (b === QUOTE) buf[p++] = QUOTE;
-    }
-    buf[p++] = QUOTE;
-    this.pos = p;
   }
 }
 

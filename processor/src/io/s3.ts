@@ -1,15 +1,19 @@
 /**
  * S3 access: the default credential chain (on EKS the Pod Identity agent's endpoint, which the SDK
  * reads from AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE),
- * downloads that resume after a connection drops mid-body, and uploads that are aborted cleanly.
+ * downloads as parallel ranged GETs that resume after a connection drops mid-body, and uploads
+ * that are aborted cleanly.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, PutObjectCommand, S3Client, S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BadInputError, RunAbortedError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
+import type { ByteSource } from './source';
 
 export interface S3Location {
   readonly bucket: string;
@@ -22,7 +26,7 @@ export function s3Uri(location: S3Location): string {
 
 /** SDK attempts per request (first try included) unless AWS_MAX_ATTEMPTS says otherwise. */
 const DEFAULT_MAX_ATTEMPTS = 5;
-/** How often a download is resumed after its body broke off, or an upload restarted from its file. */
+/** How often a download part is resumed after its body broke off, or an upload restarted from its file. */
 const MAX_RESUMES = 5;
 const MAX_UPLOAD_ATTEMPTS = 3;
 const RETRY_BASE_DELAY_MS = 200;
@@ -52,65 +56,190 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   return new S3Client(config);
 }
 
-export interface DownloadInfo {
-  /** The object's Last-Modified, once the first response arrived. */
-  lastModified?: Date;
-  size?: number;
+/** Part size of the parallel ranged GETs that read an input object. */
+export const DOWNLOAD_PART_BYTES = 4 * 1024 * 1024;
+/** Ranged GETs in flight at once (with their parts, 16 MiB). */
+export const DOWNLOAD_CONCURRENCY = 4;
+
+/** An S3 object opened for reading, front to back. */
+export interface S3ObjectSource extends ByteSource {
+  readonly size: number;
+  readonly lastModified: Date | undefined;
+}
+
+export interface OpenObjectOptions {
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  /** @default DOWNLOAD_PART_BYTES */
+  readonly partBytes?: number;
+  /** @default DOWNLOAD_CONCURRENCY */
+  readonly concurrency?: number;
 }
 
 /**
- * The object's bytes in chunks. Failed requests are retried by the SDK (bounded by maxAttempts);
- * when the connection drops in the middle of the body, the download resumes with a ranged GET
- * from the byte reached, pinned to the first response's ETag, so the chunks always add up to one
- * version of the object. NoSuchKey, NoSuchBucket and AccessDenied fail at once as BadInputError
- * naming bucket and key.
+ * Reads an object as parallel ranged GETs of `partBytes`, `concurrency` at a time, handed out in
+ * order. The first GET (the first part) tells the size, ETag and Last-Modified; every later GET
+ * is pinned to that ETag (If-Match), so all parts come from one version of the object, and a
+ * change while reading fails the run (412 PreconditionFailed). Failed requests are retried by the
+ * SDK (bounded by maxAttempts); a part whose body breaks off mid-stream resumes from the byte
+ * reached (a few times at most). NoSuchKey, NoSuchBucket and AccessDenied fail at once as
+ * BadInputError naming bucket and key.
  */
-export async function* downloadObject(
-  client: S3Client,
-  location: S3Location,
-  options: { log: Logger; signal?: AbortSignal; info?: DownloadInfo },
-): AsyncGenerator<Buffer> {
-  const info = options.info ?? {};
-  let offset = 0;
-  let etag: string | undefined;
-  for (let resumes = 0; ; resumes++) {
-    let response;
-    try {
-      response = await client.send(new GetObjectCommand({
-        Bucket: location.bucket,
-        Key: location.key,
-        Range: offset > 0 ? `bytes=${offset}-` : undefined,
-        IfMatch: offset > 0 ? etag : undefined,
-      }), { abortSignal: options.signal });
-    } catch (error) {
-      if (options.signal?.aborted) throw new RunAbortedError();
-      throw inputError(error, location);
+export async function openS3Object(client: S3Client, location: S3Location, options: OpenObjectOptions): Promise<S3ObjectSource> {
+  const partBytes = options.partBytes ?? DOWNLOAD_PART_BYTES;
+  const concurrency = Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY);
+  // Stops the read-ahead when the source is closed early (a failure elsewhere) or the run is aborted.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const reader = new PartReader(client, location, options.log, stop.signal, options.signal);
+
+  let first: GetObjectCommandOutput;
+  try {
+    first = await reader.get(`bytes=0-${partBytes - 1}`, undefined);
+  } catch (error) {
+    if (errorName(error) !== 'InvalidRange') throw closeOnError(error);
+    // S3 answers a range on an empty object with 416: read it whole to learn it is empty.
+    const whole = await reader.get(undefined, undefined).catch((e: unknown) => {
+      throw closeOnError(e);
+    });
+    (whole.Body as Readable | undefined)?.destroy();
+    options.signal?.removeEventListener('abort', onAbort);
+    return { size: 0, lastModified: whole.LastModified, read: async () => 0, close: async () => undefined };
+  }
+  const size = totalSizeOf(first);
+  if (size === 0) {
+    // Some S3 look-alikes answer a range of an empty object with `bytes 0-0/0` instead of 416.
+    (first.Body as Readable | undefined)?.destroy();
+    options.signal?.removeEventListener('abort', onAbort);
+    return { size: 0, lastModified: first.LastModified, read: async () => 0, close: async () => undefined };
+  }
+  if (size === undefined) {
+    (first.Body as Readable | undefined)?.destroy();
+    throw closeOnError(new Error(`reading ${s3Uri(location)}: the S3 endpoint did not answer the ranged GET with a Content-Range`));
+  }
+  reader.etag = first.ETag;
+
+  const parts = Math.ceil(size / partBytes);
+  const fetched: Array<Promise<Buffer>> = [];
+  let nextPart = 0;
+  const fetchAhead = (): void => {
+    while (nextPart < parts && fetched.length < concurrency) {
+      const start = nextPart * partBytes;
+      const promise = reader.part(start, Math.min(size, start + partBytes), nextPart === 0 ? first : undefined);
+      promise.catch(() => undefined); // observed when the part is read
+      fetched.push(promise);
+      nextPart++;
     }
-    if (offset === 0) {
-      etag = response.ETag;
-      info.lastModified = response.LastModified;
-      info.size = response.ContentLength;
-    }
-    const body = response.Body as Readable;
+  };
+  fetchAhead();
+
+  let current: Buffer | undefined;
+  let pos = 0;
+  function closeOnError(error: unknown): unknown {
+    stop.abort();
+    options.signal?.removeEventListener('abort', onAbort);
+    return error;
+  }
+  return {
+    size,
+    lastModified: first.LastModified,
+    read: async (buf, offset, length) => {
+      while (current === undefined || pos === current.length) {
+        const next = fetched.shift();
+        if (next === undefined) return 0;
+        if (current !== undefined) reader.recycle(current);
+        current = await next.catch((error: unknown) => {
+          throw closeOnError(error);
+        });
+        pos = 0;
+        fetchAhead();
+      }
+      const n = Math.min(length, current.length - pos);
+      current.copy(buf, offset, pos, pos + n);
+      pos += n;
+      return n;
+    },
+    close: async () => {
+      stop.abort();
+      options.signal?.removeEventListener('abort', onAbort);
+      await Promise.all(fetched.splice(0).map((p) => p.catch(() => undefined)));
+    },
+  };
+}
+
+/** The object's size from a ranged GET's Content-Range (`bytes 0-4194303/291772119`). */
+function totalSizeOf(response: GetObjectCommandOutput): number | undefined {
+  const match = /\/(\d+)$/.exec(response.ContentRange ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** GETs of one object: single requests, and whole parts with resumption. */
+class PartReader {
+  /** The version every part must come from. */
+  etag: string | undefined;
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly location: S3Location,
+    private readonly log: Logger,
+    private readonly stop: AbortSignal,
+    private readonly runSignal: AbortSignal | undefined,
+  ) {}
+
+  /** Takes back a part's buffer once its bytes have been read. */
+  recycle(buf: Buffer): void {
+    if (this.free.length < 2) this.free.push(buf);
+  }
+
+  /** One GET (retried by the SDK); errors are mapped to the run's errors. */
+  async get(range: string | undefined, ifMatch: string | undefined): Promise<GetObjectCommandOutput> {
     try {
-      for await (const chunk of body) {
-        offset += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-      if (info.size !== undefined && offset !== info.size) {
-        throw new TransientS3Error(`the response body ended at byte ${offset} of ${info.size}`);
-      }
-      return;
+      return await this.client.send(new GetObjectCommand({
+        Bucket: this.location.bucket,
+        Key: this.location.key,
+        Range: range,
+        IfMatch: ifMatch,
+      }), { abortSignal: this.stop });
     } catch (error) {
-      if (options.signal?.aborted) throw new RunAbortedError();
-      if (!isTransient(error)) throw inputError(error, location);
-      if (resumes >= MAX_RESUMES) {
-        throw new Error(`downloading ${s3Uri(location)} failed after ${resumes + 1} attempts: ${describeError(error)}`, { cause: error });
+      if (this.runSignal?.aborted) throw new RunAbortedError();
+      if (errorName(error) === 'InvalidRange') throw error;
+      throw inputError(error, this.location);
+    }
+  }
+
+  /** Bytes [start, end) of the object; `first` is a response already carrying them. */
+  async part(start: number, end: number, first: GetObjectCommandOutput | undefined): Promise<Buffer> {
+    const reused = this.free.pop();
+    const buf = reused !== undefined && reused.length === end - start ? reused : Buffer.allocUnsafeSlow(end - start);
+    let got = 0;
+    let response = first;
+    for (let resumes = 0; ; resumes++) {
+      response ??= await this.get(`bytes=${start + got}-${end - 1}`, this.etag);
+      const body = response.Body as Readable;
+      response = undefined;
+      try {
+        for await (const chunk of body) {
+          const piece = chunk as Buffer;
+          if (got + piece.length > buf.length) throw new Error(`the response for bytes ${start}-${end - 1} of ${s3Uri(this.location)} is longer than asked`);
+          piece.copy(buf, got);
+          got += piece.length;
+        }
+        if (got !== buf.length) throw new TransientS3Error(`the response body ended at byte ${start + got} of ${end}`);
+        return buf;
+      } catch (error) {
+        if (this.runSignal?.aborted) throw new RunAbortedError();
+        if (this.stop.aborted) throw error;
+        if (!isTransient(error)) throw inputError(error, this.location);
+        if (resumes >= MAX_RESUMES) {
+          throw new Error(`downloading ${s3Uri(this.location)} failed after ${resumes + 1} attempts: ${describeError(error)}`, { cause: error });
+        }
+        this.log.warn(`Download of ${s3Uri(this.location)} interrupted at byte ${start + got} (${describeError(error)}); resuming`, { attempt: resumes + 2 });
+        await sleep(backoffMs(resumes + 1), undefined, { signal: this.stop }).catch(() => undefined);
+      } finally {
+        body.destroy();
       }
-      options.log.warn(`Download of ${s3Uri(location)} interrupted at byte ${offset} (${describeError(error)}); resuming`, { attempt: resumes + 2 });
-      await sleep(backoffMs(resumes + 1), undefined, { signal: options.signal }).catch(() => undefined);
-    } finally {
-      body.destroy();
     }
   }
 }

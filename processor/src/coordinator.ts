@@ -1,0 +1,233 @@
+/**
+ * The main thread's side of the two passes: it cuts the input into ranges, has the range tasks
+ * (passes.ts) run on the executor's threads, and takes their results in input order, so every
+ * output is what a single sequential pass gives: the same rows in the same order, the same line
+ * numbers in rejected_rows, department means summed in row order (compensated sums are not
+ * associative), and duplicates counted over the whole file. Per-row state goes to the scratch
+ * directory (spill.ts), so memory does not grow with the input.
+ */
+import { join } from 'node:path';
+import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, readRanges } from './csv/ranges';
+import { CsvSink } from './csv/writer';
+import { BadInputError } from './errors';
+import { writeUnsignedInt } from './format';
+import type { ByteSource } from './io/source';
+import { Logger, ProgressReporter } from './log';
+import { RangeExecutor, rangesInFlight } from './parallel/executor';
+import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult } from './passes';
+import { ColumnLayout, readHeader, resolveColumns } from './schema';
+import { HashSpill, ValueSpill } from './spill';
+import { DepartmentStatistics, DepartmentTable } from './stats';
+
+/** Input bytes per range: enough to keep messages between threads rare, few enough to keep memory small. */
+export const DEFAULT_RANGE_BYTES = 1024 * 1024;
+
+export interface PassContext {
+  readonly executor: RangeExecutor;
+  /** Identifies the run to the executor's threads. */
+  readonly run: number;
+  /** Where the spills go. */
+  readonly scratch: string;
+  readonly rangeBytes: number;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** A range of the spool written by one pass-1 range. */
+export interface SpoolRange {
+  readonly offset: number;
+  readonly length: number;
+  readonly rows: number;
+  /** The thread whose department ids its records carry. */
+  readonly thread: number;
+}
+
+export interface InputSummary {
+  readonly layout: ColumnLayout;
+  /** Data records (the header and blank lines are not counted). */
+  readonly inputRows: number;
+  readonly validRows: number;
+  readonly rejectedRows: number;
+  readonly ageMedian: number;
+  readonly salaryMedian: number;
+  readonly inputBytes: number;
+  readonly departments: DepartmentTable;
+  readonly spoolRanges: readonly SpoolRange[];
+  /** Bytes of the spilled median inputs (memory report). */
+  readonly spilledValueBytes: number;
+}
+
+/** Pass 1: input → spool file, rejected_rows, medians. */
+export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: CsvSink, context: PassContext): Promise<InputSummary> {
+  const { executor, run } = context;
+  const slots = executor.slots;
+  const chunker = new RangeChunker(source, context.rangeBytes, slots);
+  let header: string[] | undefined;
+  const headerLines = await chunker.readFirstRecord((scanner, buf) => {
+    header = readHeader(scanner, buf);
+  }, DEFAULT_MAX_RECORD_BYTES);
+  if (chunker.bytesRead === 0) throw new BadInputError('input is empty (0 bytes); expected a CSV file with a header line');
+  if (header === undefined) throw new BadInputError('input has no header line; expected a CSV file');
+  const names = header;
+  const layout = resolveColumns(names);
+  rejected.record(REJECTED_COLUMNS);
+
+  const ages = await ValueSpill.create(join(context.scratch, 'ages.spill'));
+  const salaries = await ValueSpill.create(join(context.scratch, 'salaries.spill'));
+  try {
+    const departments = new DepartmentTable();
+    const spoolRanges: SpoolRange[] = [];
+    let inputRows = 0;
+    let validRows = 0;
+    const progress = new ProgressReporter(context.log, 'pass 1 (read, validate, clean)');
+    await readRanges<PrepareResult>(chunker, {
+      parse: async (range) => {
+        const spoolSlot = await slots.acquire();
+        const result = await executor.prepare({ kind: 'prepare', run, header: names, input: range.input, last: range.last, spoolSlot });
+        // Registered whether or not the result is taken: the thread has numbered these keys.
+        departments.register(result.thread, result.departmentBase, result.departmentKeys);
+        return result;
+      },
+      accept: async (result, firstLine) => {
+        inputRows += result.records;
+        validRows += result.validRows;
+        progress.add(result.records);
+        if (result.spool.length > 0) {
+          spoolRanges.push({ offset: spool.bytes, length: result.spool.length, rows: result.validRows, thread: result.thread });
+          spool.append(slots.bytesOf(result.spool), () => slots.release(result.spool.slot));
+        } else {
+          slots.release(result.spool.slot);
+        }
+        writeRejects(rejected, result, firstLine);
+        ages.add(result.ages);
+        salaries.add(result.salaries);
+        await Promise.all([spool.drain(), rejected.drain(), ages.drain(), salaries.drain()]);
+      },
+      drop: (result) => slots.release(result.spool.slot),
+      firstLine: headerLines + 1,
+      maxInFlight: rangesInFlight(context.executor.threads),
+      maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+      signal: context.signal,
+    });
+    const spilledValueBytes = (ages.count + salaries.count) * 8;
+    return {
+      layout,
+      inputRows,
+      validRows,
+      rejectedRows: rejected.rows,
+      ageMedian: await ages.median(),
+      salaryMedian: await salaries.median(),
+      inputBytes: chunker.bytesRead,
+      departments,
+      spoolRanges,
+      spilledValueBytes,
+    };
+  } finally {
+    await Promise.all([ages.remove(), salaries.remove()]);
+  }
+}
+
+/** rejected_rows: each record with its input line in front (the range knows only its own line numbers). */
+function writeRejects(out: CsvSink, result: PrepareResult, firstLine: number): void {
+  const bytes = Buffer.from(result.rejected, 0, result.rejectedLength);
+  const lines = result.rejectedLines;
+  let start = 0;
+  for (let i = 0; i < lines.length; i += 2) {
+    const end = lines[i + 1];
+    out.ensure(24 + end - start);
+    out.pos = writeUnsignedInt(out.buf, out.pos, firstLine + lines[i] - 1);
+    out.byte(0x2c);
+    out.raw(bytes, start, end);
+    out.rows++;
+    start = end;
+  }
+}
+
+export interface OutputSummary {
+  readonly totalRows: number;
+  readonly missingValues: number;
+  readonly duplicateRows: number;
+  readonly departments: DepartmentStatistics;
+  /** Bytes of the spilled row hashes (memory report). */
+  readonly spilledHashBytes: number;
+}
+
+/** Pass 2: spool → cleaned_data and transformed_data, department means, duplicate count. */
+export async function writeRows(
+  summary: InputSummary,
+  spoolPath: string,
+  cleaned: CsvSink,
+  transformed: CsvSink,
+  context: PassContext,
+): Promise<OutputSummary> {
+  const { executor, run } = context;
+  const slots = executor.slots;
+  cleaned.record(summary.layout.cleanedNames);
+  transformed.record(summary.layout.transformedNames);
+  const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
+  try {
+    const means = new DepartmentStatistics(summary.departments.keys);
+    const progress = new ProgressReporter(context.log, 'pass 2 (fill, derive, write)');
+    let missingValues = 0;
+    const pending: Array<{ range: SpoolRange; result: Promise<WriteResult> }> = [];
+    let next = 0;
+    try {
+      for (;;) {
+        while (pending.length < rangesInFlight(context.executor.threads) && next < summary.spoolRanges.length) {
+          const range = summary.spoolRanges[next++];
+          const [cleanedSlot, transformedSlot, factsSlot] = [await slots.acquire(), await slots.acquire(), await slots.acquire()];
+          const result = executor.write({
+            kind: 'write',
+            run,
+            spoolPath,
+            offset: range.offset,
+            length: range.length,
+            rows: range.rows,
+            ageMedian: summary.ageMedian,
+            salaryMedian: summary.salaryMedian,
+            cleanedSlot,
+            transformedSlot,
+            factsSlot,
+          });
+          result.catch(() => undefined); // awaited in order below
+          pending.push({ range, result });
+        }
+        const head = pending.shift();
+        if (head === undefined) break;
+        const result = await head.result;
+        context.signal?.throwIfAborted();
+        cleaned.append(slots.bytesOf(result.cleaned), () => slots.release(result.cleaned.slot));
+        transformed.append(slots.bytesOf(result.transformed), () => slots.release(result.transformed.slot));
+        cleaned.rows += result.rows;
+        transformed.rows += result.rows;
+        missingValues += result.missingValues;
+        const facts = new RowFacts(result.facts.own ?? slots.buffers[result.facts.slot], result.rows);
+        addMeans(means, facts, result.rows, summary.departments.idsOf(head.range.thread));
+        hashes.add(facts.hashes, result.rows);
+        slots.release(result.facts.slot);
+        progress.add(result.rows);
+        await Promise.all([cleaned.drain(), transformed.drain(), hashes.drain()]);
+      }
+    } finally {
+      await Promise.all(pending.map((p) => p.result.catch(() => undefined)));
+    }
+    if (transformed.rows !== summary.validRows) {
+      throw new Error(`pass 2 wrote ${transformed.rows} rows, pass 1 spooled ${summary.validRows}`);
+    }
+    return {
+      totalRows: transformed.rows,
+      missingValues,
+      duplicateRows: await hashes.countDuplicates(),
+      departments: means,
+      spilledHashBytes: hashes.count * 8,
+    };
+  } finally {
+    await hashes.remove();
+  }
+}
+
+/** Adds a range's rows to the department means, in row order. */
+function addMeans(means: DepartmentStatistics, facts: RowFacts, rows: number, ids: readonly number[]): void {
+  const { departmentIds, salaries, ages } = facts;
+  for (let i = 0; i < rows; i++) means.add(ids[departmentIds[i]], salaries[i], ages[i]);
+}

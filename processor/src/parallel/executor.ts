@@ -1,0 +1,219 @@
+/**
+ * Where range tasks run: worker threads ({@link WorkerPool}), or the main thread itself when one
+ * thread is asked for ({@link InlineExecutor}). Both run the same RangeWorker code, so the outputs
+ * are the same bytes either way. Tasks and results are a few numbers plus transferred
+ * ArrayBuffers (the range's bytes, the output bytes): no per-row messages, no copies.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Slots } from './slots';
+import { PrepareResult, PrepareTask, RangeTask, RangeTaskResult, RangeWorker, WriteResult, WriteTask } from '../passes';
+
+export interface RangeExecutor {
+  /** Threads that run tasks. */
+  readonly threads: number;
+  /** The buffers tasks read and write. */
+  readonly slots: Slots;
+  prepare(task: PrepareTask): Promise<PrepareResult>;
+  write(task: WriteTask): Promise<WriteResult>;
+  /** Starts a run: one at a time per executor. */
+  beginRun(run: number): void;
+  /** Ends a run: drops the threads' state for it (department ids, the open spool file). */
+  endRun(run: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Slots for ranges in flight: a range's input and output in pass 1, three outputs in pass 2,
+ * plus those waiting to be written and the range being read ahead.
+ */
+export function slotCount(threads: number): number {
+  return 3 * rangesInFlight(threads) + 4;
+}
+
+/** Ranges handed out ahead of the one being taken: each thread has one running and one waiting. */
+export function rangesInFlight(threads: number): number {
+  return 2 * threads + 1;
+}
+
+/** Keeps one run at a time on an executor (its slots are reset between runs). */
+class RunGuard {
+  private current: number | undefined;
+
+  begin(run: number, slots: Slots): void {
+    if (this.current !== undefined) throw new Error(`run ${run} started while run ${this.current} still uses these threads`);
+    this.current = run;
+    slots.reset();
+  }
+
+  end(run: number): void {
+    if (this.current === run) this.current = undefined;
+  }
+}
+
+/** Runs tasks on the calling thread, at once. */
+export class InlineExecutor implements RangeExecutor {
+  readonly threads = 1;
+  readonly slots: Slots;
+  private readonly worker: RangeWorker;
+  private readonly guard = new RunGuard();
+
+  constructor(slotBytes: number) {
+    this.slots = new Slots(slotCount(1), slotBytes, false);
+    this.worker = new RangeWorker(0, this.slots.buffers);
+  }
+
+  prepare(task: PrepareTask): Promise<PrepareResult> {
+    return new Promise((resolve) => resolve(this.worker.prepare(task)));
+  }
+
+  write(task: WriteTask): Promise<WriteResult> {
+    return new Promise((resolve) => resolve(this.worker.write(task)));
+  }
+
+  beginRun(run: number): void {
+    this.guard.begin(run, this.slots);
+  }
+
+  endRun(run: number): void {
+    this.worker.end(run);
+    this.guard.end(run);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** What the main thread sends a worker. */
+export type ToWorker = { readonly id: number; readonly task: RangeTask } | { readonly endRun: number };
+
+/** What a worker answers. */
+export type FromWorker =
+  | { readonly id: number; readonly result: RangeTaskResult }
+  | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly stack?: string } };
+
+export interface WorkerData {
+  readonly thread: number;
+  readonly slots: readonly SharedArrayBuffer[];
+}
+
+/** Tasks queued on one worker at most: one running, one waiting, so it never waits for the main thread. */
+const TASKS_PER_WORKER = 2;
+/** When the processor runs from its TypeScript sources (tests), workers compile them as the tests' child processes do. */
+const TS_NODE_REGISTER = 'ts-node/register/transpile-only';
+
+interface Job {
+  readonly id: number;
+  readonly task: RangeTask;
+  readonly transfer: ArrayBuffer[];
+  readonly resolve: (result: RangeTaskResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  /** Tasks sent and not answered yet. */
+  readonly jobs: Map<number, Job>;
+}
+
+/** A fixed set of worker threads taking tasks from one queue, least busy first. */
+export class WorkerPool implements RangeExecutor {
+  readonly slots: Slots;
+  private readonly workers: Thread[];
+  private readonly queue: Job[] = [];
+  private readonly guard = new RunGuard();
+  private nextId = 0;
+  private failure: Error | undefined;
+  private closing = false;
+
+  constructor(readonly threads: number, slotBytes: number) {
+    this.slots = new Slots(slotCount(threads), slotBytes, true);
+    this.workers = Array.from({ length: threads }, (_, thread) => this.startThread(thread));
+  }
+
+  prepare(task: PrepareTask): Promise<PrepareResult> {
+    return this.submit(task, task.input.own ? [task.input.own] : []) as Promise<PrepareResult>;
+  }
+
+  write(task: WriteTask): Promise<WriteResult> {
+    return this.submit(task, []) as Promise<WriteResult>;
+  }
+
+  beginRun(run: number): void {
+    this.guard.begin(run, this.slots);
+  }
+
+  endRun(run: number): void {
+    this.guard.end(run);
+    if (this.failure !== undefined) return;
+    for (const thread of this.workers) thread.worker.postMessage({ endRun: run } satisfies ToWorker);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.fail(new Error('the worker threads were stopped'));
+    await Promise.all(this.workers.map((thread) => thread.worker.terminate()));
+  }
+
+  private submit(task: RangeTask, transfer: ArrayBuffer[]): Promise<RangeTaskResult> {
+    return new Promise((resolve, reject) => {
+      if (this.failure !== undefined) {
+        reject(this.failure);
+        return;
+      }
+      this.queue.push({ id: this.nextId++, task, transfer, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let idlest: Thread | undefined;
+      for (const candidate of this.workers) {
+        if (candidate.jobs.size < TASKS_PER_WORKER && (idlest === undefined || candidate.jobs.size < idlest.jobs.size)) idlest = candidate;
+      }
+      if (idlest === undefined) return;
+      const job = this.queue.shift()!;
+      idlest.jobs.set(job.id, job);
+      idlest.worker.postMessage({ id: job.id, task: job.task } satisfies ToWorker, job.transfer);
+    }
+  }
+
+  private startThread(thread: number): Thread {
+    const workerData: WorkerData = { thread, slots: this.slots.buffers as SharedArrayBuffer[] };
+    const worker = __filename.endsWith('.ts')
+      ? new Worker(`require(${JSON.stringify(require.resolve(TS_NODE_REGISTER))});require(${JSON.stringify(join(__dirname, 'worker.ts'))});`, {
+        eval: true,
+        workerData,
+      })
+      : new Worker(join(__dirname, 'worker.js'), { workerData });
+    const state: Thread = { worker, jobs: new Map() };
+    worker.on('message', (message: FromWorker) => {
+      const job = state.jobs.get(message.id);
+      if (job === undefined) return;
+      state.jobs.delete(message.id);
+      if ('error' in message) {
+        const error = new Error(`worker thread ${thread}: ${message.error.message}`);
+        error.stack = `${error.message}\n${message.error.stack ?? ''}`;
+        job.reject(error);
+      } else {
+        job.resolve(message.result);
+      }
+      this.pump();
+    });
+    worker.on('error', (error) => this.fail(new Error(`worker thread ${thread} failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`worker thread ${thread} exited unexpectedly (code ${code})`));
+    });
+    return state;
+  }
+
+  /** Rejects every queued and running task; the pool takes no more. */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const job of this.queue.splice(0)) job.reject(this.failure);
+    for (const thread of this.workers ?? []) {
+      for (const job of thread.jobs.values()) job.reject(this.failure);
+      thread.jobs.clear();
+    }
+  }
+}

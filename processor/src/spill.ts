@@ -1,0 +1,473 @@
+/**
+ * Per-row state kept in the scratch directory instead of memory, so that memory stays flat
+ * whatever the input's size (SPEC §9):
+ *
+ * - {@link ValueSpill}: the valid ages or salaries, 8 bytes each, for the exact median. A
+ *   histogram of the values' top 16 bits is counted as they are written; the median is then found
+ *   by radix selection: the bucket that holds the middle rank is read back and the rank selected
+ *   among its values (narrowed by the next 16 bits first when the bucket is large).
+ * - {@link HashSpill}: the 64-bit row hashes, for the duplicate count. Each run of hashes is
+ *   partitioned by its top 8 bits before it is written; counting reads one group of partitions
+ *   at a time (every run's slice of them) and counts the distinct hashes in it.
+ *
+ * Memory: a few fixed buffers of 1–8 MiB each, whatever the row count.
+ */
+import { FileHandle, open, rm } from 'node:fs/promises';
+import { selectInPlace } from './stats';
+
+/** Values read back at most at once (4 MiB); a larger bucket is narrowed first. */
+const COLLECT_LIMIT = 1 << 19;
+/** Hashes per run (2 MiB). */
+const RUN_HASHES = 1 << 18;
+/** Hashes counted in memory at once (4 MiB, plus as much for partitioning them). */
+const GROUP_LIMIT = 1 << 19;
+
+/** Limits that bound a spill's memory; tests make them small to reach the paths large inputs take. */
+export interface SpillLimits {
+  /** ValueSpill: values read back at once. */
+  readonly collectLimit?: number;
+  /** HashSpill: hashes per partitioned run. */
+  readonly runHashes?: number;
+  /** HashSpill: hashes counted in memory at once. */
+  readonly groupLimit?: number;
+}
+const WRITE_BUFFER_BYTES = 1 << 20;
+const READ_BLOCK_BYTES = 1 << 20;
+const DIGITS = 1 << 16;
+
+/** Appends buffers to a scratch file in order, a few writes in flight at most. */
+class SpillFile {
+  static async create(path: string): Promise<SpillFile> {
+    return new SpillFile(path, await open(path, 'w+'));
+  }
+
+  /** Bytes handed to {@link write} so far. */
+  bytes = 0;
+  private pending = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  private constructor(readonly path: string, private readonly handle: FileHandle) {}
+
+  /** Queues `buf[0, length)`; `done` runs when it is written (the buffer may be reused then). */
+  write(buf: Uint8Array, length: number, done: () => void): void {
+    const position = this.bytes;
+    this.bytes += length;
+    this.pending++;
+    this.tail = this.tail.then(async () => {
+      if (this.failure === undefined) await this.writeFully(buf, length, position);
+    }).catch((error: unknown) => {
+      this.failure ??= error;
+    }).finally(() => {
+      this.pending--;
+      done();
+    });
+  }
+
+  /** Waits while more than two writes are queued (backpressure). */
+  async drain(): Promise<void> {
+    if (this.pending > 2) await this.tail;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async finish(): Promise<void> {
+    await this.tail;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Reads `length` bytes at `position` into `buf` from 0. */
+  async readAt(buf: Uint8Array, length: number, position: number): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buf, done, length - done, position + done);
+      if (bytesRead === 0) throw new Error(`${this.path} ends at byte ${position + done}, expected ${position + length}`);
+      done += bytesRead;
+    }
+  }
+
+  async remove(): Promise<void> {
+    await this.tail;
+    await this.handle.close().catch(() => undefined);
+    await rm(this.path, { force: true });
+  }
+
+  private async writeFully(buf: Uint8Array, length: number, position: number): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await this.handle.write(buf, done, length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+}
+
+/** Float64 values as order-preserving unsigned keys, split into four 16-bit digits (most significant first). */
+function keyHi(hi: number): number {
+  return (hi & 0x80000000 ? ~hi : hi | 0x80000000) >>> 0;
+}
+
+function keyLo(hi: number, lo: number): number {
+  return (hi & 0x80000000 ? ~lo : lo) >>> 0;
+}
+
+function digitOf(kHi: number, kLo: number, level: number): number {
+  switch (level) {
+    case 0: return kHi >>> 16;
+    case 1: return kHi & 0xffff;
+    case 2: return kLo >>> 16;
+    default: return kLo & 0xffff;
+  }
+}
+
+/** A set of 64-bit keys: the first `level` digits equal `digits`, and digit `level` is in [low, high]. */
+interface KeyFilter {
+  readonly level: number;
+  readonly digits: readonly number[];
+  readonly low: number;
+  readonly high: number;
+}
+
+function matches(filter: KeyFilter, kHi: number, kLo: number): boolean {
+  for (let l = 0; l < filter.level; l++) {
+    if (digitOf(kHi, kLo, l) !== filter.digits[l]) return false;
+  }
+  if (filter.level > 3) return true;
+  const d = digitOf(kHi, kLo, filter.level);
+  return d >= filter.low && d <= filter.high;
+}
+
+function narrowed(filter: KeyFilter, digit: number): KeyFilter {
+  return { level: filter.level + 1, digits: [...filter.digits, digit], low: 0, high: DIGITS - 1 };
+}
+
+const ALL_KEYS: KeyFilter = { level: 0, digits: [], low: 0, high: DIGITS - 1 };
+
+/** A count per 16-bit digit value. */
+function emptyHistogram(): Float64Array {
+  return new Float64Array(DIGITS);
+}
+
+/**
+ * The valid values of one column (age or salary), spilled for the exact median: pandas'
+ * `Series.median()`, the middle value or the mean of the two middle values, NaN when empty.
+ */
+export class ValueSpill {
+  static async create(path: string, limits: SpillLimits = {}): Promise<ValueSpill> {
+    return new ValueSpill(await SpillFile.create(path), limits.collectLimit ?? COLLECT_LIMIT);
+  }
+
+  /** Values written. */
+  count = 0;
+  private readonly histogram = emptyHistogram();
+  private current: Float64Array;
+  private currentCount = 0;
+  private readonly free: Float64Array[] = [];
+  private readonly bits = new Uint32Array(2);
+  private readonly bitsAsFloat = new Float64Array(this.bits.buffer);
+
+  private constructor(private readonly file: SpillFile, private readonly collectLimit: number) {
+    this.current = new Float64Array(WRITE_BUFFER_BYTES / 8);
+  }
+
+  add(values: Float64Array): void {
+    const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    const histogram = this.histogram;
+    for (let i = 0; i < values.length; i++) histogram[keyHi(words[2 * i + 1]) >>> 16]++;
+    let done = 0;
+    while (done < values.length) {
+      const n = Math.min(values.length - done, this.current.length - this.currentCount);
+      this.current.set(values.subarray(done, done + n), this.currentCount);
+      this.currentCount += n;
+      done += n;
+      if (this.currentCount === this.current.length) this.flush();
+    }
+    this.count += values.length;
+  }
+
+  /** Backpressure: waits while writes pile up. */
+  drain(): Promise<void> {
+    return this.file.drain();
+  }
+
+  async median(): Promise<number> {
+    this.flush();
+    await this.file.finish();
+    const n = this.count;
+    if (n === 0) return NaN;
+    const upper = await this.select(n >>> 1);
+    if (n % 2 === 1) return upper;
+    // numpy computes the even case as (a + b) / 2 too.
+    return ((await this.select((n >>> 1) - 1)) + upper) / 2;
+  }
+
+  remove(): Promise<void> {
+    return this.file.remove();
+  }
+
+  /** The value of rank `k` (0-based, in ascending order). */
+  private async select(k: number): Promise<number> {
+    let filter = ALL_KEYS;
+    let counts = this.histogram;
+    for (;;) {
+      let digit = 0;
+      while (k >= counts[digit]) k -= counts[digit++];
+      const inBucket = counts[digit];
+      const bucket = narrowed(filter, digit);
+      if (bucket.level === 4) return this.valueOfKey(bucket.digits);
+      if (inBucket <= this.collectLimit) return selectInPlace(await this.collect(bucket, inBucket), k);
+      filter = bucket;
+      counts = await this.countDigits(filter);
+    }
+  }
+
+  /** The values whose keys match `filter` (there are `count`). */
+  private async collect(filter: KeyFilter, count: number): Promise<Float64Array> {
+    const out = new Float64Array(count);
+    let n = 0;
+    await this.scan((values, words) => {
+      for (let i = 0; i < values.length; i++) {
+        const hi = words[2 * i + 1];
+        const kHi = keyHi(hi);
+        if (matches(filter, kHi, keyLo(hi, words[2 * i]))) out[n++] = values[i];
+      }
+    });
+    return out;
+  }
+
+  private async countDigits(filter: KeyFilter): Promise<Float64Array> {
+    const counts = emptyHistogram();
+    await this.scan((values, words) => {
+      for (let i = 0; i < values.length; i++) {
+        const hi = words[2 * i + 1];
+        const kHi = keyHi(hi);
+        const kLo = keyLo(hi, words[2 * i]);
+        if (matches(filter, kHi, kLo)) counts[digitOf(kHi, kLo, filter.level)]++;
+      }
+    });
+    return counts;
+  }
+
+  private async scan(onBlock: (values: Float64Array, words: Uint32Array) => void): Promise<void> {
+    const block = new Float64Array(READ_BLOCK_BYTES / 8);
+    const bytes = new Uint8Array(block.buffer);
+    const words = new Uint32Array(block.buffer);
+    for (let position = 0; position < this.file.bytes; position += READ_BLOCK_BYTES) {
+      const length = Math.min(READ_BLOCK_BYTES, this.file.bytes - position);
+      await this.file.readAt(bytes, length, position);
+      onBlock(block.subarray(0, length / 8), words);
+    }
+  }
+
+  private valueOfKey(digits: readonly number[]): number {
+    const kHi = ((digits[0] << 16) | digits[1]) >>> 0;
+    const kLo = ((digits[2] << 16) | digits[3]) >>> 0;
+    const negative = (kHi & 0x80000000) === 0;
+    this.bits[1] = negative ? ~kHi : kHi & 0x7fffffff;
+    this.bits[0] = negative ? ~kLo : kLo;
+    return this.bitsAsFloat[0];
+  }
+
+  private flush(): void {
+    if (this.currentCount === 0) return;
+    const full = this.current;
+    this.file.write(new Uint8Array(full.buffer), this.currentCount * 8, () => this.free.push(full));
+    this.current = this.free.pop() ?? new Float64Array(WRITE_BUFFER_BYTES / 8);
+    this.currentCount = 0;
+  }
+}
+
+/** One run's part of a group of partitions: `pairs` hashes at byte `position` of the file. */
+interface Slice {
+  readonly position: number;
+  readonly pairs: number;
+}
+
+/**
+ * The row hashes (two 32-bit words each, as RowFacts holds them), spilled for the duplicate
+ * count: rows equal to an earlier row = rows - distinct rows, pandas' `duplicated().sum()`.
+ */
+export class HashSpill {
+  static async create(path: string, limits: SpillLimits = {}): Promise<HashSpill> {
+    return new HashSpill(await SpillFile.create(path), limits.runHashes ?? RUN_HASHES, limits.groupLimit ?? GROUP_LIMIT);
+  }
+
+  /** Hashes written. */
+  count = 0;
+  private readonly run: Uint32Array;
+  private runCount = 0;
+  /** Per run: its byte position and where each of the 256 partitions starts (in hashes), plus the end. */
+  private readonly runs: Array<{ position: number; starts: Float64Array }> = [];
+  private readonly free: Uint32Array[] = [];
+
+  private constructor(private readonly file: SpillFile, private readonly runHashes: number, private readonly groupLimit: number) {
+    this.run = new Uint32Array(runHashes * 2);
+  }
+
+  /** Adds `pairs` hashes from `words` (two words per hash). */
+  add(words: Uint32Array, pairs: number): void {
+    let done = 0;
+    while (done < pairs) {
+      const n = Math.min(pairs - done, this.runHashes - this.runCount);
+      this.run.set(words.subarray(2 * done, 2 * (done + n)), 2 * this.runCount);
+      this.runCount += n;
+      done += n;
+      if (this.runCount === this.runHashes) this.flushRun();
+    }
+    this.count += pairs;
+  }
+
+  drain(): Promise<void> {
+    return this.file.drain();
+  }
+
+  /** Rows equal to an earlier row (call once, after the last add). */
+  async countDuplicates(): Promise<number> {
+    this.flushRun();
+    await this.file.finish();
+    const totals = new Float64Array(256);
+    for (const run of this.runs) {
+      for (let p = 0; p < 256; p++) totals[p] += run.starts[p + 1] - run.starts[p];
+    }
+    let distinct = 0;
+    let first = 0;
+    while (first < 256) {
+      // A group of consecutive partitions holding at most GROUP_LIMIT hashes (or one larger one).
+      let last = first;
+      let total = totals[first];
+      while (last + 1 < 256 && total + totals[last + 1] <= this.groupLimit) total += totals[++last];
+      const slices = this.runs
+        .map((run) => ({ position: run.position + run.starts[first] * 8, pairs: run.starts[last + 1] - run.starts[first] }))
+        .filter((slice) => slice.pairs > 0);
+      const filter: KeyFilter = { level: 0, digits: [], low: first << 8, high: ((last + 1) << 8) - 1 };
+      if (total > 0) distinct += await this.countDistinct(slices, filter, total);
+      first = last + 1;
+    }
+    return this.count - distinct;
+  }
+
+  remove(): Promise<void> {
+    return this.file.remove();
+  }
+
+  /** Distinct hashes among the `total` in `slices` that match `filter`. */
+  private async countDistinct(slices: readonly Slice[], filter: KeyFilter, total: number): Promise<number> {
+    if (total <= this.groupLimit) return distinctInMemory(await this.load(slices, filter, total), total);
+    if (filter.level === 4) return 1;
+    // Too many to hold: split by the next digit (heavy duplication, or billions of rows).
+    const counts = emptyHistogram();
+    await this.scan(slices, (words, pairs) => {
+      for (let i = 0; i < pairs; i++) {
+        const hi = words[2 * i + 1];
+        const lo = words[2 * i];
+        if (matches(filter, hi, lo)) counts[digitOf(hi, lo, filter.level)]++;
+      }
+    });
+    let distinct = 0;
+    let d = filter.low;
+    while (d <= filter.high) {
+      if (counts[d] > this.groupLimit) {
+        distinct += await this.countDistinct(slices, narrowed(filter, d), counts[d]);
+        d++;
+        continue;
+      }
+      let end = d;
+      let sum = counts[d];
+      while (end + 1 <= filter.high && counts[end + 1] <= this.groupLimit && sum + counts[end + 1] <= this.groupLimit) sum += counts[++end];
+      if (sum > 0) distinct += distinctInMemory(await this.load(slices, { ...filter, low: d, high: end }, sum), sum);
+      d = end + 1;
+    }
+    return distinct;
+  }
+
+  /** The `total` hashes in `slices` that match `filter`. */
+  private async load(slices: readonly Slice[], filter: KeyFilter, total: number): Promise<Uint32Array> {
+    const out = new Uint32Array(total * 2);
+    let n = 0;
+    await this.scan(slices, (words, pairs) => {
+      for (let i = 0; i < pairs; i++) {
+        const hi = words[2 * i + 1];
+        const lo = words[2 * i];
+        if (matches(filter, hi, lo)) {
+          out[2 * n] = lo;
+          out[2 * n + 1] = hi;
+          n++;
+        }
+      }
+    });
+    return out;
+  }
+
+  private async scan(slices: readonly Slice[], onBlock: (words: Uint32Array, pairs: number) => void): Promise<void> {
+    const block = new Uint32Array(READ_BLOCK_BYTES / 4);
+    const bytes = new Uint8Array(block.buffer);
+    for (const slice of slices) {
+      for (let done = 0; done < slice.pairs;) {
+        const pairs = Math.min(slice.pairs - done, READ_BLOCK_BYTES / 8);
+        await this.file.readAt(bytes, pairs * 8, slice.position + done * 8);
+        onBlock(block, pairs);
+        done += pairs;
+      }
+    }
+  }
+
+  /** Writes the run partitioned by each hash's top 8 bits (a counting sort), and notes where the partitions start. */
+  private flushRun(): void {
+    const n = this.runCount;
+    if (n === 0) return;
+    const run = this.run;
+    const starts = new Float64Array(257);
+    for (let i = 0; i < n; i++) starts[(run[2 * i + 1] >>> 24) + 1]++;
+    for (let p = 0; p < 256; p++) starts[p + 1] += starts[p];
+    const next = Float64Array.from(starts.subarray(0, 256));
+    const out = this.free.pop() ?? new Uint32Array(this.runHashes * 2);
+    for (let i = 0; i < n; i++) {
+      const hi = run[2 * i + 1];
+      const at = next[hi >>> 24]++;
+      out[2 * at] = run[2 * i];
+      out[2 * at + 1] = hi;
+    }
+    this.runs.push({ position: this.file.bytes, starts });
+    this.file.write(new Uint8Array(out.buffer), n * 8, () => this.free.push(out));
+    this.runCount = 0;
+  }
+}
+
+/**
+ * Distinct values among `count` 64-bit hashes (words: lo, hi per hash): a counting sort by 16
+ * further bits spreads them into small buckets, each sorted and counted on its own.
+ */
+export function distinctInMemory(words: Uint32Array, count: number): number {
+  const starts = new Uint32Array(DIGITS + 1);
+  for (let i = 0; i < count; i++) starts[((words[2 * i + 1] >>> 8) & 0xffff) + 1]++;
+  for (let d = 0; d < DIGITS; d++) starts[d + 1] += starts[d];
+  const next = starts.slice(0, DIGITS);
+  const sorted = new Uint32Array(count * 2);
+  for (let i = 0; i < count; i++) {
+    const hi = words[2 * i + 1];
+    const at = next[(hi >>> 8) & 0xffff]++;
+    sorted[2 * at] = words[2 * i];
+    sorted[2 * at + 1] = hi;
+  }
+  let distinct = 0;
+  for (let d = 0; d < DIGITS; d++) {
+    const from = starts[d];
+    const to = starts[d + 1];
+    const m = to - from;
+    if (m === 0) continue;
+    if (m === 1) {
+      distinct++;
+    } else if (m <= 8) {
+      // A few hashes: count those not equal to an earlier one.
+      for (let i = from; i < to; i++) {
+        let seen = false;
+        for (let j = from; j < i && !seen; j++) seen = sorted[2 * j] === sorted[2 * i] && sorted[2 * j + 1] === sorted[2 * i + 1];
+        if (!seen) distinct++;
+      }
+    } else {
+      const keys = new BigUint64Array(sorted.buffer, from * 8, m);
+      keys.sort();
+      distinct++;
+      for (let i = 1; i < m; i++) if (keys[i] !== keys[i - 1]) distinct++;
+    }
+  }
+  return distinct;
+}
