@@ -92,7 +92,8 @@ const buildProcessor = project.addTask('processor:compile', {
 });
 project.addTask('preprocess', {
   description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID]',
-  steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/src/cli.js', receiveArgs: true }],
+  // NODE_FLAGS of processor/src/config.ts (a small young generation keeps memory flat).
+  steps: [{ spawn: buildProcessor.name }, { exec: 'node --max-semi-space-size=2 processor/lib/src/cli.js', receiveArgs: true }],
 });
 const synthExample = project.addTask('synth:example', {
   description: 'Synthesize examples/app.ts into cdk.out/ (no AWS account needed)',

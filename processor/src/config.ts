@@ -21,6 +21,14 @@ OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, THRE
 --threads/THREADS: worker threads (1 = none, all on the main thread); default the CPUs the
 container may use (its cgroup CPU limit, else the machine's CPUs).`;
 
+/**
+ * Flags for the node process that runs the CLI (the image's ENTRYPOINT, `npm run preprocess`,
+ * the benchmark and the demo): V8 sizes the young generation by allocation throughput and lets it
+ * grow to tens of megabytes over a long run, so peak memory would grow with the input's size.
+ * Worker threads get the same limit through their resourceLimits.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
+
 /** Upper bound for --threads / THREADS (a typo like 1000 should not start a thousand threads). */
 export const MAX_THREADS = 64;
 

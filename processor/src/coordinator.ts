@@ -14,7 +14,7 @@ import { writeUnsignedInt } from './format';
 import type { ByteSource } from './io/source';
 import { Logger, ProgressReporter } from './log';
 import { RangeExecutor, rangesInFlight } from './parallel/executor';
-import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult } from './passes';
+import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult, rangeValues } from './passes';
 import { ColumnLayout, readHeader, resolveColumns } from './schema';
 import { HashSpill, ValueSpill } from './spill';
 import { DepartmentStatistics, DepartmentTable } from './stats';
@@ -82,8 +82,9 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
     const progress = new ProgressReporter(context.log, 'pass 1 (read, validate, clean)');
     await readRanges<PrepareResult>(chunker, {
       parse: async (range) => {
-        const spoolSlot = await slots.acquire();
-        const result = await executor.prepare({ kind: 'prepare', run, header: names, input: range.input, last: range.last, spoolSlot });
+        const [spoolSlot, valuesSlot] = [await slots.acquire(), await slots.acquire(true)];
+        const task = { kind: 'prepare', run, header: names, input: range.input, last: range.last, spoolSlot, valuesSlot } as const;
+        const result = await executor.prepare(task);
         // Registered whether or not the result is taken: the thread has numbered these keys.
         departments.register(result.thread, result.departmentBase, result.departmentKeys);
         return result;
@@ -99,24 +100,32 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
           slots.release(result.spool.slot);
         }
         writeRejects(rejected, result, firstLine);
-        ages.add(result.ages);
-        salaries.add(result.salaries);
+        const values = rangeValues(slots.buffers, result.values);
+        ages.add(values.ages);
+        salaries.add(values.salaries);
+        slots.release(result.values.slot);
         await Promise.all([spool.drain(), rejected.drain(), ages.drain(), salaries.drain()]);
       },
-      drop: (result) => slots.release(result.spool.slot),
+      drop: (result) => {
+        slots.release(result.spool.slot);
+        slots.release(result.values.slot);
+      },
       firstLine: headerLines + 1,
       maxInFlight: rangesInFlight(context.executor.threads),
       maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
       signal: context.signal,
     });
     const spilledValueBytes = (ages.count + salaries.count) * 8;
+    const started = Date.now();
+    const [ageMedian, salaryMedian] = [await ages.median(), await salaries.median()];
+    context.log.debug('Medians found', { values: ages.count + salaries.count, ms: Date.now() - started });
     return {
       layout,
       inputRows,
       validRows,
       rejectedRows: rejected.rows,
-      ageMedian: await ages.median(),
-      salaryMedian: await salaries.median(),
+      ageMedian,
+      salaryMedian,
       inputBytes: chunker.bytesRead,
       departments,
       spoolRanges,
@@ -129,6 +138,7 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
 
 /** rejected_rows: each record with its input line in front (the range knows only its own line numbers). */
 function writeRejects(out: CsvSink, result: PrepareResult, firstLine: number): void {
+  if (result.rejected === undefined) return;
   const bytes = Buffer.from(result.rejected, 0, result.rejectedLength);
   const lines = result.rejectedLines;
   let start = 0;
@@ -175,7 +185,7 @@ export async function writeRows(
       for (;;) {
         while (pending.length < rangesInFlight(context.executor.threads) && next < summary.spoolRanges.length) {
           const range = summary.spoolRanges[next++];
-          const [cleanedSlot, transformedSlot, factsSlot] = [await slots.acquire(), await slots.acquire(), await slots.acquire()];
+          const [cleanedSlot, transformedSlot, factsSlot] = [await slots.acquire(), await slots.acquire(), await slots.acquire(true)];
           const result = executor.write({
             kind: 'write',
             run,
@@ -214,10 +224,13 @@ export async function writeRows(
     if (transformed.rows !== summary.validRows) {
       throw new Error(`pass 2 wrote ${transformed.rows} rows, pass 1 spooled ${summary.validRows}`);
     }
+    const started = Date.now();
+    const duplicateRows = await hashes.countDuplicates();
+    context.log.debug('Duplicates counted', { rows: hashes.count, ms: Date.now() - started });
     return {
       totalRows: transformed.rows,
       missingValues,
-      duplicateRows: await hashes.countDuplicates(),
+      duplicateRows,
       departments: means,
       spilledHashBytes: hashes.count * 8,
     };

@@ -41,6 +41,8 @@ export interface PrepareTask {
   readonly last: boolean;
   /** Where the spool records go. */
   readonly spoolSlot: number;
+  /** Where the valid ages (first half) and salaries (second half) go. */
+  readonly valuesSlot: number;
 }
 
 export interface PrepareResult extends RangeResult {
@@ -51,17 +53,43 @@ export interface PrepareResult extends RangeResult {
   /** Spool records of the valid rows. */
   readonly spool: Block;
   readonly validRows: number;
-  /** rejected_rows records without their line number (`reason,record\n` each), bytes [0, rejectedLength). */
-  readonly rejected: ArrayBuffer;
+  /** rejected_rows records without their line number (`reason,record\n` each), bytes [0, rejectedLength); none when no row was rejected. */
+  readonly rejected?: ArrayBuffer;
   readonly rejectedLength: number;
   /** Per rejected row: its line within the range (1-based) and the end of its bytes in `rejected`. */
-  readonly rejectedLines: Int32Array;
-  /** The valid ages and salaries, in row order. */
-  readonly ages: Float64Array;
-  readonly salaries: Float64Array;
+  readonly rejectedLines: readonly number[];
+  /** The valid ages and salaries, in row order (read them with {@link rangeValues}). */
+  readonly values: RangeValues;
   /** Department keys this thread met first in this range; their ids count up from departmentBase. */
   readonly departmentBase: number;
   readonly departmentKeys: readonly string[];
+}
+
+/**
+ * A range's valid ages and salaries: in its values slot (ages from the start, salaries from the
+ * middle), or in arrays of their own when a column outgrew its half.
+ */
+export interface RangeValues {
+  readonly slot: number;
+  readonly ages: number;
+  readonly salaries: number;
+  readonly ownAges?: Float64Array;
+  readonly ownSalaries?: Float64Array;
+}
+
+/** The halves of a values slot. */
+function valueHalves(slot: ArrayBufferLike): [Float64Array, Float64Array] {
+  const half = Math.floor(slot.byteLength / 16);
+  return [new Float64Array(slot, 0, half), new Float64Array(slot, 8 * half, half)];
+}
+
+/** A range's ages and salaries, given the slots' buffers as this thread sees them. */
+export function rangeValues(slots: readonly ArrayBufferLike[], values: RangeValues): { ages: Float64Array; salaries: Float64Array } {
+  const [ages, salaries] = valueHalves(slots[values.slot]);
+  return {
+    ages: values.ownAges ?? ages.subarray(0, values.ages),
+    salaries: values.ownSalaries ?? salaries.subarray(0, values.salaries),
+  };
 }
 
 /** Pass 2 on one range of the spool. */
@@ -133,7 +161,10 @@ export class RangeWorker {
   run(task: RangeTask): { result: RangeTaskResult; transfer: ArrayBuffer[] } {
     if (task.kind === 'prepare') {
       const result = this.prepare(task);
-      const transfer = [result.rejected, result.ages.buffer as ArrayBuffer, result.salaries.buffer as ArrayBuffer];
+      const transfer: ArrayBuffer[] = [];
+      for (const own of [result.rejected, result.values.ownAges?.buffer, result.values.ownSalaries?.buffer]) {
+        if (own !== undefined) transfer.push(own as ArrayBuffer);
+      }
       return { result, transfer: ownBuffers([result.input, result.spool], transfer) };
     }
     const result = this.write(task);
@@ -148,14 +179,16 @@ export class RangeWorker {
     const input = blockBytes(this.slots, task.input);
     const spool = new CsvBuffer(this.slots[task.spoolSlot]);
     const spooler = new RowSpooler(reader.layout, spool, departments);
-    const rejected = new CsvBuffer(4096);
+    let rejected: CsvBuffer | undefined;
     const rejectedLines: number[] = [];
-    const ages = new Float64Column(1024);
-    const salaries = new Float64Column(1024);
+    const [ageHalf, salaryHalf] = valueHalves(this.slots[task.valuesSlot]);
+    const ages = new Float64Column(ageHalf);
+    const salaries = new Float64Column(salaryHalf);
     let records = 0;
     const { consumed, lines } = scanRange(reader.scanner, input, input.length, task.last, (scanner, buf) => {
       records++;
       if (!cleaner.check(scanner, buf)) {
+        rejected ??= new CsvBuffer(4096);
         writeReject(rejected, scanner, buf, cleaner.reason);
         rejectedLines.push(scanner.line, rejected.pos);
         return;
@@ -174,11 +207,16 @@ export class RangeWorker {
       records,
       spool: this.blockOf(task.spoolSlot, spool),
       validRows: spool.rows,
-      rejected: rejected.buf.buffer as ArrayBuffer,
-      rejectedLength: rejected.pos,
-      rejectedLines: Int32Array.from(rejectedLines),
-      ages: ages.values(),
-      salaries: salaries.values(),
+      rejected: rejected?.buf.buffer as ArrayBuffer | undefined,
+      rejectedLength: rejected?.pos ?? 0,
+      rejectedLines,
+      values: {
+        slot: task.valuesSlot,
+        ages: ages.length,
+        salaries: salaries.length,
+        ownAges: ages.grown ? ages.values() : undefined,
+        ownSalaries: salaries.grown ? salaries.values() : undefined,
+      },
       departmentBase,
       departmentKeys: departments.keys.slice(departmentBase),
     };
@@ -454,7 +492,7 @@ class RowEmitter {
     const group = AGE_GROUP_BYTES[ageGroupIndex(age)];
     if (group.length === 0) missing++;
     out.raw(group, 0, group.length);
-    this.facts.addHash(out.buf, rowStart, out.pos);
+    this.facts.addHash(out.view, rowStart, out.pos);
     out.byte(CSV_LF);
     out.rows++;
 
@@ -489,9 +527,9 @@ export class RowFacts {
     this.departmentIds = new Int32Array(buffer, 24 * n, n);
   }
 
-  /** Records the hash of the row `buf[start, end)` (its transformed_data bytes). */
-  addHash(buf: Uint8Array, start: number, end: number): void {
-    hashRow(buf, start, end);
+  /** Records the hash of the row in bytes [start, end) of `bytes` (its transformed_data bytes). */
+  addHash(bytes: DataView, start: number, end: number): void {
+    hashRow(bytes, start, end);
     this.hashes[2 * this.hashed] = rowHash[0];
     this.hashes[2 * this.hashed + 1] = rowHash[1];
     this.hashed++;

@@ -244,16 +244,7 @@ let nextRun = 1;
 
 /** Worker threads when there is more than one and the input has ranges for them, else the main thread. */
 function startExecutor(threads: number, inputSize: number, rangeBytes: number): RangeExecutor {
-  const slotBytes = slotBytesFor(rangeBytes);
-  return threads > 1 && inputSize > 2 * rangeBytes ? new WorkerPool(threads, slotBytes) : new InlineExecutor(slotBytes);
-}
-
-/**
- * A slot holds a range's input (plus the unfinished line carried over) and each of its outputs:
- * the spool is about 10 % larger than the input, cleaned and transformed smaller than the spool.
- */
-export function slotBytesFor(rangeBytes: number): number {
-  return Math.ceil(rangeBytes * 1.5) + 65536;
+  return threads > 1 && inputSize > 2 * rangeBytes ? new WorkerPool(threads, rangeBytes) : new InlineExecutor(rangeBytes);
 }
 
 interface OpenedInput {

@@ -163,6 +163,7 @@ export class ValueSpill {
   private readonly free: Float64Array[] = [];
   private readonly bits = new Uint32Array(2);
   private readonly bitsAsFloat = new Float64Array(this.bits.buffer);
+  private readBlock: Float64Array | undefined;
 
   private constructor(private readonly file: SpillFile, private readonly collectLimit: number) {
     this.current = new Float64Array(WRITE_BUFFER_BYTES / 8);
@@ -247,7 +248,7 @@ export class ValueSpill {
   }
 
   private async scan(onBlock: (values: Float64Array, words: Uint32Array) => void): Promise<void> {
-    const block = new Float64Array(READ_BLOCK_BYTES / 8);
+    const block = (this.readBlock ??= new Float64Array(READ_BLOCK_BYTES / 8));
     const bytes = new Uint8Array(block.buffer);
     const words = new Uint32Array(block.buffer);
     for (let position = 0; position < this.file.bytes; position += READ_BLOCK_BYTES) {
@@ -297,6 +298,8 @@ export class HashSpill {
   /** Per run: its byte position and where each of the 256 partitions starts (in hashes), plus the end. */
   private readonly runs: Array<{ position: number; starts: Float64Array }> = [];
   private readonly free: Uint32Array[] = [];
+  /** Buffers for counting, allocated once (a group's hashes, the same partitioned, a read block). */
+  private counting: { loaded: Uint32Array; sorted: Uint32Array; starts: Uint32Array; block: Uint32Array } | undefined;
 
   private constructor(private readonly file: SpillFile, private readonly runHashes: number, private readonly groupLimit: number) {
     this.run = new Uint32Array(runHashes * 2);
@@ -350,7 +353,7 @@ export class HashSpill {
 
   /** Distinct hashes among the `total` in `slices` that match `filter`. */
   private async countDistinct(slices: readonly Slice[], filter: KeyFilter, total: number): Promise<number> {
-    if (total <= this.groupLimit) return distinctInMemory(await this.load(slices, filter, total), total);
+    if (total <= this.groupLimit) return this.distinctLoaded(await this.load(slices, filter), total);
     if (filter.level === 4) return 1;
     // Too many to hold: split by the next digit (heavy duplication, or billions of rows).
     const counts = emptyHistogram();
@@ -372,15 +375,29 @@ export class HashSpill {
       let end = d;
       let sum = counts[d];
       while (end + 1 <= filter.high && counts[end + 1] <= this.groupLimit && sum + counts[end + 1] <= this.groupLimit) sum += counts[++end];
-      if (sum > 0) distinct += distinctInMemory(await this.load(slices, { ...filter, low: d, high: end }, sum), sum);
+      if (sum > 0) distinct += this.distinctLoaded(await this.load(slices, { ...filter, low: d, high: end }), sum);
       d = end + 1;
     }
     return distinct;
   }
 
-  /** The `total` hashes in `slices` that match `filter`. */
-  private async load(slices: readonly Slice[], filter: KeyFilter, total: number): Promise<Uint32Array> {
-    const out = new Uint32Array(total * 2);
+  private buffers(): NonNullable<HashSpill['counting']> {
+    return (this.counting ??= {
+      loaded: new Uint32Array(this.groupLimit * 2),
+      sorted: new Uint32Array(this.groupLimit * 2),
+      starts: new Uint32Array(DIGITS + 1),
+      block: new Uint32Array(READ_BLOCK_BYTES / 4),
+    });
+  }
+
+  private distinctLoaded(words: Uint32Array, count: number): number {
+    const { sorted, starts } = this.buffers();
+    return distinctInMemory(words, count, sorted, starts);
+  }
+
+  /** The hashes in `slices` that match `filter` (at most groupLimit). */
+  private async load(slices: readonly Slice[], filter: KeyFilter): Promise<Uint32Array> {
+    const out = this.buffers().loaded;
     let n = 0;
     await this.scan(slices, (words, pairs) => {
       for (let i = 0; i < pairs; i++) {
@@ -397,7 +414,7 @@ export class HashSpill {
   }
 
   private async scan(slices: readonly Slice[], onBlock: (words: Uint32Array, pairs: number) => void): Promise<void> {
-    const block = new Uint32Array(READ_BLOCK_BYTES / 4);
+    const block = this.buffers().block;
     const bytes = new Uint8Array(block.buffer);
     for (const slice of slices) {
       for (let done = 0; done < slice.pairs;) {
@@ -432,25 +449,27 @@ export class HashSpill {
 }
 
 /**
- * Distinct values among `count` 64-bit hashes (words: lo, hi per hash): a counting sort by 16
- * further bits spreads them into small buckets, each sorted and counted on its own.
+ * Distinct values among the first `count` 64-bit hashes of `words` (lo, hi per hash): a counting
+ * sort by 16 further bits into `sorted` spreads them into small buckets, each sorted and counted
+ * on its own. `starts` holds DIGITS + 1 counters.
  */
-export function distinctInMemory(words: Uint32Array, count: number): number {
-  const starts = new Uint32Array(DIGITS + 1);
+function distinctInMemory(words: Uint32Array, count: number, sorted: Uint32Array, starts: Uint32Array): number {
+  starts.fill(0);
   for (let i = 0; i < count; i++) starts[((words[2 * i + 1] >>> 8) & 0xffff) + 1]++;
   for (let d = 0; d < DIGITS; d++) starts[d + 1] += starts[d];
-  const next = starts.slice(0, DIGITS);
-  const sorted = new Uint32Array(count * 2);
+  // Each bucket's next free place, counted up in `starts` itself.
+  const next = starts;
   for (let i = 0; i < count; i++) {
     const hi = words[2 * i + 1];
     const at = next[(hi >>> 8) & 0xffff]++;
     sorted[2 * at] = words[2 * i];
     sorted[2 * at + 1] = hi;
   }
+  // `next` has moved each bucket's start to its end: bucket d is [end of d - 1, end of d).
   let distinct = 0;
   for (let d = 0; d < DIGITS; d++) {
-    const from = starts[d];
-    const to = starts[d + 1];
+    const from = d === 0 ? 0 : starts[d - 1];
+    const to = starts[d];
     const m = to - from;
     if (m === 0) continue;
     if (m === 1) {

@@ -1,19 +1,26 @@
 /** Column statistics with pandas' numerics: median of valid values and compensated group means. */
 
-/** A float64 column that grows by doubling (a range's valid ages or salaries, before they spill to disk). */
+/**
+ * A float64 column (a range's valid ages or salaries, before they spill to disk): written into
+ * `initial` (part of a shared slot) or a new array of that capacity; when full, it grows by
+ * doubling into arrays of its own.
+ */
 export class Float64Column {
-  private data: Float64Array;
   length = 0;
+  /** Whether the values outgrew the initial array (they are in an array of their own). */
+  grown = false;
+  private data: Float64Array;
 
-  constructor(initialCapacity = 1 << 16) {
-    this.data = new Float64Array(initialCapacity);
+  constructor(initial: Float64Array | number = 1 << 16) {
+    this.data = typeof initial === 'number' ? new Float64Array(initial) : initial;
   }
 
   push(value: number): void {
     if (this.length === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
+      const grown = new Float64Array(Math.max(16, this.data.length * 2));
       grown.set(this.data);
       this.data = grown;
+      this.grown = true;
     }
     this.data[this.length++] = value;
   }

@@ -2,13 +2,17 @@
  * Benchmark: our processor against the walkthrough's pandas logic (processor/tools/seed_preprocess.py)
  * on seed-shaped data (generate-mock-data.ts), side by side, local files (SPEC §7).
  *
- *   npm run bench [-- --rows 50000,2000000] [--skip-pandas] [--seed 42] [--verify-max-rows 50000]
+ *   npm run bench [-- --rows 50000,2000000,10000000] [--pandas-max-rows 2000000] [--skip-pandas]
+ *                    [--seed 42] [--verify-max-rows 50000] [--dir .bench]
  *
  * Each program runs under `/usr/bin/time -v` (wall time, maximum resident set size). Prints a
  * markdown table with the 1-minute load average before each run (the machine is shared: read
- * figures taken under load with care), the memory growth per extra row, and whether the outputs
- * agree with pandas (compare-outputs.ts) for row counts up to --verify-max-rows.
- * Scratch files go to .bench/ at the repo root (gitignored); inputs are kept and reused, outputs of
+ * figures taken under load with care), the memory growth per extra row between consecutive sizes,
+ * and whether the outputs agree with pandas (compare-outputs.ts) for row counts up to
+ * --verify-max-rows. pandas is not run above --pandas-max-rows (at 10,000,000 rows it would need
+ * about 11 GB). Our processor uses its default thread count (the CPUs it may use).
+ * Inputs, outputs and our scratch directory are under --dir (default .bench/ at the repo root,
+ * gitignored); inputs are kept and reused (10,000,000 rows take about 10 s to generate), outputs of
  * runs larger than --verify-max-rows are deleted after measuring.
  *
  * MB in the table means MiB (2^20 bytes), as /usr/bin/time's kbytes are KiB.
@@ -22,6 +26,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareOutputs, formatReport } from './compare-outputs';
 import { MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
+import { NODE_FLAGS } from '../src/config';
+import { defaultThreadCount } from '../src/parallel/threads';
 
 /** The repo root: this file runs as processor/lib/tools/bench.js. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -78,8 +84,10 @@ export async function measure(command: string, args: string[], reportFile: strin
 interface BenchOptions {
   readonly rows: number[];
   readonly skipPandas: boolean;
+  readonly pandasMaxRows: number;
   readonly seed: number;
   readonly verifyMaxRows: number;
+  readonly dir: string;
 }
 
 interface BenchRow {
@@ -118,29 +126,33 @@ function failed(who: string, m: Measurement): string | undefined {
 /** The markdown table SPEC §7 asks for, with the load beside each figure. */
 export function formatTable(rows: BenchRow[]): string {
   const out = [
-    '| rows | input MB | pandas wall s | pandas peak RSS MB | ours wall s | ours peak RSS MB | wall ratio (ours/pandas) | RSS ratio | load 1m (pandas / ours) | outputs agree |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| rows | input MB | pandas wall s | pandas peak RSS MB | ours wall s | ours CPU s (user + sys) | ours peak RSS MB | wall ratio (ours/pandas) '
+      + '| RSS ratio | load 1m (pandas / ours) | outputs agree |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     const p = r.pandas;
     out.push(`| ${r.rows.toLocaleString('en-US')} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
-      + `${seconds(r.ours)} | ${mb(r.ours.maxRssBytes)} | ${p ? (r.ours.wallSeconds / p.wallSeconds).toFixed(2) : '–'} | `
+      + `${seconds(r.ours)} | ${(r.ours.userSeconds + r.ours.systemSeconds).toFixed(2)} | ${mb(r.ours.maxRssBytes)} | `
+      + `${p ? (r.ours.wallSeconds / p.wallSeconds).toFixed(3) : '–'} | `
       + `${p ? (r.ours.maxRssBytes / p.maxRssBytes).toFixed(3) : '–'} | ${p ? p.loadBefore.toFixed(2) : '–'} / ${r.ours.loadBefore.toFixed(2)} | `
       + `${r.agree === undefined ? 'not checked' : r.agree ? 'yes' : 'NO'} |`);
   }
   return out.join('\n');
 }
 
-/** Memory growth between the smallest and largest run: extra peak RSS per extra row. */
+/** Memory growth between consecutive sizes: extra peak RSS per extra row, and the ratio of the peaks. */
 export function formatGrowth(rows: BenchRow[]): string[] {
-  if (rows.length < 2) return [];
-  const [a, b] = [rows[0], rows[rows.length - 1]];
-  const extra = b.rows - a.rows;
-  const line = (who: string, x: Measurement, y: Measurement): string =>
+  const lines: string[] = [];
+  const line = (who: string, a: BenchRow, b: BenchRow, x: Measurement, y: Measurement): string =>
     `${who}: peak RSS ${mb(x.maxRssBytes)} MB at ${a.rows.toLocaleString('en-US')} rows → ${mb(y.maxRssBytes)} MB at `
-    + `${b.rows.toLocaleString('en-US')} rows: ${((y.maxRssBytes - x.maxRssBytes) / extra).toFixed(1)} bytes per extra row`;
-  const lines = [line('ours', a.ours, b.ours)];
-  if (a.pandas && b.pandas) lines.push(line('pandas', a.pandas, b.pandas));
+    + `${b.rows.toLocaleString('en-US')} rows (×${(y.maxRssBytes / x.maxRssBytes).toFixed(2)}): `
+    + `${((y.maxRssBytes - x.maxRssBytes) / (b.rows - a.rows)).toFixed(1)} bytes per extra row`;
+  for (let i = 1; i < rows.length; i++) {
+    const [a, b] = [rows[i - 1], rows[i]];
+    lines.push(line('ours', a, b, a.ours, b.ours));
+    if (a.pandas && b.pandas) lines.push(line('pandas', a, b, a.pandas, b.pandas));
+  }
   return lines;
 }
 
@@ -154,14 +166,16 @@ async function benchOne(dir: string, rows: number, options: BenchOptions): Promi
   const problems: string[] = [];
 
   let pandas: Measurement | undefined;
-  if (!options.skipPandas) {
+  if (!options.skipPandas && rows <= options.pandasMaxRows) {
     console.error(`  pandas reference on ${rows} rows…`);
     pandas = await measure(PYTHON, [SEED_SCRIPT, input, pandasDir, runId], join(dir, `time-pandas-${rows}.txt`));
     const why = failed('pandas', pandas);
     if (why) problems.push(why);
   }
   console.error(`  our processor on ${rows} rows…`);
-  const ours = await measure(process.execPath, [PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId], join(dir, `time-ours-${rows}.txt`));
+  const scratch = join(dir, 'scratch');
+  const ours = await measure(process.execPath, [...NODE_FLAGS, PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId, '--scratch-dir', scratch],
+    join(dir, `time-ours-${rows}.txt`));
   const why = failed('ours', ours);
   if (why) problems.push(why);
 
@@ -183,10 +197,12 @@ function parseCli(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'rows': { type: 'string', default: '50000,2000000' },
+      'rows': { type: 'string', default: '50000,2000000,10000000' },
       'skip-pandas': { type: 'boolean', default: false },
+      'pandas-max-rows': { type: 'string', default: '2000000' },
       'seed': { type: 'string', default: '42' },
       'verify-max-rows': { type: 'string', default: '50000' },
+      'dir': { type: 'string', default: join(REPO_ROOT, '.bench') },
     },
   });
   const rows = values.rows.split(',').map((r) => Number(r.replace(/_/g, '')));
@@ -194,8 +210,10 @@ function parseCli(argv: string[]): BenchOptions {
   return {
     rows: rows.sort((a, b) => a - b),
     skipPandas: values['skip-pandas'],
+    pandasMaxRows: Number(values['pandas-max-rows']),
     seed: Number(values.seed),
     verifyMaxRows: Number(values['verify-max-rows']),
+    dir: resolve(values.dir),
   };
 }
 
@@ -213,8 +231,9 @@ function checkTools(options: BenchOptions): void {
 export async function main(argv: string[]): Promise<number> {
   const options = parseCli(argv);
   checkTools(options);
-  const dir = join(REPO_ROOT, '.bench');
+  const dir = options.dir;
   mkdirSync(dir, { recursive: true });
+  console.error(`threads: ${defaultThreadCount()} (the CPUs this process may use); node ${process.version}`);
   const results: BenchRow[] = [];
   for (const rows of options.rows) {
     console.error(`${rows.toLocaleString('en-US')} rows (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);

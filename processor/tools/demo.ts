@@ -24,6 +24,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { Upload } from '@aws-sdk/lib-storage';
 import { generateMockCsv } from './generate-mock-data';
 import { LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, startCredentialsEndpoint, startLocalS3 } from './local-aws';
+import { NODE_FLAGS } from '../src/config';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js');
@@ -135,7 +136,7 @@ function environmentWithoutAwsSettings(): NodeJS.ProcessEnv {
 
 function runProcessor(env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolveExit, reject) => {
-    const child = spawn(process.execPath, [CLI], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
   });

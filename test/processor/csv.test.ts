@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { BufferSource } from './helpers';
@@ -42,7 +42,7 @@ async function scanAll(input: string | Buffer, options: ScanOptions = {}): Promi
   const rangeBytes = options.rangeBytes ?? 1024 * 1024;
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   // Slots barely larger than a range: merged ranges get buffers of their own.
-  const slots = new Slots(16, rangeBytes + 8, false);
+  const slots = new Slots({ large: 16, largeBytes: rangeBytes + 8, small: 0, smallBytes: 0 }, false);
   const chunker = new RangeChunker(new BufferSource(bytes, options.maxRead), rangeBytes, slots);
   const records: ScannedRecord[] = [];
   const headerLines = await chunker.readFirstRecord((scanner, buf) => records.push(recordOf(scanner, buf, scanner.line)), maxRecordBytes);
@@ -170,6 +170,17 @@ describe('CsvSink', () => {
     await sink.close();
     expect(Buffer.concat(chunks).toString('utf8')).toBe(stringify([VALUES, VALUES.slice().reverse()]));
     expect(sink.bytes).toBe(Buffer.concat(chunks).length);
+  });
+
+  test('a failed write (a full disk) surfaces from drain() and close(), not as an unhandled error event', async () => {
+    const out = new Writable({ write: (_chunk, _encoding, callback) => callback(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })) });
+    const sink = new CsvSink(out);
+    const written: number[] = [];
+    sink.append(Buffer.from('a,b\n'), () => written.push(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(sink.drain()).rejects.toThrow(/no space left/);
+    await expect(sink.close()).rejects.toThrow(/no space left/);
+    expect(written).toEqual([1]);
   });
 
   test('round-trips through csv-parse', async () => {

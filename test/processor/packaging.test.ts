@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { NODE_FLAGS } from '../../processor/src/config';
 
 const ROOT = join(__dirname, '..', '..');
 const PROCESSOR = join(ROOT, 'processor');
@@ -46,11 +47,21 @@ describe('processor/Dockerfile', () => {
     expect(stages).toHaveLength(2);
     expect(stages.every((s) => /node:22-alpine\b/.test(s))).toBe(true);
     expect(dockerfile).toMatch(/^USER 1000$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "lib\/src\/cli\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \[(.*)\]$/m);
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]);
+    expect(entrypoint).toEqual(['node', ...NODE_FLAGS, 'lib/src/cli.js']);
     // The build compiles src/ into lib/src/, where the entry point is.
     const tsconfig = readJson(join(PROCESSOR, 'tsconfig.json'));
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: '.', outDir: 'lib' });
     expect(existsSync(join(PROCESSOR, 'src', 'cli.ts'))).toBe(true);
+  });
+});
+
+describe('the node flags the processor runs with', () => {
+  test('npm run preprocess passes them too', () => {
+    const tasks = readJson(join(ROOT, '.projen', 'tasks.json')).tasks;
+    const run = tasks.preprocess.steps.find((step: { exec?: string }) => step.exec?.includes('cli.js')).exec;
+    expect(run).toBe(['node', ...NODE_FLAGS, 'processor/lib/src/cli.js'].join(' '));
   });
 });
 

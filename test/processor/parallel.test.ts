@@ -4,7 +4,7 @@ import { HEADER, RUN_ID, TempDirs, localRun, profileCell } from './helpers';
 import { createLogger } from '../../processor/src/log';
 import { WorkerPool } from '../../processor/src/parallel/executor';
 import { cgroupCpuLimit, defaultThreadCount } from '../../processor/src/parallel/threads';
-import { runPipeline, slotBytesFor } from '../../processor/src/pipeline';
+import { runPipeline } from '../../processor/src/pipeline';
 
 const temp = new TempDirs();
 afterAll(() => temp.cleanup());
@@ -66,7 +66,7 @@ describe('outputs are the same bytes with any number of threads', () => {
   let reference: Map<string, Buffer>;
 
   beforeAll(async () => {
-    pool = new WorkerPool(2, slotBytesFor(4096));
+    pool = new WorkerPool(2, 4096);
     inputPath = join(temp.make(), 'tricky.csv');
     writeFileSync(inputPath, trickyInput());
     reference = await runWith(inputPath, { threads: 1 });

@@ -91,7 +91,7 @@ describe('HashSpill: rows equal to an earlier row, from hashes spilled to disk',
     const words = new Uint32Array(rows.length * 2);
     rows.forEach((row, i) => {
       const b = Buffer.from(row);
-      hashRow(b, 0, b.length);
+      hashRow(new DataView(b.buffer, b.byteOffset, b.length), 0, b.length);
       words[2 * i] = rowHash[0];
       words[2 * i + 1] = rowHash[1];
     });
@@ -102,7 +102,7 @@ describe('HashSpill: rows equal to an earlier row, from hashes spilled to disk',
     const words = new Uint32Array(2000);
     for (let i = 0; i < 1000; i++) {
       const b = Buffer.from(`${'x'.repeat(i % 7)}row,${i}`);
-      hashRow(b, 0, b.length);
+      hashRow(new DataView(b.buffer, b.byteOffset, b.length), 0, b.length);
       words[2 * i] = rowHash[0];
       words[2 * i + 1] = rowHash[1];
     }

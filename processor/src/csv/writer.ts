@@ -10,6 +10,8 @@ const CR = 0x0d;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /** Written buffers kept for reuse; more than the stream buffers before asking for a drain. */
 const MAX_SPARE_BUFFERS = 8;
+/** Appended buffers (ranges' outputs) a sink lets queue before its writer waits. */
+export const MAX_QUEUED_APPENDS = 3;
 
 /** True when a CSV field with this value must be quoted: it holds a delimiter, a quote or a line break. */
 export function needsQuotes(src: Uint8Array, start: number, end: number): boolean {
@@ -144,9 +146,14 @@ export class CsvSink extends CsvBuffer {
   private flushedBytes = 0;
   private waitForDrain = false;
   private readonly spare: Buffer[] = [];
+  /** Appended buffers the stream has not written yet, and who waits for fewer. */
+  private queuedAppends = 0;
+  private wake: (() => void) | undefined;
 
   constructor(private readonly out: Writable, private readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
     super(chunkBytes);
+    // A failed write (a full disk) is reported by drain() and close(), not as an unhandled 'error'.
+    out.on('error', () => undefined);
   }
 
   /** Total bytes written so far, pending ones included. */
@@ -166,11 +173,22 @@ export class CsvSink extends CsvBuffer {
 
   /**
    * Writes bytes that are already CSV (a worker's output for one input range) after what is
-   * pending, without copying them; `done` runs once the stream has taken them.
+   * pending, without copying them; `done` runs once the stream has written them. {@link drain}
+   * waits while more than MAX_QUEUED_APPENDS are queued, not until the stream is empty, so the
+   * disk keeps writing while the caller prepares the next range.
    */
   append(bytes: Buffer, done?: () => void): void {
     this.flush();
-    if (!this.out.write(bytes, done && (() => done()))) this.waitForDrain = true;
+    this.queuedAppends++;
+    this.out.write(bytes, () => {
+      this.queuedAppends--;
+      done?.();
+      if (this.wake !== undefined && this.queuedAppends <= MAX_QUEUED_APPENDS) {
+        const wake = this.wake;
+        this.wake = undefined;
+        wake();
+      }
+    });
     this.flushedBytes += bytes.length;
   }
 
@@ -192,9 +210,10 @@ export class CsvSink extends CsvBuffer {
     this.pos = 0;
   }
 
-  /** Waits until the output stream has taken what was flushed (backpressure). */
+  /** Waits until the output stream has taken what was flushed, and all but a few appended buffers (backpressure). */
   async drain(): Promise<void> {
     if (this.out.errored) throw this.out.errored;
+    if (this.queuedAppends > MAX_QUEUED_APPENDS) await new Promise<void>((resolve) => (this.wake = resolve));
     if (!this.waitForDrain) return;
     this.waitForDrain = false;
     if (this.out.writableNeedDrain) await once(this.out, 'drain');

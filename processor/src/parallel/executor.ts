@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Slots } from './slots';
+import { SlotPlan, Slots } from './slots';
+import { MAX_QUEUED_APPENDS } from '../csv/writer';
 import { PrepareResult, PrepareTask, RangeTask, RangeTaskResult, RangeWorker, WriteResult, WriteTask } from '../passes';
 
 export interface RangeExecutor {
@@ -24,11 +25,21 @@ export interface RangeExecutor {
 }
 
 /**
- * Slots for ranges in flight: a range's input and output in pass 1, three outputs in pass 2,
- * plus those waiting to be written and the range being read ahead.
+ * Slots for `threads` threads on ranges of `rangeBytes`. Large ones (1.5 ranges: the spool is
+ * about 10 % larger than its input, and cleaned and transformed smaller than the spool) for the
+ * ranges in flight (a range's input and spool in pass 1, its cleaned and transformed outputs in
+ * pass 2), the outputs queued to be written (MAX_QUEUED_APPENDS + 1 per output stream) and the
+ * range being read ahead; small ones (a quarter range: 16 bytes per row for ages and salaries,
+ * 28 for RowFacts) for each range in flight. Bytes that do not fit go in buffers of their own.
  */
-export function slotCount(threads: number): number {
-  return 3 * rangesInFlight(threads) + 4;
+export function slotPlan(threads: number, rangeBytes: number): SlotPlan {
+  const inFlight = rangesInFlight(threads);
+  return {
+    large: 2 * inFlight + 2 * (MAX_QUEUED_APPENDS + 1) + 2,
+    largeBytes: Math.ceil(rangeBytes * 1.5) + 65536,
+    small: inFlight + 2,
+    smallBytes: Math.ceil(rangeBytes / 4) + 4096,
+  };
 }
 
 /** Ranges handed out ahead of the one being taken: each thread has one running and one waiting. */
@@ -58,8 +69,8 @@ export class InlineExecutor implements RangeExecutor {
   private readonly worker: RangeWorker;
   private readonly guard = new RunGuard();
 
-  constructor(slotBytes: number) {
-    this.slots = new Slots(slotCount(1), slotBytes, false);
+  constructor(rangeBytes: number) {
+    this.slots = new Slots(slotPlan(1, rangeBytes), false);
     this.worker = new RangeWorker(0, this.slots.buffers);
   }
 
@@ -98,6 +109,8 @@ export interface WorkerData {
 
 /** Tasks queued on one worker at most: one running, one waiting, so it never waits for the main thread. */
 const TASKS_PER_WORKER = 2;
+/** A worker's young generation stays small, as NODE_FLAGS (config.ts) keep the main thread's. */
+const resourceLimits = { maxYoungGenerationSizeMb: 6 };
 /** When the processor runs from its TypeScript sources (tests), workers compile them as the tests' child processes do. */
 const TS_NODE_REGISTER = 'ts-node/register/transpile-only';
 
@@ -125,8 +138,9 @@ export class WorkerPool implements RangeExecutor {
   private failure: Error | undefined;
   private closing = false;
 
-  constructor(readonly threads: number, slotBytes: number) {
-    this.slots = new Slots(slotCount(threads), slotBytes, true);
+  /** Starts `threads` worker threads for ranges of at most `rangeBytes`. */
+  constructor(readonly threads: number, rangeBytes: number) {
+    this.slots = new Slots(slotPlan(threads, rangeBytes), true);
     this.workers = Array.from({ length: threads }, (_, thread) => this.startThread(thread));
   }
 
@@ -184,8 +198,9 @@ export class WorkerPool implements RangeExecutor {
       ? new Worker(`require(${JSON.stringify(require.resolve(TS_NODE_REGISTER))});require(${JSON.stringify(join(__dirname, 'worker.ts'))});`, {
         eval: true,
         workerData,
+        resourceLimits,
       })
-      : new Worker(join(__dirname, 'worker.js'), { workerData });
+      : new Worker(join(__dirname, 'worker.js'), { workerData, resourceLimits });
     const state: Thread = { worker, jobs: new Map() };
     worker.on('message', (message: FromWorker) => {
       const job = state.jobs.get(message.id);

@@ -18,24 +18,45 @@ export interface Block {
   readonly length: number;
 }
 
+/** How many slots of each size, and their sizes. */
+export interface SlotPlan {
+  /** Slots for a range's input and its larger outputs (spool, cleaned_data, transformed_data). */
+  readonly large: number;
+  readonly largeBytes: number;
+  /** Slots for a range's per-row values (ages and salaries, pass 2's RowFacts). */
+  readonly small: number;
+  readonly smallBytes: number;
+}
+
 export class Slots {
+  /** The large slots first, then the small ones. */
   readonly buffers: readonly ArrayBufferLike[];
-  private readonly free: number[];
-  private readonly waiting: Array<(slot: number) => void> = [];
+  private readonly free: [number[], number[]] = [[], []];
+  private readonly waiting: [Array<(slot: number) => void>, Array<(slot: number) => void>] = [[], []];
 
   /**
    * @param shared SharedArrayBuffers (for worker threads) or plain ones (one thread)
    */
-  constructor(count: number, readonly bytes: number, shared: boolean) {
-    this.buffers = Array.from({ length: count }, () => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)));
-    this.free = this.buffers.map((_, i) => count - 1 - i);
+  constructor(readonly plan: SlotPlan, shared: boolean) {
+    const allocate = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    this.buffers = [
+      ...Array.from({ length: plan.large }, () => allocate(plan.largeBytes)),
+      ...Array.from({ length: plan.small }, () => allocate(plan.smallBytes)),
+    ];
+    this.reset();
   }
 
-  /** A free slot, waiting for one when all are in use. */
-  acquire(): Promise<number> {
-    const slot = this.free.pop();
+  /** Size of a large slot. */
+  get bytes(): number {
+    return this.plan.largeBytes;
+  }
+
+  /** A free slot, waiting for one when all of that size are in use. */
+  acquire(small = false): Promise<number> {
+    const size = small ? 1 : 0;
+    const slot = this.free[size].pop();
     if (slot !== undefined) return Promise.resolve(slot);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => this.waiting[size].push(resolve));
   }
 
   /**
@@ -43,15 +64,17 @@ export class Slots {
    * by one). Only between runs: an executor serves one run at a time.
    */
   reset(): void {
-    this.free.length = 0;
-    for (let i = this.buffers.length - 1; i >= 0; i--) this.free.push(i);
+    const { large, small } = this.plan;
+    this.free[0] = Array.from({ length: large }, (_, i) => large - 1 - i);
+    this.free[1] = Array.from({ length: small }, (_, i) => large + small - 1 - i);
   }
 
   release(slot: number): void {
     if (slot < 0) return;
-    const next = this.waiting.shift();
+    const size = slot < this.plan.large ? 0 : 1;
+    const next = this.waiting[size].shift();
     if (next) next(slot);
-    else this.free.push(slot);
+    else this.free[size].push(slot);
   }
 
   /** A block's bytes. */
