@@ -5,6 +5,7 @@ import { awscdk, javascript } from 'projen';
 // processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
 const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
+  '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
   'csv-stringify@^6.9.0',
 ];
@@ -41,6 +42,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     'kubernetes-models@^4.5.1',
     's3rver@^3.7.1',
+    // A local SQS server speaking the JSON protocol of @aws-sdk/client-sqs (tests and the demo);
+    // 1.x is the line that runs on Node 20 (2.x needs node:sqlite, Node 22.5+).
+    'fauxqs@^1.9.2',
   ],
 
   // Release targets. The Python packager needs PyPI, so this repository's CI builds and tests
