@@ -306,6 +306,10 @@ class VisibilityKeeper {
   }
 
   private async change(seconds: number): Promise<void> {
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: this.receiptHandle, VisibilityTimeout: seconds }));
+    await this.sqs.send(new ChangeMessageVisibilityCommand({
+      QueueUrl: this.queueUrl,
+      ReceiptHandle: this.receiptHandle,
+      VisibilityTimeout: seconds,
+    }));
   }
 }

@@ -477,7 +477,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     whenGetHeld: () => getHeldPromise,
     releaseHeldGets: () => {
       holdGets = undefined;
-      heldGets.splice(0).forEach((forward) => forward());
+      heldGets.splice(0).forEach((release) => release());
       getHeldPromise = new Promise<void>((resolve) => (getHeld = resolve));
     },
     close: async () => {

@@ -202,7 +202,8 @@ describe('queue mode: one S3 event message per Job', () => {
     // Keep a copy of the message as S3 sent it, then put it back.
     const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
     const body = Messages![0].Body!;
-    await sqs.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 }));
+    const release = { QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 };
+    await sqs.client.send(new ChangeMessageVisibilityCommand(release));
 
     expect((await runJob(w)).code).toBe(0);
     const first = await listKeys('runs/redelivered/');
