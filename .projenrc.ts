@@ -95,7 +95,8 @@ const buildProcessor = project.addTask('processor:compile', {
   exec: 'tsc -p processor/tsconfig.tools.json',
 });
 project.addTask('preprocess', {
-  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID]',
+  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID], '
+    + 'or one message of a queue: --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]',
   steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/src/cli.js', receiveArgs: true }],
 });
 const synthExample = project.addTask('synth:example', {
@@ -103,7 +104,7 @@ const synthExample = project.addTask('synth:example', {
   exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
 });
 project.addTask('demo', {
-  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3',
+  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3 (--trigger upload: one Job per upload through SQS)',
   steps: [
     { spawn: synthExample.name },
     { spawn: buildProcessor.name },
