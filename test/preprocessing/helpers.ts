@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { validateKubernetesObject } from './k8s-schema';
+import { validateKubernetesObjects } from './k8s-schema';
 import { MlopsEksCluster, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
 
 export const IMAGE_URI = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preprocess:1.0.0';
@@ -91,14 +91,7 @@ export function envOf(object: Record<string, any>): Record<string, string> {
   return Object.fromEntries(podSpecOf(object).containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
 }
 
-/** Schema problems of the objects (empty when all validate). */
+/** Schema problems of the objects (empty when all validate): strict Kubernetes 1.36 and KEDA schemas. */
 export function schemaProblems(objects: Array<Record<string, any>>): string[] {
-  return objects.flatMap((object) => {
-    try {
-      validateKubernetesObject(object);
-      return [];
-    } catch (error) {
-      return [`${object.kind}/${object.metadata?.name}: ${(error as Error).message}`];
-    }
-  });
+  return validateKubernetesObjects(objects);
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnParameter, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
@@ -287,7 +287,7 @@ describe('PodIdentityPreprocessing options', () => {
   });
 
   test('a token input key with its prefix given reads only that prefix', () => {
-    const { template } = synth({ inputKey: Token.asString({ Ref: 'InputKeyParameter' }), inputPrefix: 'incoming/' });
+    const { template } = synth((stack) => ({ inputKey: new CfnParameter(stack, 'InputKey').valueAsString, inputPrefix: 'incoming/' }));
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('/incoming/*');
   });
 });
