@@ -1,5 +1,5 @@
 import { CfnParameter, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
 import {
@@ -275,6 +275,27 @@ describe('PodIdentityPreprocessing options', () => {
       const logs = template.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-logs-bucket' } });
       expect(Object.values<any>(logs)[0].Properties.VersioningConfiguration).toBeUndefined();
     });
+  });
+
+  test('a bucket-owner-enforced access-log bucket works without the S3 log-delivery feature flag', () => {
+    const { template } = synth((stack) => ({
+      serverAccessLogsBucket: new s3.Bucket(stack, 'AccessLogs', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, enforceSSL: true }),
+    }));
+    const logsId = Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { OwnershipControls: Match.anyValue(), LoggingConfiguration: Match.absent() } }))
+      .find((id) => id.startsWith('AccessLogs'))!;
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'raw-data-bucket/' } });
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'processed-data-bucket/' } });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]) },
+    });
+    expect(JSON.stringify(template.findResources('AWS::S3::Bucket', { Properties: { AccessControl: Match.anyValue() } }))).toBe('{}');
+  });
+
+  test('an imported access-log bucket gets a warning with the statement to add to its policy', () => {
+    const { stack } = synth((s) => ({ serverAccessLogsBucket: s3.Bucket.fromBucketName(s, 'ImportedLogs', 'acme-access-logs') }));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('logging.s3.amazonaws.com'));
+    expect(warnings.map((w) => w.id).sort()).toEqual(['/EksClusterStack/Preprocessing/ProcessedDataBucket', '/EksClusterStack/Preprocessing/RawDataBucket']);
   });
 
   test('resources, deadline and log level are passed through', () => {
