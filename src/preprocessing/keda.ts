@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -13,6 +14,8 @@ const KEDA_NAMESPACE = 'keda';
 /** The chart's default name for the operator's service account. */
 const KEDA_OPERATOR_SERVICE_ACCOUNT = 'keda-operator';
 const CONSTRUCT_ID = 'CdkMlopsEksKeda';
+/** aws-eks-v2's construct ID of the resource that manifests wait for (absent on imported clusters). */
+const KUBECTL_READY_BARRIER_ID = 'KubectlReadyBarrier';
 
 /**
  * KEDA on one cluster, shared by every workload on it: the operator's IAM role (through EKS Pod
@@ -66,11 +69,17 @@ export class KedaInstallation extends Construct {
       version: this.version,
       namespace: KEDA_NAMESPACE,
       createNamespace: true,
-      // Wait for the operator, so ScaledJobs applied next find a running controller.
+      // Wait for the operator, so ScaledJobs applied next find a running controller; within the
+      // kubectl handler's 15-minute Lambda limit.
       wait: true,
+      timeout: Duration.minutes(10),
     });
     // The Pod Identity webhook injects credentials when a pod starts: the association comes first.
     chart.node.addDependency(this.association);
+    // aws-eks-v2 makes manifests, not charts, wait for its kubectl barrier (nodes and DNS ready on
+    // an MlopsEksCluster); without it the chart could wait for pods before any node exists.
+    const barrier = this.cluster.node.tryFindChild(KUBECTL_READY_BARRIER_ID);
+    if (barrier) chart.node.addDependency(barrier);
     return chart;
   }
 }

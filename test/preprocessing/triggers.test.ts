@@ -149,6 +149,15 @@ describe('PreprocessingTrigger.onUpload', () => {
       Properties: { Namespace: 'keda', ServiceAccount: 'keda-operator' },
     }));
     expect(charts[0].DependsOn).toContain(associationId);
+    expect(charts[0].Properties.Timeout).toBe('600s');
+  });
+
+  test('KEDA\'s chart waits, like the manifests, for the cluster\'s nodes and DNS (the kubectl barrier)', () => {
+    const [chart] = Object.values<any>(template.findResources('Custom::AWSCDK-EKS-HelmChart'));
+    const [barrierId] = Object.keys(template.findResources('AWS::SSM::Parameter', { DependsOn: Match.anyValue() }))
+      .filter((id) => id.includes('KubectlReadyBarrier'));
+    expect(barrierId).toBeDefined();
+    expect(chart.DependsOn).toContain(barrierId);
   });
 
   test('the KEDA operator may only read the length of the watched queue', () => {
