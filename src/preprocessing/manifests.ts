@@ -114,10 +114,8 @@ function networkPolicy(spec: WorkloadSpec): Record<string, any> {
       ingress: [],
       egress: [
         {
-          to: [{
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-          }],
+          // DNS to any address: CoreDNS runs as kube-system/kube-dns pods on node-group clusters,
+          // but as a service on each node under EKS Auto Mode, which no pod selector matches.
           ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
         },
         {
