@@ -32,6 +32,7 @@ export function podIdentityPrincipal(scope: Construct, cluster: eks.ICluster, se
     .withSessionTags();
 }
 
+/** The EKS add-on that runs the Pod Identity agent on node-group nodes. */
 export const POD_IDENTITY_AGENT_ADDON = 'eks-pod-identity-agent';
 
 /**
