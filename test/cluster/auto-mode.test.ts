@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { runAwsSolutions } from './nag';
-import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork, PodIdentityPreprocessing } from '../../src';
+import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 
 function autoModeStack(app: App, props: Partial<MlopsEksClusterProps> = {}): { stack: Stack; cluster: MlopsEksCluster } {
   const stack = new Stack(app, 'AutoModeStack');
@@ -112,6 +112,33 @@ describe('MlopsEksCluster in EKS Auto Mode, with a PodIdentityPreprocessing work
     template.hasResourceProperties('AWS::EKS::Cluster', {
       ResourcesVpcConfig: Match.objectLike({ EndpointPrivateAccess: true, EndpointPublicAccess: false }),
     });
+  });
+});
+
+describe('MlopsEksCluster in EKS Auto Mode, with a per-upload workload (KEDA)', () => {
+  let template: Template;
+  beforeAll(() => {
+    const { stack, cluster } = autoModeStack(new App());
+    new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, trigger: PreprocessingTrigger.onUpload() });
+    template = Template.fromStack(stack);
+  });
+
+  test('KEDA\'s operator and the workload get their associations, neither waiting for an agent add-on', () => {
+    template.resourceCountIs('AWS::EKS::Addon', 0);
+    const associations = Object.values<any>(template.findResources('AWS::EKS::PodIdentityAssociation'));
+    expect(associations.map((a) => `${a.Properties.Namespace}/${a.Properties.ServiceAccount}`).sort())
+      .toEqual(['keda/keda-operator', 'mlops/data-preprocessing-sa']);
+    for (const association of associations) {
+      expect(association.DependsOn ?? []).toEqual([]);
+    }
+  });
+
+  test('KEDA\'s chart is installed and the ScaledJob is applied', () => {
+    template.hasResourceProperties('Custom::AWSCDK-EKS-HelmChart', { Chart: 'keda' });
+    template.resourceCountIs('Custom::AWSCDK-EKS-HelmChart', 1); // no Cluster Autoscaler under Auto Mode
+    const kinds = Object.values<any>(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
+      .flatMap(manifestObjects).map((o) => o.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['ScaledJob', 'NetworkPolicy', 'ConfigMap']));
   });
 });
 
