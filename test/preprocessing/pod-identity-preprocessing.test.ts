@@ -194,7 +194,10 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     const agentRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 80);
     expect(agentRule.to).toEqual([{ ipBlock: { cidr: '169.254.170.23/32' } }]);
     const dnsRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 53);
-    expect(dnsRule.to).toBeUndefined(); // CoreDNS is a per-node service, not a pod, under EKS Auto Mode
+    expect(dnsRule.to).toEqual([{
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    }]);
     const httpsRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 443);
     expect(httpsRule.to).toBeUndefined(); // S3 and SQS endpoints have no fixed addresses
   });
