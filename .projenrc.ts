@@ -29,7 +29,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
 
-  // The kubectl layer that matches the default Kubernetes version (see src/cluster/versions.ts).
+  // The kubectl layer that matches the default Kubernetes version (see src/cluster/kubectl-layer.ts).
   deps: ['@aws-cdk/lambda-layer-kubectl-v36@^2.0.1'],
   // Renders the emitted manifests as YAML; bundled because it is not a jsii module.
   bundledDeps: ['yaml@^2.9.1'],
