@@ -5,6 +5,7 @@ import { awscdk, javascript } from 'projen';
 // processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
 const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
+  '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
   'csv-stringify@^6.9.0',
 ];
@@ -28,7 +29,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
 
-  // The kubectl layer that matches the default Kubernetes version (see src/cluster/versions.ts).
+  // The kubectl layer that matches the default Kubernetes version (see src/cluster/kubectl-layer.ts).
   deps: ['@aws-cdk/lambda-layer-kubectl-v36@^2.0.1'],
   // Renders the emitted manifests as YAML; bundled because it is not a jsii module.
   bundledDeps: ['yaml@^2.9.1'],
@@ -39,8 +40,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
     'aws-cdk@^2.1148.1',
     'cdk-nag@^3.0.2',
-    'kubernetes-models@^4.5.1',
+    // Strict schema validation of the emitted manifests (test/preprocessing/k8s-schema.ts): the
+    // Kubernetes API and KEDA schemas, compiled. ESM-only; they declare Node 22 but run on Node 20.
+    'kubernetes-models@^5.1.0',
+    '@kubernetes-models/keda@^2.0.0',
     's3rver@^3.7.1',
+    // A local SQS server speaking the JSON protocol of @aws-sdk/client-sqs (tests and the demo);
+    // 1.x is the line that runs on Node 20 (2.x needs node:sqlite, Node 22.5+).
+    'fauxqs@^1.9.2',
   ],
 
   // Release targets. The Python packager needs PyPI, so this repository's CI builds and tests
@@ -58,10 +65,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   sampleCode: false,
   // tsconfig.dev.json type-checks everything that is not the jsii library itself.
   tsconfigDevFile: 'tsconfig.dev.json',
+  // It also holds the tests' ESM helpers (test/**/*.mjs, run by node in a child process) so that
+  // eslint lints them with type information like the rest.
   tsconfigDev: {
-    include: ['.projenrc.ts', 'src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'processor/**/*.ts'],
+    include: ['.projenrc.ts', 'src/**/*.ts', 'test/**/*.ts', 'test/**/*.mjs', 'examples/**/*.ts', 'processor/**/*.ts'],
     exclude: ['node_modules', 'processor/lib', 'processor/node_modules'],
-    compilerOptions: {},
+    compilerOptions: { allowJs: true },
   },
   eslintOptions: {
     // One type-checking project for every linted folder (tsconfig.dev.json includes them all).
@@ -69,6 +78,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     projectService: false,
     dirs: ['src'],
     devdirs: ['test', 'examples', 'processor/src', 'processor/tools', 'build-tools', 'projenrc'],
+    fileExtensions: ['.ts', '.tsx', '.mjs'],
   },
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
@@ -91,7 +101,8 @@ const buildProcessor = project.addTask('processor:compile', {
   exec: 'tsc -p processor/tsconfig.tools.json',
 });
 project.addTask('preprocess', {
-  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID]',
+  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID], '
+    + 'or one message of a queue: --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]',
   // NODE_FLAGS of processor/src/config.ts (a small young generation keeps memory flat).
   steps: [{ spawn: buildProcessor.name }, { exec: 'node --max-semi-space-size=2 processor/lib/src/cli.js', receiveArgs: true }],
 });
@@ -100,7 +111,7 @@ const synthExample = project.addTask('synth:example', {
   exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
 });
 project.addTask('demo', {
-  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3',
+  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3 (--trigger upload: one Job per upload through SQS)',
   steps: [
     { spawn: synthExample.name },
     { spawn: buildProcessor.name },

@@ -6,16 +6,21 @@
  *   npm run synth:example                         # Kubernetes 1.36 (the library default)
  *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
  *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
+ *   npx cdk synth -c publicAccessCidrs=203.0.113.7/32                    # kubectl from your machine
+ *   npx cdk synth -c bucketNamePrefix=acme-eks-demo   # bucket names are global: pick a free prefix
+ *
+ * The workload runs once per uploaded object: after `cdk deploy`,
+ * `aws s3 cp data/mock_data.csv s3://eks-demo-raw-data-bucket/data/` runs the pipeline.
  *
  * Stacks are environment-agnostic like the walkthrough's; `cdk deploy` uses your CLI's account
  * and region.
  */
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
-import { App, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing } from '../src';
+import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../src';
 
 const APP_PREFIX = 'eks-demo';
 
@@ -36,6 +41,10 @@ export interface EksClusterStackProps extends StackProps {
   /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
   readonly kubernetesVersion: string;
   readonly adminRoleArn?: string;
+  /** CIDRs that may reach the Kubernetes API from the internet; none keeps the endpoint private. */
+  readonly publicAccessCidrs?: string[];
+  /** Prefix of the five bucket names (they are global across AWS accounts). */
+  readonly bucketNamePrefix: string;
 }
 
 export class EksClusterStack extends Stack {
@@ -49,6 +58,7 @@ export class EksClusterStack extends Stack {
       clusterName: `${APP_PREFIX}-eks-cluster`,
       nodegroupName: `${APP_PREFIX}-primary-nodegroup`,
       nodeLabels: { 'node-type': 'primary', 'environment': 'sandbox' },
+      publicAccessCidrs: props.publicAccessCidrs,
       ...kubernetesVersionProps(this, props.kubernetesVersion),
     });
     if (props.adminRoleArn) {
@@ -61,15 +71,14 @@ export class EksClusterStack extends Stack {
       serviceAccountName: 'data-preprocessing-sa',
       jobName: 'data-preprocessing',
       roleName: `${APP_PREFIX}-data-preprocessing-role`,
-      bucketNamePrefix: APP_PREFIX,
+      // Every CSV uploaded under data/ is processed by its own Job (S3 → SQS → KEDA).
+      trigger: PreprocessingTrigger.onUpload(),
+      bucketNamePrefix: props.bucketNamePrefix,
+      // The data buckets send their access logs to the walkthrough's logs bucket.
       createAdditionalBuckets: true,
       // A demo, like the walkthrough: buckets go away with the stack.
       bucketRemovalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
-    });
-    Validations.of(this.preprocessing).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'Demo buckets that are destroyed with the stack; for production pass serverAccessLogsBucket.',
     });
   }
 }
@@ -84,7 +93,10 @@ function kubernetesVersionProps(scope: Construct, version: string) {
   return {};
 }
 
-/** Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn, owner. */
+/**
+ * Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn,
+ * publicAccessCidrs (comma-separated), bucketNamePrefix, owner.
+ */
 export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
   const context = (key: string): string | undefined => app.node.tryGetContext(key);
   const network = new NetworkStack(app, 'NetworkStack', { description: 'eks-demo: VPC for the EKS MLOps preprocessing pipeline' });
@@ -93,6 +105,8 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
     network: network.network,
     kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
     adminRoleArn: context('adminRoleArn'),
+    publicAccessCidrs: listContext(context('publicAccessCidrs')),
+    bucketNamePrefix: String(context('bucketNamePrefix') ?? APP_PREFIX),
   });
   cluster.addStackDependency(network);
 
@@ -107,6 +121,12 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
     Tags.of(app).add(key, value);
   }
   return { network, cluster };
+}
+
+/** A comma-separated context value as a list; unset or blank gives undefined. */
+function listContext(value: string | undefined): string[] | undefined {
+  const items = String(value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return items.length > 0 ? items : undefined;
 }
 
 if (require.main === module) {

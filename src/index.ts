@@ -1,5 +1,12 @@
 export * from './network/mlops-network';
 export * from './cluster/mlops-eks-cluster';
 export { AddonVersions } from './cluster/addons';
+export { ClusterAutoscalerVersion } from './cluster/cluster-autoscaler';
+export { ComputeMode } from './cluster/compute';
 export * from './preprocessing/pod-identity-preprocessing';
-export { ProcessorImage, ProcessorImageConfig } from './preprocessing/processor-image';
+export {
+  ProcessorImage, ProcessorImageConfig, BundledProcessorImageOptions, ImageUriProcessorImageOptions,
+} from './preprocessing/processor-image';
+export {
+  PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
+} from './preprocessing/triggers/trigger';

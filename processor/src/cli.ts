@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * Command-line entry point (also the image's ENTRYPOINT). A thin wrapper around runPipeline that
- * maps the outcome to the exit code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
+ * Command-line entry point (also the image's ENTRYPOINT). A thin wrapper around runPipeline (one
+ * input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit code:
+ * 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
 import { parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { Logger, createLogger } from './log';
 import { runPipeline } from './pipeline';
+import { runQueueJob } from './queue';
 
 export interface MainOptions {
   /** Stops the run (the process wires SIGTERM and SIGINT to it). */
@@ -26,8 +28,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       return EXIT_OK;
     }
     options.signal?.addEventListener('abort', () => {
-      log.warn('Stop requested; aborting the run (open uploads are aborted, no manifest is written)');
+      log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
+    if (config.queue) {
+      return await runQueueJob({
+        ...config.queue,
+        output: config.output,
+        runId: config.runId,
+        scratchDir: config.scratchDir,
+        threads: config.threads,
+        log,
+        signal: options.signal,
+        env,
+      });
+    }
     await runPipeline({
       input: config.input,
       output: config.output,

@@ -54,6 +54,12 @@ describe('the example app reproduces the walkthrough', () => {
     });
   });
 
+  test('the node group grows and shrinks by itself: the Cluster Autoscaler, for this cluster\'s tagged groups', () => {
+    const chart = findOne(cluster, 'Custom::AWSCDK-EKS-HelmChart', { Properties: { Chart: 'cluster-autoscaler' } });
+    expect(chart.Properties.Values['Fn::Join'][1].join('')).toContain('"tags":["k8s.io/cluster-autoscaler/enabled","k8s.io/cluster-autoscaler/eks-demo-eks-cluster"]');
+    cluster.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'kube-system', ServiceAccount: 'cluster-autoscaler' });
+  });
+
   test('the five eks-demo buckets exist and are destroyed with the demo', () => {
     const buckets = Object.values<any>(cluster.findResources('AWS::S3::Bucket'));
     expect(buckets.map((b) => b.Properties.BucketName).sort()).toEqual([
@@ -69,14 +75,71 @@ describe('the example app reproduces the walkthrough', () => {
     cluster.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'mlops', ServiceAccount: 'data-preprocessing-sa' });
   });
 
-  test('the Job data-preprocessing runs the bundled image with the walkthrough env', () => {
-    const manifest = findOne(cluster, 'Custom::AWSCDK-EKS-KubernetesResource').Properties.Manifest;
-    const text = JSON.stringify(manifest);
-    expect(text).toContain('\\"kind\\":\\"Job\\",\\"metadata\\":{\\"name\\":\\"data-preprocessing\\",\\"namespace\\":\\"mlops\\"');
-    for (const env of ['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL']) {
+  test('the ScaledJob data-preprocessing runs the bundled image once per upload, with the walkthrough env', () => {
+    const manifests = Object.values<any>(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
+    const text = JSON.stringify(manifests.map((m) => m.Properties.Manifest));
+    expect(text).toContain('\\"kind\\":\\"ScaledJob\\",\\"metadata\\":{\\"name\\":\\"data-preprocessing\\",\\"namespace\\":\\"mlops\\"');
+    for (const env of ['QUEUE_URL', 'INPUT_BUCKET', 'INPUT_PREFIX', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL']) {
       expect(text).toContain(`\\"name\\":\\"${env}\\"`);
     }
     expect(text).toContain('cdk-hnb659fds-container-assets');
+  });
+
+  test('an upload to s3://eks-demo-raw-data-bucket/data/ starts the pipeline', () => {
+    cluster.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [Match.objectLike({
+          Events: ['s3:ObjectCreated:*'],
+          Filter: { Key: { FilterRules: Match.arrayWith([{ Name: 'prefix', Value: 'data/' }]) } },
+        })],
+      },
+    });
+    const bucketId = Object.keys(cluster.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-raw-data-bucket' } }))[0];
+    cluster.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: { Ref: bucketId } });
+  });
+
+  test('the data buckets log their access to the walkthrough\'s logs bucket', () => {
+    const logsId = Object.keys(cluster.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-logs-bucket' } }))[0];
+    const logged = Object.values<any>(cluster.findResources('AWS::S3::Bucket', {
+      Properties: { LoggingConfiguration: { DestinationBucketName: { Ref: logsId } } },
+    })).map((b) => b.Properties.BucketName).sort();
+    expect(logged).toEqual(['eks-demo-feature-store-bucket', 'eks-demo-model-artifacts-bucket', 'eks-demo-processed-data-bucket', 'eks-demo-raw-data-bucket']);
+  });
+});
+
+describe('the example app with context bucketNamePrefix', () => {
+  test('names the five buckets with the prefix (bucket names are global)', () => {
+    const app = new App({ context: { bucketNamePrefix: 'acme-eks-demo' } });
+    const names = Object.values<any>(Template.fromStack(buildExampleApp(app).cluster).findResources('AWS::S3::Bucket'))
+      .map((b) => b.Properties.BucketName).sort();
+    expect(names).toEqual(['acme-eks-demo-feature-store-bucket', 'acme-eks-demo-logs-bucket', 'acme-eks-demo-model-artifacts-bucket',
+      'acme-eks-demo-processed-data-bucket', 'acme-eks-demo-raw-data-bucket']);
+  });
+});
+
+describe('the example app\'s API endpoint', () => {
+  test('is private unless context publicAccessCidrs is given', () => {
+    const { cluster } = buildExampleApp(new App());
+    Template.fromStack(cluster).hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPrivateAccess: true, EndpointPublicAccess: false }),
+    });
+  });
+
+  test('with -c publicAccessCidrs=<ip>/32,<cidr> is public from those CIDRs only', () => {
+    const app = new App({ context: { publicAccessCidrs: '203.0.113.7/32, 198.51.100.0/24' } });
+    const { cluster } = buildExampleApp(app);
+    Template.fromStack(cluster).hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({
+        EndpointPrivateAccess: true,
+        EndpointPublicAccess: true,
+        PublicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
+      }),
+    });
+  });
+
+  test('refuses a malformed CIDR, naming the prop', () => {
+    const app = new App({ context: { publicAccessCidrs: '203.0.113.7' } });
+    expect(() => buildExampleApp(app)).toThrow(/invalid 'publicAccessCidrs'/);
   });
 });
 
