@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER, RUN_ID, TempDirs } from './helpers';
 import { main } from '../../processor/src/cli';
-import { DEFAULT_RECEIVE_WAIT_SECONDS, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, parseConfig } from '../../processor/src/config';
+import { DEFAULT_RECEIVE_WAIT_SECONDS, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, USAGE, parseConfig } from '../../processor/src/config';
 
 const temp = new TempDirs();
 afterAll(() => temp.cleanup());
@@ -124,6 +124,8 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['an invalid run id in queue mode (checked before a message is taken)', ['--queue-url', 'http://q', '--output', 'y', '--run-id', '../x'], {},
       /run id '..\/x' is invalid/],
     ['--input-prefix without a queue', ['--input', 'x', '--output', 'y', '--input-prefix', 'data/'], {}, /--input-prefix applies only with --queue-url/],
+    ['no threads', ['--input', 'x', '--output', 'y', '--threads', '0'], {}, /--threads must be a whole number from 1 to 64, or auto \(got '0'\)/],
+    ['a fractional THREADS', ['--input', 'x', '--output', 'y'], { THREADS: '1.5' }, /THREADS must be a whole number from 1 to 64, or auto \(got '1.5'\)/],
   ])('invalid arguments: %s', async (_, args, env, message) => {
     const run = await runCli(args, env);
     expect(run.code).toBe(2);
@@ -165,6 +167,22 @@ describe('other failures', () => {
     await main(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
     await main(['--input', inputFile('nonsense'), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
     expect(readdirSync(scratch)).toEqual(['keep']);
+  });
+});
+
+describe('thread count', () => {
+  test('--threads wins over THREADS; auto or nothing leaves the choice to the CPUs the container may use', () => {
+    const base = ['--input', 'x', '--output', 'y'];
+    expect(parseConfig([...base, '--threads', '3'], { THREADS: '2' }).threads).toBe(3);
+    expect(parseConfig(base, { THREADS: '1' }).threads).toBe(1);
+    expect(parseConfig(base, { THREADS: 'auto' }).threads).toBeUndefined();
+    expect(parseConfig(base, {}).threads).toBeUndefined();
+    expect(parseConfig(['--queue-url', 'http://q', '--output', 'y'], { THREADS: '4' }).threads).toBe(4);
+  });
+
+  test('the usage text documents it', () => {
+    expect(USAGE).toMatch(/--threads N/);
+    expect(USAGE).toMatch(/THREADS/);
   });
 });
 

@@ -86,7 +86,7 @@ describe('outputs are the same bytes with any number of threads', () => {
   });
 
   // Range sizes from a few bytes (a cut in nearly every field) to more than a row.
-  test.each([1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597])('two worker threads, ranges of %d bytes', async (rangeBytes) => {
+  test.each([1, 2, 3, 5, 8, 13, 34, 89, 233, 610, 1597])('two worker threads, ranges of %d bytes', async (rangeBytes) => {
     expectSameFiles(await runWith(inputPath, { executor: pool, rangeBytes }), reference);
   });
 
@@ -98,9 +98,9 @@ describe('outputs are the same bytes with any number of threads', () => {
     const lines: string[] = [];
     const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
     const dir = temp.make();
-    await runPipeline({ input: inputPath, output: dir, runId: RUN_ID, scratchDir: temp.make(), threads: 3, rangeBytes: 512, log });
-    expect(lines.join('')).toMatch(/DEBUG Threads threads=3\n/);
-    expectSameFiles(localRun({} as never, dir, RUN_ID).files(), reference);
+    const result = await runPipeline({ input: inputPath, output: dir, runId: RUN_ID, scratchDir: temp.make(), threads: 3, rangeBytes: 512, log });
+    expect(lines.join('')).toMatch(/INFO  Threads threads=3\n/);
+    expectSameFiles(localRun(result, dir, RUN_ID).files(), reference);
   });
 });
 

@@ -88,6 +88,9 @@ function podEnv(label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_S3: proxy.endpoint,
     SCRATCH_DIR: temp.make('s3-scratch-'),
+    // One thread: these runs are about S3; the first test runs on worker threads (which compile
+    // the TypeScript sources when they start here).
+    THREADS: '1',
     ...extra,
   };
 }
@@ -123,9 +126,10 @@ function requestsSince(start: number) {
 
 describe('the job against S3, with Pod Identity credentials', () => {
   test('reads the input object and writes every output and the manifest, the same bytes as a local run', async () => {
-    const { code, log } = await runJob('clean');
+    const { code, log } = await runJob('clean', { THREADS: '2' });
     expect(code).toBe(0);
     expect(log).toContain(`Downloading s3://${RAW}/${INPUT_KEY}`);
+    expect(log).toMatch(/INFO  Threads threads=2\n/);
     expect(log).toContain(`Uploading to s3://${PROCESSED}/runs/clean/cleaned_data_${RUN}.csv`);
     expect(await listKeys('runs/clean/')).toEqual([
       'cleaned_data', 'department_statistics', 'manifest', 'quality_metrics', 'rejected_rows', 'transformed_data',
@@ -275,7 +279,7 @@ describe('the job against S3, with Pod Identity credentials', () => {
     const start = proxy.requests.length;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join('processor', 'src', 'cli.ts')], {
       cwd: ROOT,
-      env: { ...process.env, ...podEnv('terminated') },
+      env: { ...process.env, ...podEnv('terminated', { THREADS: '2' }) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -87,85 +87,93 @@ export interface OpenObjectOptions {
  */
 export async function openS3Object(client: S3Client, location: S3Location, options: OpenObjectOptions): Promise<S3ObjectSource> {
   const partBytes = options.partBytes ?? DOWNLOAD_PART_BYTES;
-  const concurrency = Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY);
-  // Stops the read-ahead when the source is closed early (a failure elsewhere) or the run is aborted.
-  const stop = new AbortController();
-  const onAbort = (): void => stop.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const reader = new PartReader(client, location, options.log, stop.signal, options.signal);
-
-  let first: GetObjectCommandOutput;
+  const reader = new PartReader(client, location, options.log, options.signal);
   try {
-    first = await reader.get(`bytes=0-${partBytes - 1}`, undefined);
-  } catch (error) {
-    if (errorName(error) !== 'InvalidRange') throw closeOnError(error);
-    // S3 answers a range on an empty object with 416: read it whole to learn it is empty.
-    const whole = await reader.get(undefined, undefined).catch((e: unknown) => {
-      throw closeOnError(e);
-    });
-    (whole.Body as Readable | undefined)?.destroy();
-    options.signal?.removeEventListener('abort', onAbort);
-    return { size: 0, lastModified: whole.LastModified, read: async () => 0, close: async () => undefined };
-  }
-  const size = totalSizeOf(first);
-  if (size === 0) {
-    // Some S3 look-alikes answer a range of an empty object with `bytes 0-0/0` instead of 416.
-    (first.Body as Readable | undefined)?.destroy();
-    options.signal?.removeEventListener('abort', onAbort);
-    return { size: 0, lastModified: first.LastModified, read: async () => 0, close: async () => undefined };
-  }
-  if (size === undefined) {
-    (first.Body as Readable | undefined)?.destroy();
-    throw closeOnError(new Error(`reading ${s3Uri(location)}: the S3 endpoint did not answer the ranged GET with a Content-Range`));
-  }
-  reader.etag = first.ETag;
-
-  const parts = Math.ceil(size / partBytes);
-  const fetched: Array<Promise<Buffer>> = [];
-  let nextPart = 0;
-  const fetchAhead = (): void => {
-    while (nextPart < parts && fetched.length < concurrency) {
-      const start = nextPart * partBytes;
-      const promise = reader.part(start, Math.min(size, start + partBytes), nextPart === 0 ? first : undefined);
-      promise.catch(() => undefined); // observed when the part is read
-      fetched.push(promise);
-      nextPart++;
+    let first: GetObjectCommandOutput;
+    try {
+      first = await reader.get(`bytes=0-${partBytes - 1}`, undefined);
+    } catch (error) {
+      if (errorName(error) !== 'InvalidRange') throw error;
+      // S3 answers a range of an empty object with 416: read it whole to learn it is empty.
+      return emptyObject(reader, await reader.get(undefined, undefined));
     }
-  };
-  fetchAhead();
-
-  let current: Buffer | undefined;
-  let pos = 0;
-  function closeOnError(error: unknown): unknown {
-    stop.abort();
-    options.signal?.removeEventListener('abort', onAbort);
-    return error;
+    const size = totalSizeOf(first);
+    // Some S3 look-alikes answer a range of an empty object with `bytes 0-0/0` instead of 416.
+    if (size === 0) return emptyObject(reader, first);
+    if (size === undefined) {
+      (first.Body as Readable | undefined)?.destroy();
+      throw new Error(`reading ${s3Uri(location)}: the S3 endpoint did not answer the ranged GET with a Content-Range`);
+    }
+    reader.etag = first.ETag;
+    return new PartsSource(reader, first, size, partBytes, Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY));
+  } catch (error) {
+    reader.stop();
+    throw error;
   }
-  return {
-    size,
-    lastModified: first.LastModified,
-    read: async (buf, offset, length) => {
-      while (current === undefined || pos === current.length) {
-        const next = fetched.shift();
-        if (next === undefined) return 0;
-        if (current !== undefined) reader.recycle(current);
-        current = await next.catch((error: unknown) => {
-          throw closeOnError(error);
-        });
-        pos = 0;
-        fetchAhead();
+}
+
+function emptyObject(reader: PartReader, response: GetObjectCommandOutput): S3ObjectSource {
+  (response.Body as Readable | undefined)?.destroy();
+  reader.stop();
+  return { size: 0, lastModified: response.LastModified, read: async () => 0, close: async () => undefined };
+}
+
+/** The object's parts handed out in order, `concurrency` of them fetched ahead. */
+class PartsSource implements S3ObjectSource {
+  readonly lastModified: Date | undefined;
+  private readonly parts: number;
+  private readonly fetched: Array<Promise<Buffer>> = [];
+  private nextPart = 0;
+  private current: Buffer | undefined;
+  private pos = 0;
+
+  constructor(
+    private readonly reader: PartReader,
+    private first: GetObjectCommandOutput | undefined,
+    readonly size: number,
+    private readonly partBytes: number,
+    private readonly concurrency: number,
+  ) {
+    this.lastModified = first?.LastModified;
+    this.parts = Math.ceil(size / partBytes);
+    this.fetchAhead();
+  }
+
+  async read(buf: Uint8Array, offset: number, length: number): Promise<number> {
+    while (this.current === undefined || this.pos === this.current.length) {
+      const next = this.fetched.shift();
+      if (next === undefined) return 0;
+      if (this.current !== undefined) this.reader.recycle(this.current);
+      try {
+        this.current = await next;
+      } catch (error) {
+        this.reader.stop();
+        throw error;
       }
-      const n = Math.min(length, current.length - pos);
-      current.copy(buf, offset, pos, pos + n);
-      pos += n;
-      return n;
-    },
-    close: async () => {
-      stop.abort();
-      options.signal?.removeEventListener('abort', onAbort);
-      await Promise.all(fetched.splice(0).map((p) => p.catch(() => undefined)));
-    },
-  };
+      this.pos = 0;
+      this.fetchAhead();
+    }
+    const n = Math.min(length, this.current.length - this.pos);
+    this.current.copy(buf, offset, this.pos, this.pos + n);
+    this.pos += n;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.reader.stop();
+    await Promise.all(this.fetched.splice(0).map((p) => p.catch(() => undefined)));
+  }
+
+  private fetchAhead(): void {
+    while (this.nextPart < this.parts && this.fetched.length < this.concurrency) {
+      const start = this.nextPart * this.partBytes;
+      const promise = this.reader.part(start, Math.min(this.size, start + this.partBytes), this.first);
+      this.first = undefined;
+      promise.catch(() => undefined); // observed when the part is read
+      this.fetched.push(promise);
+      this.nextPart++;
+    }
+  }
 }
 
 /** The object's size from a ranged GET's Content-Range (`bytes 0-4194303/291772119`). */
@@ -179,14 +187,25 @@ class PartReader {
   /** The version every part must come from. */
   etag: string | undefined;
   private readonly free: Buffer[] = [];
+  /** Stops requests in flight when the reading ends early (a failure elsewhere) or the run is aborted. */
+  private readonly stopping = new AbortController();
+  private readonly onAbort: () => void;
 
   constructor(
     private readonly client: S3Client,
     private readonly location: S3Location,
     private readonly log: Logger,
-    private readonly stop: AbortSignal,
     private readonly runSignal: AbortSignal | undefined,
-  ) {}
+  ) {
+    this.onAbort = () => this.stopping.abort();
+    runSignal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Aborts what is in flight and lets go of the run's signal. */
+  stop(): void {
+    this.stopping.abort();
+    this.runSignal?.removeEventListener('abort', this.onAbort);
+  }
 
   /** Takes back a part's buffer once its bytes have been read. */
   recycle(buf: Buffer): void {
@@ -201,7 +220,7 @@ class PartReader {
         Key: this.location.key,
         Range: range,
         IfMatch: ifMatch,
-      }), { abortSignal: this.stop });
+      }), { abortSignal: this.stopping.signal });
     } catch (error) {
       if (this.runSignal?.aborted) throw new RunAbortedError();
       if (errorName(error) === 'InvalidRange') throw error;
@@ -230,13 +249,13 @@ class PartReader {
         return buf;
       } catch (error) {
         if (this.runSignal?.aborted) throw new RunAbortedError();
-        if (this.stop.aborted) throw error;
+        if (this.stopping.signal.aborted) throw error;
         if (!isTransient(error)) throw inputError(error, this.location);
         if (resumes >= MAX_RESUMES) {
           throw new Error(`downloading ${s3Uri(this.location)} failed after ${resumes + 1} attempts: ${describeError(error)}`, { cause: error });
         }
         this.log.warn(`Download of ${s3Uri(this.location)} interrupted at byte ${start + got} (${describeError(error)}); resuming`, { attempt: resumes + 2 });
-        await sleep(backoffMs(resumes + 1), undefined, { signal: this.stop }).catch(() => undefined);
+        await sleep(backoffMs(resumes + 1), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       } finally {
         body.destroy();
       }
