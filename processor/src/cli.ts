@@ -6,9 +6,9 @@
  */
 import { parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
+import { queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
 import { runPipeline } from './pipeline';
-import { runQueueJob } from './queue';
 
 export interface MainOptions {
   /** Stops the run (the process wires SIGTERM and SIGINT to it). */
@@ -31,6 +31,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
     if (config.queue) {
+      const { runQueueJob } = queueModule();
       return await runQueueJob({
         ...config.queue,
         output: config.output,

@@ -44,6 +44,16 @@ export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 /** Upper bound for --threads / THREADS (a typo like 1000 should not start a thousand threads). */
 export const MAX_THREADS = 64;
 
+/** An S3 object (or prefix, as `key`). */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export function s3Uri(location: S3Location): string {
+  return `s3://${location.bucket}/${location.key}`;
+}
+
 export type InputLocation = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
 export type OutputLocation = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
 

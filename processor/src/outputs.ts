@@ -10,8 +10,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { OutputLocation } from './config';
-import { S3Location, putSmallObject, s3Uri, uploadFile } from './io/s3';
+import { OutputLocation, S3Location, s3Uri } from './config';
+import { s3Module } from './io/lazy';
 import type { Logger } from './log';
 
 export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
@@ -134,6 +134,7 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   async publish(files: readonly StagedFile[]): Promise<void> {
+    const { uploadFile } = s3Module();
     for (const file of files) {
       this.log.info(`Uploading to ${this.locationOf(file.fileName)}`);
       await uploadFile(this.client, this.objectOf(file.fileName), join(this.stagingDir, file.fileName), {
@@ -146,6 +147,7 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   async publishManifest(fileName: string, bytes: Buffer): Promise<void> {
+    const { putSmallObject } = s3Module();
     this.log.info(`Uploading to ${this.locationOf(fileName)}`);
     await putSmallObject(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
   }

@@ -31,13 +31,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
-import { InputLocation, isoSeconds, parseInputLocation, parseOutputLocation, runIdFor, timeOfRunId, validateRunId } from './config';
+import { InputLocation, isoSeconds, parseInputLocation, parseOutputLocation, runIdFor, s3Uri, timeOfRunId, validateRunId } from './config';
 import { DEFAULT_RANGE_BYTES, InputSummary, OutputSummary, PassContext, prepareRows, writeRows } from './coordinator';
 import { CsvSink } from './csv/writer';
 import { RunAbortedError } from './errors';
 import { formatFloat } from './format';
+import { s3Module } from './io/lazy';
 import { openLocalFile, statInputFile } from './io/local';
-import { createS3Client, openS3Object, s3Uri } from './io/s3';
 import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
 import {
@@ -123,7 +123,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const input = parseInputLocation(options.input);
   const output = parseOutputLocation(options.output);
   let client = options.s3Client;
-  const s3 = (): S3Client => (client ??= createS3Client(options.env ?? process.env));
+  const s3 = (): S3Client => (client ??= s3Module().createS3Client(options.env ?? process.env));
 
   const scratchRoot = options.scratchDir ?? tmpdir();
   await mkdir(scratchRoot, { recursive: true });
@@ -270,7 +270,7 @@ async function openInput(
     return { bytes: await openLocalFile(input.path), size: info.size, lastModified: info.mtime };
   }
   log.info(`Downloading ${s3Uri(input)}`);
-  const object = await openS3Object(s3(), input, { log, signal });
+  const object = await s3Module().openS3Object(s3(), input, { log, signal });
   return { bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0) };
 }
 

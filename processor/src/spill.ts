@@ -146,6 +146,13 @@ function emptyHistogram(): Float64Array {
   return new Float64Array(DIGITS);
 }
 
+/** The digit whose bucket holds rank `k` of the counted keys, and the rank within that bucket. */
+function bucketOf(counts: Float64Array, k: number): [number, number] {
+  let digit = 0;
+  while (k >= counts[digit]) k -= counts[digit++];
+  return [digit, k];
+}
+
 /**
  * The valid values of one column (age or salary), spilled for the exact median: pandas'
  * `Series.median()`, the middle value or the mean of the two middle values, NaN when empty.
@@ -194,10 +201,19 @@ export class ValueSpill {
     await this.file.finish();
     const n = this.count;
     if (n === 0) return NaN;
-    const upper = await this.select(n >>> 1);
-    if (n % 2 === 1) return upper;
-    // numpy computes the even case as (a + b) / 2 too.
-    return ((await this.select((n >>> 1) - 1)) + upper) / 2;
+    const mid = n >>> 1;
+    if (n % 2 === 1) return this.select(mid);
+    // numpy computes the even case as (a + b) / 2 too. Both middle values are usually in one
+    // bucket: then one pass reads them both.
+    const [bucket, rank] = bucketOf(this.histogram, mid);
+    if (rank > 0 && this.histogram[bucket] <= this.collectLimit) {
+      const values = await this.collect(narrowed(ALL_KEYS, bucket), this.histogram[bucket]);
+      const upper = selectInPlace(values, rank);
+      let lower = -Infinity;
+      for (let i = 0; i < rank; i++) if (values[i] > lower) lower = values[i];
+      return (lower + upper) / 2;
+    }
+    return ((await this.select(mid - 1)) + (await this.select(mid))) / 2;
   }
 
   remove(): Promise<void> {
@@ -209,8 +225,8 @@ export class ValueSpill {
     let filter = ALL_KEYS;
     let counts = this.histogram;
     for (;;) {
-      let digit = 0;
-      while (k >= counts[digit]) k -= counts[digit++];
+      const [digit, rank] = bucketOf(counts, k);
+      k = rank;
       const inBucket = counts[digit];
       const bucket = narrowed(filter, digit);
       if (bucket.level === 4) return this.valueOfKey(bucket.digits);
@@ -224,6 +240,14 @@ export class ValueSpill {
   private async collect(filter: KeyFilter, count: number): Promise<Float64Array> {
     const out = new Float64Array(count);
     let n = 0;
+    if (filter.level === 1) {
+      // The usual case, a bucket of the first histogram: one comparison per value.
+      const top = filter.digits[0];
+      await this.scan((values, words) => {
+        for (let i = 0; i < values.length; i++) if (keyHi(words[2 * i + 1]) >>> 16 === top) out[n++] = values[i];
+      });
+      return out;
+    }
     await this.scan((values, words) => {
       for (let i = 0; i < values.length; i++) {
         const hi = words[2 * i + 1];
@@ -341,7 +365,7 @@ export class HashSpill {
         .map((run) => ({ position: run.position + run.starts[first] * 8, pairs: run.starts[last + 1] - run.starts[first] }))
         .filter((slice) => slice.pairs > 0);
       const filter: KeyFilter = { level: 0, digits: [], low: first << 8, high: ((last + 1) << 8) - 1 };
-      if (total > 0) distinct += await this.countDistinct(slices, filter, total);
+      if (total > 0) distinct += await this.countDistinct(slices, filter, total, true);
       first = last + 1;
     }
     return this.count - distinct;
@@ -351,9 +375,9 @@ export class HashSpill {
     return this.file.remove();
   }
 
-  /** Distinct hashes among the `total` in `slices` that match `filter`. */
-  private async countDistinct(slices: readonly Slice[], filter: KeyFilter, total: number): Promise<number> {
-    if (total <= this.groupLimit) return this.distinctLoaded(await this.load(slices, filter), total);
+  /** Distinct hashes among the `total` in `slices` that match `filter` (all of them when `whole`). */
+  private async countDistinct(slices: readonly Slice[], filter: KeyFilter, total: number, whole = false): Promise<number> {
+    if (total <= this.groupLimit) return this.distinctLoaded(await this.load(slices, whole ? undefined : filter), total);
     if (filter.level === 4) return 1;
     // Too many to hold: split by the next digit (heavy duplication, or billions of rows).
     const counts = emptyHistogram();
@@ -395,10 +419,18 @@ export class HashSpill {
     return distinctInMemory(words, count, sorted, starts);
   }
 
-  /** The hashes in `slices` that match `filter` (at most groupLimit). */
-  private async load(slices: readonly Slice[], filter: KeyFilter): Promise<Uint32Array> {
+  /** The hashes in `slices` that match `filter` (all of them without one); at most groupLimit. */
+  private async load(slices: readonly Slice[], filter: KeyFilter | undefined): Promise<Uint32Array> {
     const out = this.buffers().loaded;
     let n = 0;
+    if (filter === undefined) {
+      // Whole partitions: every hash in the slices belongs.
+      await this.scan(slices, (words, pairs) => {
+        out.set(words.subarray(0, 2 * pairs), 2 * n);
+        n += pairs;
+      });
+      return out;
+    }
     await this.scan(slices, (words, pairs) => {
       for (let i = 0; i < pairs; i++) {
         const hi = words[2 * i + 1];

@@ -11,18 +11,12 @@ import {
   AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, PutObjectCommand, S3Client, S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { S3Location, s3Uri } from '../config';
 import { BadInputError, RunAbortedError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
 import type { ByteSource } from './source';
 
-export interface S3Location {
-  readonly bucket: string;
-  readonly key: string;
-}
-
-export function s3Uri(location: S3Location): string {
-  return `s3://${location.bucket}/${location.key}`;
-}
+export { S3Location, s3Uri };
 
 /** SDK attempts per request (first try included) unless AWS_MAX_ATTEMPTS says otherwise. */
 const DEFAULT_MAX_ATTEMPTS = 5;

@@ -1,0 +1,14 @@
+/**
+ * Modules that bring the AWS SDK, loaded on first use: the SDK takes about 50 ms and 20 MB to
+ * load, which runs on local files do not need. (`require`, not `import()`: this program compiles to
+ * CommonJS, where a dynamic import would need file extensions that the tests' resolver lacks.)
+ */
+export function s3Module(): typeof import('./s3') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./s3');
+}
+
+export function queueModule(): typeof import('../queue') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../queue');
+}
