@@ -2,22 +2,27 @@
  * Command line and environment.
  *
  *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+ *   [--na-values default|empty]
  *
  * Without --input/--output the image's environment is used, as in the walkthrough:
  * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
- * output/). RUN_ID, SCRATCH_DIR, LOG_LEVEL (debug|info|warn|error) and LOG_FORMAT (text|json)
- * are read from the environment; flags win over variables.
+ * output/). RUN_ID, SCRATCH_DIR, NA_VALUES (default|empty), LOG_LEVEL (debug|info|warn|error) and
+ * LOG_FORMAT (text|json) are read from the environment; flags win over variables.
  */
 import { parseArgs } from 'node:util';
 import { BadInputError } from './errors';
 import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
+import { NA_VALUES_MODES, NaValuesMode } from './missing';
 
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
 
-export const USAGE = `Usage: preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
+         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty]
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
-OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, LOG_LEVEL, LOG_FORMAT.`;
+OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, NA_VALUES, LOG_LEVEL, LOG_FORMAT.
+--na-values: 'default' treats an empty cell and pandas' tokens (NA, null, NaN, None, N/A, ...) as
+missing values; 'empty' only an empty cell.`;
 
 export type InputLocation = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
 export type OutputLocation = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
@@ -28,6 +33,7 @@ export interface CliConfig {
   readonly output: string;
   readonly runId?: string;
   readonly scratchDir?: string;
+  readonly naValues: NaValuesMode;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -43,6 +49,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
         'output': { type: 'string' },
         'run-id': { type: 'string' },
         'scratch-dir': { type: 'string' },
+        'na-values': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -53,7 +60,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
   }
   const logLevel = oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info', { warning: 'warn' });
   const logFormat = oneOf('LOG_FORMAT', env.LOG_FORMAT, LOG_FORMATS, 'text');
-  if (values.help) return { help: true, input: '', output: '', logLevel, logFormat };
+  const naValues = values['na-values'] !== undefined
+    ? oneOf('--na-values', values['na-values'], NA_VALUES_MODES, 'default')
+    : oneOf('NA_VALUES', env.NA_VALUES, NA_VALUES_MODES, 'default');
+  if (values.help) return { help: true, input: '', output: '', naValues, logLevel, logFormat };
 
   const input = values.input ?? (env.INPUT_BUCKET ? `s3://${env.INPUT_BUCKET}/${env.INPUT_KEY || DEFAULT_INPUT_KEY}` : undefined);
   const output = values.output ?? (env.OUTPUT_BUCKET ? `s3://${env.OUTPUT_BUCKET}/${env.OUTPUT_PREFIX ?? DEFAULT_OUTPUT_PREFIX}` : undefined);
@@ -65,6 +75,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
     output,
     runId: values['run-id'] ?? (env.RUN_ID || undefined),
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
+    naValues,
     logLevel,
     logFormat,
   };

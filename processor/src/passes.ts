@@ -16,19 +16,22 @@ import { DuplicateCounter } from './dedupe';
 import { BadInputError } from './errors';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
 import { Logger, ProgressReporter } from './log';
+import { MissingValues, NaValuesMode } from './missing';
 import {
   AGE_GROUPS, ColumnLayout, RowCleaner, SALARY_CATEGORIES, UNKNOWN_DEPARTMENT,
-  ageGroupIndex, readHeader, resolveColumns, salaryCategoryIndex, wasQuoted,
+  ageGroupIndex, readHeader, resolveColumns, salaryCategoryIndex, wasQuoted, withPositiveZeros,
 } from './schema';
 import {
   SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
-  SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, readSpool,
+  SPOOL_NEGATIVE_BONUS, SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, readSpool,
 } from './spool';
 import { DepartmentIds, DepartmentStatistics, Float64Column } from './stats';
 
 export interface PassOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Which cells are missing values (SPEC §5). @default 'default' */
+  readonly naValues?: NaValuesMode;
 }
 
 export const REJECTED_COLUMNS = ['line', 'reason', 'record'] as const;
@@ -62,14 +65,15 @@ export async function prepareRows(
   const ages = new Float64Column();
   const salaries = new Float64Column();
   const departments = new DepartmentIds();
+  const missing = MissingValues.forMode(options.naValues ?? 'default');
   const progress = new ProgressReporter(options.log, 'pass 1 (read, validate, clean)');
   rejected.record(REJECTED_COLUMNS);
 
   const inputBytes = await readRecords(source, (scanner, buf) => {
     if (cleaner === undefined || spooler === undefined) {
       layout = resolveColumns(readHeader(scanner, buf));
-      cleaner = new RowCleaner(layout);
-      spooler = new RowSpooler(layout, spool, departments);
+      cleaner = new RowCleaner(layout, { missing });
+      spooler = new RowSpooler(layout, spool, departments, missing);
       return;
     }
     inputRows++;
@@ -136,6 +140,7 @@ class RowSpooler {
     private readonly layout: ColumnLayout,
     private readonly out: CsvSink,
     private readonly departments: DepartmentIds,
+    private readonly missing: MissingValues,
   ) {}
 
   write(scanner: CsvScanner, buf: Buffer, row: RowCleaner): void {
@@ -168,7 +173,7 @@ class RowSpooler {
     const deptStart = scanner.starts[dept];
     const deptEnd = scanner.ends[dept];
     let departmentId: number;
-    if (deptStart === deptEnd) {
+    if (this.missing.isMissing(deptBuf, deptStart, deptEnd)) {
       out.raw(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
       departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
     } else {
@@ -178,6 +183,7 @@ class RowSpooler {
     out.byte(CSV_COMMA);
     if (row.bonus === row.bonus) this.number(scanner, buf, layout.bonus, row.bonus, row.bonusIsCanonical);
     else missing++;
+    if (row.bonus === 0 && 1 / row.bonus < 0) missing |= SPOOL_NEGATIVE_BONUS;
     const profile = row.profile;
     for (let k = 0; k < 3; k++) {
       out.byte(CSV_COMMA);
@@ -204,12 +210,12 @@ class RowSpooler {
     out.rows++;
   }
 
-  /** Copies input field `f`; returns 1 when it is empty (a missing value). */
+  /** Copies input field `f`; returns 1 when it is a missing value (written as an empty cell). */
   private inputField(scanner: CsvScanner, buf: Buffer, f: number): number {
     const src = scanner.bufferOf(f, buf);
     const start = scanner.starts[f];
     const end = scanner.ends[f];
-    if (start === end) return 1;
+    if (this.missing.isMissing(src, start, end)) return 1;
     // An unquoted input field cannot hold a delimiter, quote or line break: copy it as is.
     if (wasQuoted(scanner, f)) this.out.field(src, start, end);
     else this.out.raw(src, start, end);
@@ -291,7 +297,8 @@ class RowEmitter {
     const ageTextLength = view.getInt32(offset + SPOOL_AGE_TEXT, true);
     const salaryTextLength = view.getInt32(offset + SPOOL_SALARY_TEXT, true);
     const lengthB = view.getInt32(offset + SPOOL_SEGMENT_B, true);
-    let missing = view.getInt32(offset + SPOOL_MISSING, true);
+    const missingAndFlags = view.getInt32(offset + SPOOL_MISSING, true);
+    let missing = missingAndFlags & ~SPOOL_NEGATIVE_BONUS;
     let age = view.getFloat64(offset + SPOOL_AGE, true);
     let salary = view.getFloat64(offset + SPOOL_SALARY, true);
 
@@ -337,7 +344,12 @@ class RowEmitter {
     const group = AGE_GROUP_BYTES[ageGroupIndex(age)];
     if (group.length === 0) missing++;
     out.raw(group, 0, group.length);
-    this.duplicates.add(out.buf, rowStart, out.pos);
+    if ((missingAndFlags & SPOOL_NEGATIVE_BONUS) !== 0 || (age === 0 && 1 / age < 0) || (salary === 0 && 1 / salary < 0)) {
+      const row = withPositiveZeros(out.buf, rowStart, out.pos);
+      this.duplicates.add(row, 0, row.length);
+    } else {
+      this.duplicates.add(out.buf, rowStart, out.pos);
+    }
     out.byte(CSV_LF);
     out.rows++;
 

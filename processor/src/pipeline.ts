@@ -29,10 +29,11 @@ import { formatFloat } from './format';
 import { fileChunks, statInputFile } from './io/local';
 import { DownloadInfo, createS3Client, downloadObject, s3Uri } from './io/s3';
 import { Logger, silentLogger } from './log';
+import { NaValuesMode } from './missing';
 import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, StagedFile, outputFileNames,
 } from './outputs';
-import { InputSummary, OutputSummary, prepareRows, writeRows } from './passes';
+import { InputSummary, OutputSummary, PassOptions, prepareRows, writeRows } from './passes';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
 
 export interface PipelineOptions {
@@ -53,6 +54,12 @@ export interface PipelineOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The run's start time (default now); it only matters for the default run id. */
   readonly startTime?: Date;
+  /**
+   * Which cells are missing values: `default` an empty cell and pandas' default tokens (`NA`,
+   * `null`, `NaN`, `None`, `N/A`, …), `empty` only an empty cell (SPEC §5).
+   * @default 'default'
+   */
+  readonly naValues?: NaValuesMode;
 }
 
 export interface QualityMetrics {
@@ -116,7 +123,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await target.prepare();
     const names = outputFileNames(runId);
     const spoolPath = join(scratch, 'rows.spool');
-    const { summary, rejectedBytes } = await runPass1(source.chunks, spoolPath, target, names.rejected, log, signal);
+    const pass1 = { log, signal, naValues: options.naValues };
+    const { summary, rejectedBytes } = await runPass1(source.chunks, spoolPath, target, names.rejected, pass1);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
       log.warn(`${summary.rejectedRows} of ${summary.inputRows} rows cannot be processed; see ${names.rejected}`);
@@ -239,13 +247,12 @@ async function runPass1(
   spoolPath: string,
   target: OutputTarget,
   rejectedName: string,
-  log: Logger,
-  signal: AbortSignal | undefined,
+  options: PassOptions,
 ): Promise<{ summary: InputSummary; rejectedBytes: number }> {
   const spool = new CsvSink(createWriteStream(spoolPath));
   const rejected = new CsvSink(target.createStream(rejectedName));
   try {
-    const summary = await prepareRows(chunks, spool, rejected, { log, signal });
+    const summary = await prepareRows(chunks, spool, rejected, options);
     await Promise.all([spool.close(), rejected.close()]);
     return { summary, rejectedBytes: rejected.bytes };
   } catch (error) {

@@ -4,9 +4,12 @@
  * Nearly every profile is written the way Python's `json.dumps` writes it:
  * `{"address": "...", "phone": "...", "email": "..."}` with plain string values. That exact shape
  * is matched on the bytes directly, giving the values as byte ranges without decoding or parsing;
- * any other text (escapes, other key order, extra keys, whitespace, nulls, invalid JSON) goes
- * through `JSON.parse`, so the result is always what a JSON parser would give.
+ * any other text (escapes, other key order, extra keys, whitespace, nulls, numbers, invalid JSON)
+ * goes through python-json.ts, so the result is what the walkthrough's `json.loads` and `str()`
+ * give: `5551234567`, `True`, `{'a': 1}`; a null or NaN value is missing.
  */
+import { PyValue, PythonJsonError, parsePythonJson, pythonStr } from './python-json';
+
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -30,9 +33,15 @@ export class ProfileFields {
   readonly bufs: Buffer[] = [EMPTY, EMPTY, EMPTY];
   readonly starts = new Int32Array(3);
   readonly ends = new Int32Array(3);
+  /**
+   * Whether the values were decoded from JSON (escapes, numbers) rather than copied from the
+   * input: then they may hold non-ASCII characters that the input row spelled in ASCII (`\u00e9`).
+   */
+  decoded = false;
 
   clear(): void {
     for (let k = 0; k < 3; k++) this.set(k, EMPTY, 0, 0);
+    this.decoded = false;
   }
 
   set(k: number, buf: Buffer, start: number, end: number): void {
@@ -81,6 +90,7 @@ function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: Pro
   if (emailEnd < 0) return false;
   const emailStart = p;
   if (matchLiteral(buf, emailEnd, end, literals[3]) !== end) return false;
+  out.decoded = false;
   out.set(0, buf, addressStart, addressEnd);
   out.set(1, buf, phoneStart, phoneEnd);
   out.set(2, buf, emailStart, emailEnd);
@@ -106,30 +116,36 @@ function plainStringEnd(buf: Buffer, pos: number, end: number): number {
 }
 
 function parseProfileJson(text: string, out: ProfileFields): string | undefined {
-  let value: unknown;
+  let value: PyValue;
   try {
-    value = JSON.parse(text);
-  } catch {
-    return 'profile is not a JSON object (invalid JSON)';
+    value = parsePythonJson(text);
+  } catch (error) {
+    if (error instanceof PythonJsonError) return `profile is not a JSON object (invalid JSON: ${error.message})`;
+    throw error;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return `profile is not a JSON object (found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`;
-  }
-  const record = value as Record<string, unknown>;
+  if (!(value instanceof Map)) return `profile is not a JSON object (found ${describe(value)})`;
   for (let k = 0; k < PROFILE_KEYS.length; k++) {
     const key = PROFILE_KEYS[k];
-    const v = Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
-    if (v === undefined || v === null) {
+    const v = value.get(key);
+    // pandas writes None and NaN as empty cells: missing values.
+    if (v === undefined || v === null || v !== v) {
       out.set(k, EMPTY, 0, 0);
-    } else if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) return `profile.${key} contains an unpaired UTF-16 surrogate`;
-      const bytes = Buffer.from(v, 'utf8');
-      out.set(k, bytes, 0, bytes.length);
-    } else {
-      return `profile.${key} is not a string (found ${Array.isArray(v) ? 'an array' : typeof v})`;
+      continue;
     }
+    // A lone surrogate cannot be written as UTF-8 (pandas fails on it); inside a list or dict
+    // str() escapes it, so only a string value itself is refused.
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) return `profile.${key} contains an unpaired UTF-16 surrogate`;
+    const bytes = Buffer.from(pythonStr(v), 'utf8');
+    out.set(k, bytes, 0, bytes.length);
   }
+  out.decoded = true;
   return undefined;
+}
+
+function describe(value: PyValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'bigint' ? 'number' : typeof value;
 }
 
 /** Number of Unicode code points in UTF-8 bytes (Python's `len` of the decoded string). */
