@@ -64,6 +64,13 @@ describe('processor/package.json', () => {
     }
   });
 
+  test('its bin cdk-mlops-eks-preprocess is the compiled CLI (the image\'s entry point), a node script', () => {
+    expect(processorPackage.bin).toEqual({ 'cdk-mlops-eks-preprocess': 'lib/src/cli.js' });
+    expect(processorLock.packages[''].bin).toEqual(processorPackage.bin);
+    expect(readFileSync(join(PROCESSOR, 'src', 'cli.ts'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${processorPackage.bin['cdk-mlops-eks-preprocess']}"]`);
+  });
+
   test('processor/src imports only Node built-ins, its own files and its declared dependencies (no CDK)', () => {
     const declared = new Set(Object.keys(processorPackage.dependencies));
     const imported = new Set<string>();

@@ -148,14 +148,24 @@ describe('profile', () => {
     expect(read('{}')).toEqual({ reason: undefined, values: ['', '', ''] });
   });
 
+  test('values that are not strings are Python\'s str() of them; NaN is missing; decoded values are marked', () => {
+    expect(read('{"phone": 5551234567, "address": ["x", 1.0], "email": NaN}')).toEqual({ reason: undefined, values: ['[\'x\', 1.0]', '5551234567', ''] });
+    const out = new ProfileFields();
+    const plain = Buffer.from('{"address": "a", "phone": "b", "email": "c"}');
+    readProfile(plain, 0, plain.length, out);
+    expect(out.decoded).toBe(false);
+    const escaped = Buffer.from('{"address": "\\u00e9", "phone": "b", "email": "c"}');
+    readProfile(escaped, 0, escaped.length, out);
+    expect(out.decoded).toBe(true);
+  });
+
   test.each([
     ['[1, 2]', 'profile is not a JSON object (found an array)'],
     ['"text"', 'profile is not a JSON object (found string)'],
+    ['5', 'profile is not a JSON object (found number)'],
     ['null', 'profile is not a JSON object (found null)'],
-    ['{oops}', 'profile is not a JSON object (invalid JSON)'],
-    ['{"address": "a", "phone": "b", "email": "c"} trailing', 'profile is not a JSON object (invalid JSON)'],
-    ['{"phone": 5551234567}', 'profile.phone is not a string (found number)'],
-    ['{"address": ["x"]}', 'profile.address is not a string (found an array)'],
+    ['{oops}', 'profile is not a JSON object (invalid JSON: expecting property name enclosed in double quotes at character 1)'],
+    ['{"address": "a", "phone": "b", "email": "c"} trailing', 'profile is not a JSON object (invalid JSON: extra data at character 45)'],
     ['{"email": "\\ud800"}', 'profile.email contains an unpaired UTF-16 surrogate'],
   ])('%s is rejected: %s', (json, reason) => {
     expect(read(json).reason).toBe(reason);
