@@ -39,7 +39,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
     'aws-cdk@^2.1148.1',
     'cdk-nag@^3.0.2',
-    'kubernetes-models@^4.5.1',
+    // Strict schema validation of the emitted manifests (test/preprocessing/k8s-schema.ts): the
+    // Kubernetes API and KEDA schemas, compiled. ESM-only; they declare Node 22 but run on Node 20.
+    'kubernetes-models@^5.1.0',
+    '@kubernetes-models/keda@^2.0.0',
     's3rver@^3.7.1',
   ],
 
@@ -58,10 +61,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   sampleCode: false,
   // tsconfig.dev.json type-checks everything that is not the jsii library itself.
   tsconfigDevFile: 'tsconfig.dev.json',
+  // It also holds the tests' ESM helpers (test/**/*.mjs, run by node in a child process) so that
+  // eslint lints them with type information like the rest.
   tsconfigDev: {
-    include: ['.projenrc.ts', 'src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'processor/**/*.ts'],
+    include: ['.projenrc.ts', 'src/**/*.ts', 'test/**/*.ts', 'test/**/*.mjs', 'examples/**/*.ts', 'processor/**/*.ts'],
     exclude: ['node_modules', 'processor/lib', 'processor/node_modules'],
-    compilerOptions: {},
+    compilerOptions: { allowJs: true },
   },
   eslintOptions: {
     // One type-checking project for every linted folder (tsconfig.dev.json includes them all).
@@ -69,6 +74,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     projectService: false,
     dirs: ['src'],
     devdirs: ['test', 'examples', 'processor/src', 'processor/tools', 'build-tools', 'projenrc'],
+    fileExtensions: ['.ts', '.tsx', '.mjs'],
   },
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,

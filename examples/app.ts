@@ -6,16 +6,20 @@
  *   npm run synth:example                         # Kubernetes 1.36 (the library default)
  *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
  *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
+ *   npx cdk synth -c bucketNamePrefix=acme-eks-demo   # bucket names are global: pick a free prefix
+ *
+ * The workload runs once per uploaded object: after `cdk deploy`,
+ * `aws s3 cp data/mock_data.csv s3://eks-demo-raw-data-bucket/data/` runs the pipeline.
  *
  * Stacks are environment-agnostic like the walkthrough's; `cdk deploy` uses your CLI's account
  * and region.
  */
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
-import { App, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing } from '../src';
+import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../src';
 
 const APP_PREFIX = 'eks-demo';
 
@@ -36,6 +40,8 @@ export interface EksClusterStackProps extends StackProps {
   /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
   readonly kubernetesVersion: string;
   readonly adminRoleArn?: string;
+  /** Prefix of the five bucket names (they are global across AWS accounts). */
+  readonly bucketNamePrefix: string;
 }
 
 export class EksClusterStack extends Stack {
@@ -61,15 +67,14 @@ export class EksClusterStack extends Stack {
       serviceAccountName: 'data-preprocessing-sa',
       jobName: 'data-preprocessing',
       roleName: `${APP_PREFIX}-data-preprocessing-role`,
-      bucketNamePrefix: APP_PREFIX,
+      // Every CSV uploaded under data/ is processed by its own Job (S3 → SQS → KEDA).
+      trigger: PreprocessingTrigger.onUpload(),
+      bucketNamePrefix: props.bucketNamePrefix,
+      // The data buckets send their access logs to the walkthrough's logs bucket.
       createAdditionalBuckets: true,
       // A demo, like the walkthrough: buckets go away with the stack.
       bucketRemovalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
-    });
-    Validations.of(this.preprocessing).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'Demo buckets that are destroyed with the stack; for production pass serverAccessLogsBucket.',
     });
   }
 }
@@ -84,7 +89,7 @@ function kubernetesVersionProps(scope: Construct, version: string) {
   return {};
 }
 
-/** Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn, owner. */
+/** Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn, bucketNamePrefix, owner. */
 export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
   const context = (key: string): string | undefined => app.node.tryGetContext(key);
   const network = new NetworkStack(app, 'NetworkStack', { description: 'eks-demo: VPC for the EKS MLOps preprocessing pipeline' });
@@ -93,6 +98,7 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
     network: network.network,
     kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
     adminRoleArn: context('adminRoleArn'),
+    bucketNamePrefix: String(context('bucketNamePrefix') ?? APP_PREFIX),
   });
   cluster.addStackDependency(network);
 

@@ -2,4 +2,9 @@ export * from './network/mlops-network';
 export * from './cluster/mlops-eks-cluster';
 export { AddonVersions } from './cluster/addons';
 export * from './preprocessing/pod-identity-preprocessing';
-export { ProcessorImage, ProcessorImageConfig } from './preprocessing/processor-image';
+export {
+  ProcessorImage, ProcessorImageConfig, BundledProcessorImageOptions, ImageUriProcessorImageOptions,
+} from './preprocessing/processor-image';
+export {
+  PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
+} from './preprocessing/triggers/trigger';

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -7,13 +8,13 @@ export interface CreatedBucketOptions {
   readonly namePrefix?: string;
   readonly removalPolicy: RemovalPolicy;
   readonly autoDeleteObjects: boolean;
-  readonly serverAccessLogsBucket?: s3.IBucket;
 }
 
 /**
  * A bucket with this library's floor of safety: encrypted at rest (SSE-S3), all public access
- * blocked, TLS required, bucket-owner-enforced object ownership (no ACLs), and incomplete
- * multipart uploads cleaned up after 7 days.
+ * blocked, TLS required, bucket-owner-enforced object ownership (no ACLs), incomplete multipart
+ * uploads cleaned up after 7 days, and versioned unless it only holds logs (an upload that
+ * overwrites an input or output stays recoverable).
  */
 export function createSecureBucket(
   scope: Construct,
@@ -31,11 +32,36 @@ export function createSecureBucket(
     versioned,
     removalPolicy: options.removalPolicy,
     autoDeleteObjects: options.autoDeleteObjects,
-    serverAccessLogsBucket: options.serverAccessLogsBucket,
-    serverAccessLogsPrefix: options.serverAccessLogsBucket ? `${nameSuffix}/` : undefined,
     // Parts of an upload that was cut off (a killed pod) would otherwise be stored, and billed, forever.
     lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
   });
+}
+
+/**
+ * Sends the bucket's server access logs to `target` under `prefix`, granting the S3 logging
+ * service through the target's bucket policy (scoped to this bucket and account). Done on the
+ * CloudFormation resource rather than through `serverAccessLogsBucket`, whose default (without
+ * the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` flag) is an ACL that a bucket-owner-
+ * enforced bucket refuses at synth.
+ */
+export function sendAccessLogs(bucket: s3.Bucket, target: s3.IBucket, prefix: string): void {
+  const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+  cfnBucket.loggingConfiguration = { destinationBucketName: target.bucketName, logFilePrefix: prefix };
+  const statement = new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+    actions: ['s3:PutObject'],
+    resources: [target.arnForObjects(`${prefix}*`)],
+    conditions: {
+      ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+      StringEquals: { 'aws:SourceAccount': Stack.of(bucket).account },
+    },
+  });
+  // No dependency on the target's policy: its condition names this bucket, so that would be a cycle.
+  // S3 delivers logs in the background; the policy is in place by the time the stack is.
+  if (!target.addToResourcePolicy(statement).statementAdded) {
+    Annotations.of(bucket).addWarningV2('cdk-mlops-eks:accessLogsPolicyNotAdded',
+      `The access-log bucket is imported: add this statement to its bucket policy so that S3 can deliver the logs: ${JSON.stringify(Stack.of(bucket).resolve(statement.toStatementJson()))}`);
+  }
 }
 
 /** The walkthrough's bucket names are `<prefix>-<suffix>`. */

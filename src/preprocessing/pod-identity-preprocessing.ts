@@ -1,14 +1,22 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
-import * as YAML from 'yaml';
-import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX } from './buckets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct, IDependable } from 'constructs';
+import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
+import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
-import { renderManifests, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests';
+import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
+import { KubernetesObject, workloadLabels } from './manifests/labels';
+import { networkPolicy } from './manifests/network-policy';
+import { serviceAccount } from './manifests/service-account';
+import { WorkloadNamespace } from './namespace';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
+import { PreprocessingTrigger, PreprocessingTriggerConfig } from './triggers/trigger';
+import { acknowledge } from '../private/acknowledgements';
 import { createPodIdentityRole } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -46,25 +54,42 @@ export interface PodIdentityPreprocessingProps {
   readonly cluster: eks.ICluster;
 
   /**
-   * The Kubernetes namespace, created with Pod Security Standard `restricted` enforced.
+   * The Kubernetes namespace. Several workloads may share one (with different `jobName`s).
    *
    * @default 'mlops'
    */
   readonly namespace?: string;
 
   /**
+   * Whether this library creates the namespace (Pod Security Standard `restricted` enforced,
+   * with the walkthrough's ResourceQuota and a LimitRange), once however many workloads use it.
+   * With `false` the namespace must exist, and only the workload's own objects are emitted.
+   *
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+
+  /**
    * The Kubernetes service account that the Pod Identity association maps to the role.
    *
-   * @default 'data-preprocessing-sa'
+   * @default - `<jobName>-sa` (`data-preprocessing-sa`)
    */
   readonly serviceAccountName?: string;
 
   /**
-   * Name of the Job (or CronJob).
+   * The workload's name: the CronJob, Job or ScaledJob is named after it.
    *
    * @default 'data-preprocessing'
    */
   readonly jobName?: string;
+
+  /**
+   * When the workload runs: on demand (a suspended CronJob to start runs from), on a schedule,
+   * once per deploy, or once per object uploaded under the input prefix.
+   *
+   * @default PreprocessingTrigger.onDemand()
+   */
+  readonly trigger?: PreprocessingTrigger;
 
   /**
    * Name of the IAM role the pods use.
@@ -81,14 +106,15 @@ export interface PodIdentityPreprocessingProps {
   readonly inputBucket?: s3.IBucket;
 
   /**
-   * The object key of the input CSV.
+   * The object key of the input CSV (for `onUpload()`, each uploaded object is the input instead).
    *
    * @default 'data/mock_data.csv'
    */
   readonly inputKey?: string;
 
   /**
-   * The key prefix that the role may read. It must contain `inputKey`.
+   * The key prefix that the role may read, and under which uploads start runs with
+   * `onUpload()`. It must contain `inputKey`; it is required when `inputKey` is a token.
    *
    * @default - the folder of `inputKey` (`data/`)
    */
@@ -140,9 +166,11 @@ export interface PodIdentityPreprocessingProps {
   readonly autoDeleteObjects?: boolean;
 
   /**
-   * A bucket to receive S3 server access logs of the created buckets.
+   * A bucket to receive S3 server access logs of the created buckets. The library grants the S3
+   * logging service in that bucket's policy (an imported bucket gets a warning with the
+   * statement to add).
    *
-   * @default - no server access logs
+   * @default - the created logs bucket when `createAdditionalBuckets` is set, else no access logs
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
 
@@ -152,13 +180,6 @@ export interface PodIdentityPreprocessingProps {
    * @default ProcessorImage.bundled()
    */
   readonly image?: ProcessorImage;
-
-  /**
-   * A cron schedule (five fields, UTC) that makes the workload a CronJob instead of a Job.
-   *
-   * @default - a Job that runs once
-   */
-  readonly schedule?: string;
 
   /**
    * Retries of a failed pod before the Job fails.
@@ -203,8 +224,9 @@ export interface PodIdentityPreprocessingProps {
   readonly logLevel?: string;
 
   /**
-   * Whether to apply the manifests through the cluster's kubectl provider. With `false` they are
-   * only emitted (`manifests`, `manifestYaml`) for a GitOps tool to apply.
+   * Whether to apply the manifests through the cluster's kubectl provider. With `false` nothing
+   * is applied: the objects are emitted (`manifests`, `manifestYaml`) for a GitOps tool, and YAML
+   * that holds deploy-time values is published resolved in `manifestParameter`.
    *
    * @default true
    */
@@ -215,13 +237,14 @@ const CONSTRUCT = 'PodIdentityPreprocessing';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LABEL_RULE = 'must be a DNS label: lowercase letters, digits and hyphens, starting and ending with a letter or digit';
 const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]*$/;
-const CRON = /^(\S+\s+){4}\S+$/;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 /**
- * A data-preprocessing workload on EKS with Pod Identity: namespace, service account, IAM role and
- * Pod Identity association, input and output buckets with least-privilege access, and a Kubernetes
- * Job (or CronJob) running the bundled streaming processor under a restricted security context.
+ * A data-preprocessing workload on EKS with Pod Identity: service account, IAM role and Pod
+ * Identity association, input and output buckets with least-privilege access, and the bundled
+ * streaming processor started by a trigger (on demand, on a schedule, once per deploy, or once per
+ * uploaded object), under a restricted security context and a NetworkPolicy, in a namespace that
+ * the library creates (with quota and limits) or that exists.
  */
 export class PodIdentityPreprocessing extends Construct implements iam.IGrantable {
   /** The IAM role that the workload's pods assume through Pod Identity. */
@@ -244,40 +267,47 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
   public readonly namespace: string;
   /** The Kubernetes service account. */
   public readonly serviceAccountName: string;
-  /** The name of the Job or CronJob. */
+  /** The workload's name (of its CronJob, ScaledJob, or the prefix of its Job). */
   public readonly jobName: string;
-  /** The Kubernetes objects of the workload (values known only at deploy time are tokens). */
-  public readonly manifests: Array<Record<string, any>>;
+  /**
+   * The Kubernetes objects this workload emits (values known only at deploy time are tokens).
+   * A created namespace, its quota and limit range are among them for the first workload in it.
+   */
+  public readonly manifests: Array<{ [key: string]: any }>;
   /** The same objects as one multi-document YAML string. */
   public readonly manifestYaml: string;
-  /** The construct that applies the manifests, unless `applyManifests` is false. */
-  public readonly kubernetesManifest?: eks.KubernetesManifest;
+  /**
+   * With `applyManifests: false`, when `manifestYaml` holds deploy-time values: the SSM parameter
+   * that holds it resolved, for a GitOps tool to read.
+   */
+  public readonly manifestParameter?: ssm.IStringParameter;
+  /** The command that starts a run by hand (on-demand and scheduled triggers). */
+  public readonly runCommand?: string;
+  /** The queue of S3 events that starts runs (`onUpload()`). */
+  public readonly queue?: sqs.IQueue;
+  /** Where events that failed `maxReceiveCount` times go (`onUpload()`). */
+  public readonly deadLetterQueue?: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: PodIdentityPreprocessingProps) {
     super(scope, id);
     validateProps(props);
     this.namespace = props.namespace ?? 'mlops';
-    this.serviceAccountName = props.serviceAccountName ?? 'data-preprocessing-sa';
     this.jobName = props.jobName ?? 'data-preprocessing';
+    this.serviceAccountName = props.serviceAccountName ?? `${this.jobName}-sa`;
+    const createNamespace = props.createNamespace ?? true;
+    const applyManifests = props.applyManifests ?? true;
+    const workloadNamespace = WorkloadNamespace.of(props.cluster, this.namespace);
+    workloadNamespace.register(this.jobName, this.serviceAccountName);
     const inputKey = props.inputKey ?? 'data/mock_data.csv';
-    const inputPrefix = props.inputPrefix ?? inputKey.slice(0, inputKey.lastIndexOf('/') + 1);
+    const inputPrefix = inputPrefixOf(inputKey, props.inputPrefix);
     const outputPrefix = props.outputPrefix ?? 'output/';
-    checkInputPrefix(inputKey, inputPrefix);
 
-    const bucketOptions: CreatedBucketOptions = {
-      namePrefix: props.bucketNamePrefix,
-      removalPolicy: props.bucketRemovalPolicy ?? RemovalPolicy.RETAIN,
-      autoDeleteObjects: props.autoDeleteObjects ?? false,
-      serverAccessLogsBucket: props.serverAccessLogsBucket,
-    };
-    this.inputBucket = props.inputBucket ?? createSecureBucket(this, 'RawDataBucket', BUCKET_NAME_SUFFIXES.rawData, false, bucketOptions);
-    this.outputBucket = props.outputBucket ?? createSecureBucket(this, 'ProcessedDataBucket', BUCKET_NAME_SUFFIXES.processedData, true, bucketOptions);
-    if (props.createAdditionalBuckets ?? false) {
-      this.modelArtifactsBucket = createSecureBucket(this, 'ModelArtifactsBucket', BUCKET_NAME_SUFFIXES.modelArtifacts, true, bucketOptions);
-      this.logsBucket = createSecureBucket(this, 'LogsBucket', BUCKET_NAME_SUFFIXES.logs, false, bucketOptions);
-      this.featureStoreBucket = createSecureBucket(this, 'FeatureStoreBucket', BUCKET_NAME_SUFFIXES.featureStore, true, bucketOptions);
-    }
-
+    const buckets = createBuckets(this, props);
+    this.inputBucket = buckets.input;
+    this.outputBucket = buckets.output;
+    this.modelArtifactsBucket = buckets.modelArtifacts;
+    this.logsBucket = buckets.logs;
+    this.featureStoreBucket = buckets.featureStore;
     const { role, association } = createPodIdentityRole(this, {
       cluster: props.cluster,
       serviceAccount: { namespace: this.namespace, name: this.serviceAccountName },
@@ -291,43 +321,153 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     grantWritePrefix(role, this.outputBucket, outputPrefix);
 
     const region = Stack.of(this).region;
+    const labels = workloadLabels(this.jobName);
     const resources = resourceValues(props.resources ?? {});
     const scratchVolumeSize = props.scratchVolumeSize ?? '10Gi';
-    checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize);
-    this.manifests = renderManifests({
+    const activeDeadline = props.activeDeadline ?? Duration.hours(1);
+    const image = (props.image ?? ProcessorImage.bundled()).bind(this);
+    const trigger = (props.trigger ?? PreprocessingTrigger.onDemand()).bind(this, {
+      cluster: props.cluster,
       namespace: this.namespace,
-      serviceAccountName: this.serviceAccountName,
       jobName: this.jobName,
-      image: (props.image ?? ProcessorImage.bundled()).bind(this).imageUri,
-      env: {
-        INPUT_BUCKET: this.inputBucket.bucketName,
-        INPUT_KEY: inputKey,
-        OUTPUT_BUCKET: this.outputBucket.bucketName,
-        OUTPUT_PREFIX: outputPrefix,
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region,
-        LOG_LEVEL: props.logLevel ?? 'INFO',
-        SCRATCH_DIR: SCRATCH_MOUNT_PATH,
-      },
-      schedule: props.schedule,
-      backoffLimit: props.backoffLimit ?? 2,
-      activeDeadlineSeconds: (props.activeDeadline ?? Duration.hours(1)).toSeconds(),
-      ttlSecondsAfterFinished: (props.ttlAfterFinished ?? Duration.days(1)).toSeconds(),
-      resources,
-      scratchVolumeSize,
+      labels,
+      role,
+      inputBucket: this.inputBucket,
+      inputPrefix,
+      activeDeadline,
+      region,
+      applyManifests,
+      jobSpec: jobSpec({
+        serviceAccountName: this.serviceAccountName,
+        labels,
+        image: image.imageUri,
+        architecture: image.architecture,
+        env: {
+          INPUT_BUCKET: this.inputBucket.bucketName,
+          INPUT_KEY: inputKey,
+          OUTPUT_BUCKET: this.outputBucket.bucketName,
+          OUTPUT_PREFIX: outputPrefix,
+          AWS_REGION: region,
+          AWS_DEFAULT_REGION: region,
+          LOG_LEVEL: props.logLevel ?? 'INFO',
+          SCRATCH_DIR: SCRATCH_MOUNT_PATH,
+        },
+        backoffLimit: props.backoffLimit ?? 2,
+        activeDeadlineSeconds: activeDeadline.toSeconds(),
+        ttlSecondsAfterFinished: (props.ttlAfterFinished ?? Duration.days(1)).toSeconds(),
+        resources,
+        scratchVolumeSize,
+      }),
     });
-    this.manifestYaml = this.manifests.map((manifest) => YAML.stringify(manifest)).join('---\n');
+    this.queue = trigger.queue;
+    this.deadLetterQueue = trigger.deadLetterQueue;
+    this.runCommand = trigger.runCommand;
+    checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize, createNamespace
+      ? { parallelRuns: trigger.maxParallelRuns ?? 1, parallelRunsProp: 'trigger.maxParallelJobs' }
+      : undefined);
+    if (trigger.queue) {
+      checkNoUploadLoop(this.inputBucket, inputPrefix, this.outputBucket, outputPrefix);
+    }
 
-    if (props.applyManifests ?? true) {
-      this.kubernetesManifest = new eks.KubernetesManifest(this, 'Manifests', {
-        cluster: props.cluster,
-        // A copy: the kubectl provider adds its prune label to the objects it is given.
-        manifest: JSON.parse(JSON.stringify(this.manifests)),
-      });
-      // Pods must find their credentials (association) and their bucket access in place.
-      this.kubernetesManifest.node.addDependency(this.podIdentityAssociation, role);
+    const namespaceObjects = createNamespace ? workloadNamespace.create(applyManifests) : [];
+    const accessObjects = [
+      serviceAccount(this.serviceAccountName, this.namespace, labels),
+      networkPolicy(this.jobName, this.namespace, labels),
+    ];
+    this.manifests = [...namespaceObjects, ...accessObjects, ...trigger.manifests];
+    this.manifestYaml = toYaml(this.manifests);
+
+    if (applyManifests) {
+      const prerequisites: IDependable[] = [association, role];
+      if (createNamespace && workloadNamespace.manifest) prerequisites.push(workloadNamespace.manifest);
+      this.applyManifests(props.cluster, accessObjects, trigger, prerequisites);
+    } else {
+      this.manifestParameter = publishManifestYaml(this, this.manifestYaml);
+    }
+    if (this.runCommand) {
+      new CfnOutput(this, 'RunCommand', { value: this.runCommand, description: `Starts a run of ${this.namespace}/${this.jobName}` });
     }
   }
+
+  /**
+   * The workload's own objects go in two manifests: the service account and network policy, and
+   * the objects that start pods in one named after their kind. Changing the trigger to another
+   * kind then deletes the old object (CloudFormation removes its manifest) instead of leaving a
+   * CronJob or ScaledJob behind, and a TTL-deleted Job is never re-created by an unrelated change.
+   */
+  private applyManifests(
+    cluster: eks.ICluster,
+    accessObjects: KubernetesObject[],
+    trigger: PreprocessingTriggerConfig,
+    prerequisites: IDependable[],
+  ): void {
+    // Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a failure.
+    const access = new eks.KubernetesManifest(this, 'Manifests', {
+      cluster,
+      manifest: copyOf(accessObjects),
+      overwrite: true,
+    });
+    access.node.addDependency(...prerequisites);
+    const kinds = trigger.manifests.map((object) => object.kind);
+    const run = new eks.KubernetesManifest(this, `${kinds[kinds.length - 1]}Manifest`, {
+      cluster,
+      manifest: copyOf(trigger.manifests),
+      overwrite: true,
+    });
+    run.node.addDependency(access, ...(trigger.dependencies ?? []));
+  }
+}
+
+interface WorkloadBuckets {
+  readonly input: s3.IBucket;
+  readonly output: s3.IBucket;
+  readonly modelArtifacts?: s3.IBucket;
+  readonly logs?: s3.IBucket;
+  readonly featureStore?: s3.IBucket;
+}
+
+/**
+ * The buckets not given in props. Data buckets send their access logs to `serverAccessLogsBucket`,
+ * or to the walkthrough's logs bucket when that is created.
+ */
+function createBuckets(scope: Construct, props: PodIdentityPreprocessingProps): WorkloadBuckets {
+  const options: CreatedBucketOptions = {
+    namePrefix: props.bucketNamePrefix,
+    removalPolicy: props.bucketRemovalPolicy ?? RemovalPolicy.RETAIN,
+    autoDeleteObjects: props.autoDeleteObjects ?? false,
+  };
+  const dataBuckets: Array<[s3.Bucket, string]> = [];
+  const createDataBucket = (id: string, suffix: string): s3.Bucket => {
+    const bucket = createSecureBucket(scope, id, suffix, true, options);
+    dataBuckets.push([bucket, suffix]);
+    return bucket;
+  };
+  const input = props.inputBucket ?? createDataBucket('RawDataBucket', BUCKET_NAME_SUFFIXES.rawData);
+  const output = props.outputBucket ?? createDataBucket('ProcessedDataBucket', BUCKET_NAME_SUFFIXES.processedData);
+  if (!(props.createAdditionalBuckets ?? false)) {
+    sendDataBucketAccessLogs(dataBuckets, props.serverAccessLogsBucket);
+    return { input, output };
+  }
+  const modelArtifacts = createDataBucket('ModelArtifactsBucket', BUCKET_NAME_SUFFIXES.modelArtifacts);
+  const logs = createSecureBucket(scope, 'LogsBucket', BUCKET_NAME_SUFFIXES.logs, false, options);
+  const featureStore = createDataBucket('FeatureStoreBucket', BUCKET_NAME_SUFFIXES.featureStore);
+  sendDataBucketAccessLogs(dataBuckets, props.serverAccessLogsBucket ?? logs);
+  if (!props.serverAccessLogsBucket) {
+    acknowledge(logs, 'AwsSolutions-S1',
+      'This bucket is the destination of the other buckets\' server access logs; logging it into itself would log its own log deliveries.');
+  }
+  return { input, output, modelArtifacts, logs, featureStore };
+}
+
+function sendDataBucketAccessLogs(buckets: Array<[s3.Bucket, string]>, target: s3.IBucket | undefined): void {
+  if (target) {
+    for (const [bucket, suffix] of buckets) sendAccessLogs(bucket, target, `${suffix}/`);
+  }
+}
+
+/** The kubectl provider adds its prune label to the objects it is given: give it a copy. */
+function copyOf(objects: readonly KubernetesObject[]): KubernetesObject[] {
+  return JSON.parse(JSON.stringify(objects));
 }
 
 function resourceValues(resources: WorkloadResources): WorkloadResourceValues {
@@ -339,26 +479,47 @@ function resourceValues(resources: WorkloadResources): WorkloadResourceValues {
   };
 }
 
-function checkInputPrefix(inputKey: string, inputPrefix: string): void {
-  if (Token.isUnresolved(inputKey) || Token.isUnresolved(inputPrefix)) {
+/**
+ * The readable prefix: given, or the folder of `inputKey`. A token key has no folder known at
+ * synth, and `''` would silently grant the whole bucket, so a prefix must then be given.
+ */
+function inputPrefixOf(inputKey: string, inputPrefix: string | undefined): string {
+  if (inputPrefix === undefined) {
+    if (Token.isUnresolved(inputKey)) {
+      throw new PropValidationError(CONSTRUCT, 'inputPrefix',
+        'is required when inputKey is a token: without it the read access could not be limited to a prefix');
+    }
+    return inputKey.slice(0, inputKey.lastIndexOf('/') + 1);
+  }
+  if (!Token.isUnresolved(inputKey) && !Token.isUnresolved(inputPrefix) && !inputKey.startsWith(inputPrefix)) {
+    throw new PropValidationError(CONSTRUCT, 'inputPrefix', `'${inputPrefix}' does not contain inputKey '${inputKey}'`);
+  }
+  return inputPrefix;
+}
+
+/** With onUpload(), outputs written under the input prefix of the same bucket would start runs of their own. */
+function checkNoUploadLoop(inputBucket: s3.IBucket, inputPrefix: string, outputBucket: s3.IBucket, outputPrefix: string): void {
+  const sameBucket = inputBucket === outputBucket
+    || (!Token.isUnresolved(inputBucket.bucketName) && inputBucket.bucketName === outputBucket.bucketName);
+  if (!sameBucket || Token.isUnresolved(inputPrefix) || Token.isUnresolved(outputPrefix)) {
     return;
   }
-  if (!inputKey.startsWith(inputPrefix)) {
-    throw new PropValidationError(CONSTRUCT, 'inputPrefix', `'${inputPrefix}' does not contain inputKey '${inputKey}'`);
+  if (outputPrefix.startsWith(inputPrefix) || inputPrefix.startsWith(outputPrefix)) {
+    throw new PropValidationError(CONSTRUCT, 'outputPrefix',
+      `'${outputPrefix}' overlaps inputPrefix '${inputPrefix}' in the same bucket: with onUpload() every output would start another run`);
   }
 }
 
 function validateProps(props: PodIdentityPreprocessingProps): void {
   checkName(CONSTRUCT, 'namespace', props.namespace, 63, DNS_LABEL, DNS_LABEL_RULE);
   checkName(CONSTRUCT, 'serviceAccountName', props.serviceAccountName, 63, DNS_LABEL, DNS_LABEL_RULE);
-  // A CronJob's name gets an 11-character suffix for its Jobs, within the 63 of a label.
+  // Job names from the CronJob or the deploy hash add at most 11 characters, within the 63 of a label.
   checkName(CONSTRUCT, 'jobName', props.jobName, 52, DNS_LABEL, DNS_LABEL_RULE);
   checkName(CONSTRUCT, 'roleName', props.roleName, 64, /^[\w+=,.@-]+$/, 'may contain only letters, digits and +=,.@_-');
   checkName(CONSTRUCT, 'bucketNamePrefix', props.bucketNamePrefix, 63 - LONGEST_BUCKET_NAME_SUFFIX.length - 1, BUCKET_PREFIX,
     'may contain only lowercase letters, digits and hyphens, starting with a letter or digit');
   checkName(CONSTRUCT, 'inputKey', props.inputKey, 1024, /^[^/].*[^/]$|^[^/]$/, 'must be an object key, not a folder or an absolute path');
   checkName(CONSTRUCT, 'outputPrefix', props.outputPrefix, 512, /^([^/].*\/)?$/, "must be empty or end with '/' and not start with '/'");
-  checkName(CONSTRUCT, 'schedule', props.schedule, 100, CRON, "must be a five-field cron expression such as '0 2 * * *'");
   checkIntegerInRange(CONSTRUCT, 'backoffLimit', props.backoffLimit, 0, 100);
   if (props.activeDeadline && !props.activeDeadline.isUnresolved()) {
     checkIntegerInRange(CONSTRUCT, 'activeDeadline', props.activeDeadline.toSeconds(), 60, 7 * 24 * 3600);

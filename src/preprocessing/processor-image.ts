@@ -1,31 +1,64 @@
 import * as path from 'path';
+import { Token } from 'aws-cdk-lib';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
+import { PropValidationError } from '../private/validation';
 
 /** The image reference a {@link ProcessorImage} resolves to. */
 export interface ProcessorImageConfig {
   /** The image URI that the Kubernetes workload runs. */
   readonly imageUri: string;
+
+  /**
+   * The CPU architecture the image is built for, as Kubernetes names it (`amd64`, `arm64`): the
+   * pods get a `kubernetes.io/arch` node selector for it.
+   *
+   * @default - any architecture (a multi-architecture image)
+   */
+  readonly architecture?: string;
+}
+
+/** Options of {@link ProcessorImage.bundled}. */
+export interface BundledProcessorImageOptions {
+  /**
+   * The platform to build the image for: `Platform.LINUX_AMD64`, or `Platform.LINUX_ARM64` for
+   * Graviton nodes. The pods are placed on nodes of that architecture.
+   *
+   * @default Platform.LINUX_AMD64
+   */
+  readonly platform?: Platform;
+}
+
+/** Options of {@link ProcessorImage.fromImageUri}. */
+export interface ImageUriProcessorImageOptions {
+  /**
+   * The platform the image is built for, when it is built for one only (`Platform.LINUX_AMD64`
+   * or `Platform.LINUX_ARM64`); the pods are then placed on nodes of that architecture.
+   *
+   * @default - no node selector: the image must run on every node's architecture
+   */
+  readonly platform?: Platform;
 }
 
 /** Where the preprocessing container image comes from. */
 export abstract class ProcessorImage {
   /**
-   * The processor bundled with this library (`processor/` in the package), built for
-   * linux/amd64 and published to the CDK assets repository at deploy time.
+   * The processor bundled with this library (`processor/` in the package), built for the given
+   * platform (linux/amd64 by default) and published to the CDK assets repository at deploy time.
    */
-  public static bundled(): ProcessorImage {
-    return new BundledProcessorImage();
+  public static bundled(options: BundledProcessorImageOptions = {}): ProcessorImage {
+    return new BundledProcessorImage(options.platform ?? Platform.LINUX_AMD64);
   }
 
   /**
    * An image you build and publish yourself. It must honour the same environment contract
-   * (INPUT_BUCKET, INPUT_KEY, OUTPUT_BUCKET, OUTPUT_PREFIX, RUN_ID, LOG_LEVEL).
+   * (INPUT_BUCKET, INPUT_KEY, OUTPUT_BUCKET, OUTPUT_PREFIX, RUN_ID, LOG_LEVEL; QUEUE_URL and
+   * INPUT_PREFIX for `PreprocessingTrigger.onUpload()`).
    *
    * @param imageUri e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/preprocess:1.4.0`
    */
-  public static fromImageUri(imageUri: string): ProcessorImage {
-    return new UriProcessorImage(imageUri);
+  public static fromImageUri(imageUri: string, options: ImageUriProcessorImageOptions = {}): ProcessorImage {
+    return new UriProcessorImage(imageUri, options.platform);
   }
 
   /** Resolves the image in the given scope (creating an asset if needed). */
@@ -41,24 +74,45 @@ export const PROCESSOR_DIRECTORY = path.join(__dirname, '..', '..', 'processor')
  */
 export const PROCESSOR_ASSET_EXCLUDES = ['lib', 'node_modules', 'tools', 'tsconfig.tools.json', '*.tsbuildinfo'];
 
+/** Kubernetes' names (`kubernetes.io/arch`) of the Linux platforms the processor is built for. */
+const ARCHITECTURES: Record<string, string> = { 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' };
+
+function architectureOf(platform: Platform): string {
+  const architecture = ARCHITECTURES[platform.platform];
+  if (architecture === undefined) {
+    throw new PropValidationError('ProcessorImage', 'platform',
+      `'${platform.platform}' is not supported: use Platform.LINUX_AMD64 or Platform.LINUX_ARM64`);
+  }
+  return architecture;
+}
+
 class BundledProcessorImage extends ProcessorImage {
+  constructor(private readonly platform: Platform) {
+    super();
+    architectureOf(platform);
+  }
+
   public bind(scope: Construct): ProcessorImageConfig {
     const asset = new DockerImageAsset(scope, 'ProcessorImage', {
       directory: PROCESSOR_DIRECTORY,
-      platform: Platform.LINUX_AMD64,
+      platform: this.platform,
       exclude: PROCESSOR_ASSET_EXCLUDES,
       assetName: 'cdk-mlops-eks-processor',
     });
-    return { imageUri: asset.imageUri };
+    return { imageUri: asset.imageUri, architecture: architectureOf(this.platform) };
   }
 }
 
 class UriProcessorImage extends ProcessorImage {
-  constructor(private readonly imageUri: string) {
+  constructor(private readonly imageUri: string, private readonly platform: Platform | undefined) {
     super();
+    if (!Token.isUnresolved(imageUri) && imageUri.trim() === '') {
+      throw new PropValidationError('ProcessorImage', 'imageUri', 'must not be empty');
+    }
+    if (platform) architectureOf(platform);
   }
 
   public bind(): ProcessorImageConfig {
-    return { imageUri: this.imageUri };
+    return { imageUri: this.imageUri, architecture: this.platform ? architectureOf(this.platform) : undefined };
   }
 }

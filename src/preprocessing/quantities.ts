@@ -1,15 +1,7 @@
 import { Token } from 'aws-cdk-lib';
-import type { WorkloadResourceValues } from './manifests';
+import type { WorkloadResourceValues } from './manifests/job';
+import { NAMESPACE_QUOTA } from './manifests/namespace';
 import { PropValidationError } from '../private/validation';
-
-/** The walkthrough's ResourceQuota for the namespace. */
-export const NAMESPACE_QUOTA = {
-  'requests.cpu': '4',
-  'requests.memory': '8Gi',
-  'limits.cpu': '8',
-  'limits.memory': '16Gi',
-  'pods': '10',
-};
 
 const QUANTITY = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const MULTIPLIERS: Record<string, number> = {
@@ -42,10 +34,16 @@ export function parseQuantity(construct: string, prop: string, value: string): n
 }
 
 /**
- * Requests must fit their limits, and the pod must fit the namespace quota; otherwise Kubernetes
- * refuses the pod long after the stack has deployed.
+ * Requests must fit their limits, and, in a namespace this library creates, `parallelRuns` pods
+ * must fit its quota together; otherwise Kubernetes refuses the pods long after the stack has
+ * deployed. `parallelRunsProp` names what sets the number of parallel runs.
  */
-export function checkWorkloadResources(construct: string, resources: WorkloadResourceValues, scratchVolumeSize: string): void {
+export function checkWorkloadResources(
+  construct: string,
+  resources: WorkloadResourceValues,
+  scratchVolumeSize: string,
+  quota: { readonly parallelRuns: number; readonly parallelRunsProp: string } | undefined,
+): void {
   parseQuantity(construct, 'scratchVolumeSize', scratchVolumeSize);
   const pairs: Array<[keyof WorkloadResourceValues, keyof WorkloadResourceValues, keyof typeof NAMESPACE_QUOTA]> = [
     ['cpuRequest', 'cpuLimit', 'requests.cpu'],
@@ -54,12 +52,34 @@ export function checkWorkloadResources(construct: string, resources: WorkloadRes
   for (const [requestName, limitName, quotaName] of pairs) {
     const request = parseQuantity(construct, `resources.${requestName}`, resources[requestName]);
     const limit = parseQuantity(construct, `resources.${limitName}`, resources[limitName]);
-    const limitQuotaName = quotaName.replace('requests.', 'limits.') as keyof typeof NAMESPACE_QUOTA;
     checkAtMost(construct, `resources.${requestName}`, resources[requestName], request, `resources.${limitName} ${resources[limitName]}`, limit);
-    checkAtMost(construct, `resources.${requestName}`, resources[requestName], request,
-      `the namespace quota's ${quotaName} ${NAMESPACE_QUOTA[quotaName]}`, parseQuantity(construct, quotaName, NAMESPACE_QUOTA[quotaName]));
-    checkAtMost(construct, `resources.${limitName}`, resources[limitName], limit,
-      `the namespace quota's ${limitQuotaName} ${NAMESPACE_QUOTA[limitQuotaName]}`, parseQuantity(construct, limitQuotaName, NAMESPACE_QUOTA[limitQuotaName]));
+    if (quota === undefined) continue;
+    const limitQuotaName = quotaName.replace('requests.', 'limits.') as keyof typeof NAMESPACE_QUOTA;
+    checkFitsQuota(construct, `resources.${requestName}`, resources[requestName], request, quotaName, quota);
+    checkFitsQuota(construct, `resources.${limitName}`, resources[limitName], limit, limitQuotaName, quota);
+  }
+  if (quota !== undefined && Number(NAMESPACE_QUOTA.pods) < quota.parallelRuns) {
+    throw new PropValidationError(construct, quota.parallelRunsProp,
+      `${quota.parallelRuns} parallel runs are more than the namespace quota's ${NAMESPACE_QUOTA.pods} pods`);
+  }
+}
+
+function checkFitsQuota(
+  construct: string,
+  prop: string,
+  text: string,
+  value: number | undefined,
+  quotaName: keyof typeof NAMESPACE_QUOTA,
+  quota: { readonly parallelRuns: number; readonly parallelRunsProp: string },
+): void {
+  const bound = parseQuantity(construct, quotaName, NAMESPACE_QUOTA[quotaName]);
+  if (value === undefined || bound === undefined) return;
+  if (value > bound) {
+    throw new PropValidationError(construct, prop, `${text} is more than the namespace quota's ${quotaName} ${NAMESPACE_QUOTA[quotaName]}`);
+  }
+  if (value * quota.parallelRuns > bound) {
+    throw new PropValidationError(construct, quota.parallelRunsProp,
+      `${quota.parallelRuns} parallel runs × ${prop} ${text} are more than the namespace quota's ${quotaName} ${NAMESPACE_QUOTA[quotaName]}`);
   }
 }
 

@@ -69,14 +69,45 @@ describe('the example app reproduces the walkthrough', () => {
     cluster.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'mlops', ServiceAccount: 'data-preprocessing-sa' });
   });
 
-  test('the Job data-preprocessing runs the bundled image with the walkthrough env', () => {
-    const manifest = findOne(cluster, 'Custom::AWSCDK-EKS-KubernetesResource').Properties.Manifest;
-    const text = JSON.stringify(manifest);
-    expect(text).toContain('\\"kind\\":\\"Job\\",\\"metadata\\":{\\"name\\":\\"data-preprocessing\\",\\"namespace\\":\\"mlops\\"');
-    for (const env of ['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL']) {
+  test('the ScaledJob data-preprocessing runs the bundled image once per upload, with the walkthrough env', () => {
+    const manifests = Object.values<any>(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
+    const text = JSON.stringify(manifests.map((m) => m.Properties.Manifest));
+    expect(text).toContain('\\"kind\\":\\"ScaledJob\\",\\"metadata\\":{\\"name\\":\\"data-preprocessing\\",\\"namespace\\":\\"mlops\\"');
+    for (const env of ['QUEUE_URL', 'INPUT_BUCKET', 'INPUT_PREFIX', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL']) {
       expect(text).toContain(`\\"name\\":\\"${env}\\"`);
     }
     expect(text).toContain('cdk-hnb659fds-container-assets');
+  });
+
+  test('an upload to s3://eks-demo-raw-data-bucket/data/ starts the pipeline', () => {
+    cluster.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [Match.objectLike({
+          Events: ['s3:ObjectCreated:*'],
+          Filter: { Key: { FilterRules: Match.arrayWith([{ Name: 'prefix', Value: 'data/' }]) } },
+        })],
+      },
+    });
+    const bucketId = Object.keys(cluster.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-raw-data-bucket' } }))[0];
+    cluster.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: { Ref: bucketId } });
+  });
+
+  test('the data buckets log their access to the walkthrough\'s logs bucket', () => {
+    const logsId = Object.keys(cluster.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-logs-bucket' } }))[0];
+    const logged = Object.values<any>(cluster.findResources('AWS::S3::Bucket', {
+      Properties: { LoggingConfiguration: { DestinationBucketName: { Ref: logsId } } },
+    })).map((b) => b.Properties.BucketName).sort();
+    expect(logged).toEqual(['eks-demo-feature-store-bucket', 'eks-demo-model-artifacts-bucket', 'eks-demo-processed-data-bucket', 'eks-demo-raw-data-bucket']);
+  });
+});
+
+describe('the example app with context bucketNamePrefix', () => {
+  test('names the five buckets with the prefix (bucket names are global)', () => {
+    const app = new App({ context: { bucketNamePrefix: 'acme-eks-demo' } });
+    const names = Object.values<any>(Template.fromStack(buildExampleApp(app).cluster).findResources('AWS::S3::Bucket'))
+      .map((b) => b.Properties.BucketName).sort();
+    expect(names).toEqual(['acme-eks-demo-feature-store-bucket', 'acme-eks-demo-logs-bucket', 'acme-eks-demo-model-artifacts-bucket',
+      'acme-eks-demo-processed-data-bucket', 'acme-eks-demo-raw-data-bucket']);
   });
 });
 

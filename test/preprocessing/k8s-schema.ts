@@ -1,33 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { Token } from 'aws-cdk-lib';
-import { CronJob, Job } from 'kubernetes-models/batch/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { LimitRange, Namespace, ResourceQuota, ServiceAccount } from 'kubernetes-models/v1';
 
 /**
- * Validates Kubernetes objects against the OpenAPI schema packaged in kubernetes-models. Values
- * known only at deploy time (CDK tokens such as bucket names) are replaced by a placeholder first.
+ * Strict schema validation of Kubernetes objects for the tests: the Kubernetes API schema of
+ * kubernetes-models 5.x and the KEDA CRD schema of @kubernetes-models/keda, with unknown fields
+ * rejected at every depth. Those packages are ESM-only, which jest (ts-jest, CommonJS) cannot
+ * load, so k8s-schema.worker.mjs validates in a child process: one process per call, so pass all
+ * the objects of a test file at once.
  */
-const MODELS: Record<string, new (data: any) => { validate(): void }> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ResourceQuota': ResourceQuota,
-  'v1/LimitRange': LimitRange,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'batch/v1/Job': Job,
-  'batch/v1/CronJob': CronJob,
-};
+const WORKER = path.join(__dirname, 'k8s-schema.worker.mjs');
 
-export function validateKubernetesObject(object: Record<string, any>): void {
-  const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-  if (!Model) {
-    throw new Error(`no schema for ${object.apiVersion}/${object.kind}`);
+/** Stands in for a string known only at deploy time (a CDK token such as a bucket name). */
+export const DEPLOY_TIME_STRING = 'resolved-at-deploy-time';
+/** Stands in for a number known only at deploy time. */
+export const DEPLOY_TIME_NUMBER = 1;
+
+/**
+ * The problems of each object, in the order given (an empty list for an object that validates).
+ * Each problem names the JSON pointer of the offending field: `/spec/backoffLimt: unknown field`.
+ */
+export function kubernetesSchemaProblems(objects: ReadonlyArray<Record<string, any>>): string[][] {
+  const run = spawnSync(process.execPath, [WORKER], {
+    input: JSON.stringify(objects.map(withoutTokens)),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error || run.status !== 0) {
+    throw new Error(`schema validation did not run (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
   }
-  new Model(withoutTokens(object)).validate();
+  return JSON.parse(run.stdout);
+}
+
+/**
+ * All problems of all objects, each prefixed by the object it belongs to
+ * (`batch/v1 Job data-preprocessing: /spec/backoffLimt: unknown field`); empty when every object
+ * validates, so a test reads `expect(validateKubernetesObjects(objects)).toEqual([])`.
+ */
+export function validateKubernetesObjects(objects: ReadonlyArray<Record<string, any>>): string[] {
+  const problems = kubernetesSchemaProblems(objects);
+  return objects.flatMap((object, index) => problems[index].map((problem) => `${describeObject(object, index)}: ${problem}`));
+}
+
+function describeObject(object: Record<string, any>, index: number): string {
+  return [object.apiVersion, object.kind, object.metadata?.name ?? `#${index}`].filter((part) => part !== undefined).join(' ');
 }
 
 function withoutTokens(value: any): any {
   if (typeof value === 'string') {
-    return Token.isUnresolved(value) ? 'resolved-at-deploy-time' : value;
+    return Token.isUnresolved(value) ? DEPLOY_TIME_STRING : value;
+  }
+  if (typeof value === 'number') {
+    return Token.isUnresolved(value) ? DEPLOY_TIME_NUMBER : value;
   }
   if (Array.isArray(value)) {
     return value.map(withoutTokens);

@@ -1,52 +1,22 @@
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CfnParameter, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
-import { validateKubernetesObject } from './k8s-schema';
-import { MlopsEksCluster, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
-
-const IMAGE = ProcessorImage.fromImageUri('123456789012.dkr.ecr.eu-west-1.amazonaws.com/preprocess:1.0.0');
-
-interface Synthesized {
-  readonly template: Template;
-  readonly preprocessing: PodIdentityPreprocessing;
-  readonly stack: Stack;
-}
-
-function synth(props: Partial<PodIdentityPreprocessingProps> = {}): Synthesized {
-  const stack = new Stack(new App(), 'EksClusterStack');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
-  const preprocessing = new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, image: IMAGE, ...props });
-  return { stack, preprocessing, template: Template.fromStack(stack) };
-}
-
-function appliedManifest(template: Template): Array<Record<string, any>> {
-  const resources = Object.values<any>(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
-  expect(resources).toHaveLength(1);
-  const manifest = resources[0].Properties.Manifest;
-  // Tokens make the manifest an Fn::Join; literal parts are enough to parse the objects here.
-  const text = typeof manifest === 'string' ? manifest : manifest['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-  return JSON.parse(text);
-}
-
-function byKind(objects: Array<Record<string, any>>, kind: string): Record<string, any> {
-  const found = objects.find((o) => o.kind === kind);
-  expect(found).toBeDefined();
-  return found!;
-}
-
-function podSpec(objects: Array<Record<string, any>>): Record<string, any> {
-  return byKind(objects, 'Job').spec.template.spec;
-}
+import {
+  AppliedManifest, appliedManifests, envOf, IMAGE_URI, manifestWith, objectOfKind, podSpecOf, schemaProblems, synth,
+} from './helpers';
+import { PodIdentityPreprocessing, PodIdentityPreprocessingProps } from '../../src';
 
 describe('PodIdentityPreprocessing with only a cluster', () => {
   let template: Template;
+  let stack: Stack;
   let preprocessing: PodIdentityPreprocessing;
-  let objects: Array<Record<string, any>>;
+  let manifests: AppliedManifest[];
+  let cronJob: Record<string, any>;
   beforeAll(() => {
-    ({ template, preprocessing } = synth());
-    objects = appliedManifest(template);
+    ({ template, preprocessing, stack } = synth());
+    manifests = appliedManifests(template);
+    cronJob = objectOfKind(preprocessing.manifests, 'CronJob');
   });
 
   test('associates service account mlops/data-preprocessing-sa with the role', () => {
@@ -101,18 +71,19 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     }
   });
 
-  test('creates a raw and a versioned processed bucket: encrypted, private, TLS-only, retained, no stale uploads', () => {
+  test('creates a raw and a processed bucket: versioned, encrypted, private, TLS-only, retained, no stale uploads', () => {
     template.resourceCountIs('AWS::S3::Bucket', 2);
-    for (const [id, bucket] of Object.entries<any>(template.findResources('AWS::S3::Bucket'))) {
+    for (const bucket of Object.values<any>(template.findResources('AWS::S3::Bucket'))) {
       expect(bucket.DeletionPolicy).toBe('Retain');
       expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
       });
-      expect(bucket.Properties.VersioningConfiguration?.Status).toBe(id.includes('Processed') ? 'Enabled' : undefined);
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
       expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual({
         Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
       });
+      expect(bucket.Properties.LoggingConfiguration).toBeUndefined();
     }
     const tlsDenials = template.findResources('AWS::S3::BucketPolicy', {
       Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
@@ -120,42 +91,72 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(Object.keys(tlsDenials)).toHaveLength(2);
   });
 
-  test('emits namespace, service account, quota, limits, network policy and a Job, in that order', () => {
-    expect(objects.map((o) => `${o.apiVersion}/${o.kind}`)).toEqual([
-      'v1/Namespace', 'v1/ServiceAccount', 'v1/ResourceQuota', 'v1/LimitRange', 'networking.k8s.io/v1/NetworkPolicy', 'batch/v1/Job',
+  test('emits the namespace with quota and limits, the service account, the network policy and a CronJob', () => {
+    expect(preprocessing.manifests.map((o) => `${o.apiVersion}/${o.kind}`)).toEqual([
+      'v1/Namespace', 'v1/ResourceQuota', 'v1/LimitRange', 'v1/ServiceAccount', 'networking.k8s.io/v1/NetworkPolicy', 'batch/v1/CronJob',
     ]);
-    expect(preprocessing.manifests.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
+    const applied = manifests.flatMap((m) => m.objects.map((o) => o.kind)).sort();
+    expect(applied).toEqual(preprocessing.manifests.map((o) => o.kind).sort());
   });
 
   test('every emitted object validates against the Kubernetes OpenAPI schema', () => {
-    for (const object of preprocessing.manifests) {
-      expect(() => validateKubernetesObject(object)).not.toThrow();
-    }
+    expect(schemaProblems(preprocessing.manifests)).toEqual([]);
   });
 
-  test('the schema check rejects a malformed object', () => {
-    const job = JSON.parse(JSON.stringify(byKind(objects, 'Job')));
-    job.spec.backoffLimit = 'two';
-    expect(() => validateKubernetesObject(job)).toThrow(/backoffLimit/);
+  test('the namespace is created (never adopted), the workload\'s objects are applied with overwrite', () => {
+    const namespace = manifestWith(template, 'Namespace');
+    expect(namespace.objects.map((o) => o.kind)).toEqual(['Namespace', 'ResourceQuota', 'LimitRange']);
+    expect(namespace.overwrite).toBe(false);
+    const access = manifestWith(template, 'ServiceAccount');
+    expect(access.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'NetworkPolicy']);
+    expect(access.overwrite).toBe(true);
+    const run = manifestWith(template, 'CronJob');
+    expect(run.objects.map((o) => o.kind)).toEqual(['CronJob']);
+    expect(run.overwrite).toBe(true);
+  });
+
+  test('objects wait for the namespace, the role and the association; the CronJob for its service account', () => {
+    const access = manifestWith(template, 'ServiceAccount');
+    expect(access.dependsOn).toEqual(expect.arrayContaining([
+      manifestWith(template, 'Namespace').logicalId,
+      expect.stringMatching(/^PreprocessingPodIdentityAssociation/),
+      expect.stringMatching(/^PreprocessingRoleDefaultPolicy/),
+    ]));
+    expect(manifestWith(template, 'CronJob').dependsOn).toContain(access.logicalId);
+    const [association] = Object.values<any>(template.findResources('AWS::EKS::PodIdentityAssociation'));
+    expect(association.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/PodIdentityAgentAddon/)]));
   });
 
   test('the namespace enforces Pod Security Standard restricted', () => {
-    expect(byKind(objects, 'Namespace').metadata.labels).toMatchObject({
+    expect(objectOfKind(preprocessing.manifests, 'Namespace').metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
       'pod-security.kubernetes.io/enforce-version': 'latest',
     });
   });
 
-  test('the Job is bounded: backoff limit, deadline and TTL after finishing', () => {
-    const job = byKind(objects, 'Job');
-    expect(job.metadata).toMatchObject({ name: 'data-preprocessing', namespace: 'mlops' });
-    expect(job.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
-    expect(job.spec.template.spec.restartPolicy).toBe('Never');
-    expect(job.spec.template.spec.serviceAccountName).toBe('data-preprocessing-sa');
+  test('on demand by default: a suspended CronJob that never fires, and the command to start a run', () => {
+    expect(cronJob.metadata).toMatchObject({ name: 'data-preprocessing', namespace: 'mlops' });
+    expect(cronJob.spec).toMatchObject({ suspend: true, schedule: '0 0 31 2 *', concurrencyPolicy: 'Forbid' });
+    expect(preprocessing.runCommand).toBe('kubectl -n mlops create job data-preprocessing-$(date +%s) --from=cronjob/data-preprocessing');
+    template.hasOutput('*', { Value: preprocessing.runCommand });
+  });
+
+  test('a run is bounded: backoff limit, deadline and TTL after finishing', () => {
+    const spec = cronJob.spec.jobTemplate.spec;
+    expect(spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
+    expect(podSpecOf(cronJob).restartPolicy).toBe('Never');
+    expect(podSpecOf(cronJob).serviceAccountName).toBe('data-preprocessing-sa');
+  });
+
+  test('bad input (exit 2) fails the Job at once; disrupted pods do not count against the backoff limit', () => {
+    expect(cronJob.spec.jobTemplate.spec.podFailurePolicy.rules).toEqual([
+      { action: 'FailJob', onExitCodes: { containerName: 'preprocessing', operator: 'In', values: [2] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ]);
   });
 
   test('the pod runs non-root with a read-only root filesystem, no capabilities and RuntimeDefault seccomp', () => {
-    const spec = podSpec(objects);
+    const spec = podSpecOf(cronJob);
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.containers[0].securityContext).toEqual({
       allowPrivilegeEscalation: false,
@@ -167,18 +168,25 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
   });
 
   test('the container has the walkthrough resources, scratch volume and environment', () => {
-    const [container] = podSpec(objects).containers;
-    expect(container.image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/preprocess:1.0.0');
+    const [container] = podSpecOf(cronJob).containers;
+    expect(container.image).toBe(IMAGE_URI);
     expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
     expect(container.volumeMounts).toContainEqual({ name: 'data-volume', mountPath: '/opt/ml/processing/data' });
-    expect(podSpec(objects).volumes).toContainEqual({ name: 'data-volume', emptyDir: { sizeLimit: '10Gi' } });
-    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
-    expect(Object.keys(env).sort()).toEqual(['AWS_DEFAULT_REGION', 'AWS_REGION', 'INPUT_BUCKET', 'INPUT_KEY', 'LOG_LEVEL', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'SCRATCH_DIR']);
+    expect(podSpecOf(cronJob).volumes).toContainEqual({ name: 'data-volume', emptyDir: { sizeLimit: '10Gi' } });
+    const env = envOf(cronJob);
+    expect(Object.keys(env)).toEqual(['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'SCRATCH_DIR']);
     expect(env).toMatchObject({ INPUT_KEY: 'data/mock_data.csv', OUTPUT_PREFIX: 'output/', LOG_LEVEL: 'INFO', SCRATCH_DIR: '/opt/ml/processing/data' });
+    expect(stack.resolve(env.INPUT_BUCKET)).toEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
   });
 
-  test('the network policy admits no ingress and only DNS, the Pod Identity agent and HTTPS out', () => {
-    const policy = byKind(objects, 'NetworkPolicy');
+  test('an image of unknown architecture gets no node selector', () => {
+    expect(podSpecOf(cronJob).nodeSelector).toBeUndefined();
+  });
+
+  test('the network policy admits no ingress and only DNS, the Pod Identity agent and HTTPS out, for this workload\'s pods', () => {
+    const policy = objectOfKind(preprocessing.manifests, 'NetworkPolicy');
+    expect(policy.spec.podSelector.matchLabels).toEqual(cronJob.spec.jobTemplate.spec.template.metadata.labels);
+    expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/instance']).toBe('data-preprocessing');
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(policy.spec.ingress).toEqual([]);
     const ports = policy.spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => `${p.protocol}/${p.port}`));
@@ -191,84 +199,117 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
       podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
     }]);
     const httpsRule = policy.spec.egress.find((rule: any) => rule.ports[0].port === 443);
-    expect(httpsRule.to).toBeUndefined(); // S3 endpoints have no fixed addresses
+    expect(httpsRule.to).toBeUndefined(); // S3 and SQS endpoints have no fixed addresses
   });
 
-  test('the quota is the walkthrough\'s', () => {
-    expect(byKind(objects, 'ResourceQuota').spec.hard).toEqual({
-      'requests.cpu': '4', 'requests.memory': '8Gi', 'limits.cpu': '8', 'limits.memory': '16Gi', 'pods': '10',
-    });
+  test('the quota is the walkthrough\'s and the limit range caps a container at it', () => {
+    const quota = objectOfKind(preprocessing.manifests, 'ResourceQuota').spec.hard;
+    expect(quota).toEqual({ 'requests.cpu': '4', 'requests.memory': '8Gi', 'limits.cpu': '8', 'limits.memory': '16Gi', 'pods': '10' });
+    const [limits] = objectOfKind(preprocessing.manifests, 'LimitRange').spec.limits;
+    expect(limits.max).toEqual({ cpu: quota['limits.cpu'], memory: quota['limits.memory'] });
   });
 
-  test('the manifests wait for the Pod Identity association and the agent add-on', () => {
-    const [manifest] = Object.values<any>(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
-    expect(manifest.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^PreprocessingPodIdentityAssociation/)]));
-    const [association] = Object.values<any>(template.findResources('AWS::EKS::PodIdentityAssociation'));
-    expect(association.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/PodIdentityAgentAddon/)]));
-  });
-
-  test('manifestYaml holds the same objects', () => {
+  test('manifestYaml holds the same objects, and nothing is published for GitOps', () => {
     const documents = YAML.parseAllDocuments(preprocessing.manifestYaml).map((d) => d.toJS());
     expect(documents.map((d) => d.kind)).toEqual(preprocessing.manifests.map((o) => o.kind));
+    expect(preprocessing.manifestParameter).toBeUndefined();
+    template.resourceCountIs('AWS::SSM::Parameter', 1); // only the kubectl ready barrier of aws-eks-v2
   });
 });
 
 describe('PodIdentityPreprocessing options', () => {
-  test('a schedule makes a CronJob that validates against the schema', () => {
-    const { preprocessing } = synth({ schedule: '0 2 * * *' });
-    const cronJob = preprocessing.manifests.find((o) => o.kind === 'CronJob')!;
-    expect(cronJob.spec).toMatchObject({ schedule: '0 2 * * *', concurrencyPolicy: 'Forbid' });
-    expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(2);
-    expect(preprocessing.manifests.some((o) => o.kind === 'Job')).toBe(false);
-    for (const object of preprocessing.manifests) {
-      expect(() => validateKubernetesObject(object)).not.toThrow();
-    }
-  });
-
-  test('GitOps mode emits the manifests without applying them', () => {
-    const { template, preprocessing } = synth({ applyManifests: false });
-    template.resourceCountIs('Custom::AWSCDK-EKS-KubernetesResource', 0);
-    expect(preprocessing.kubernetesManifest).toBeUndefined();
-    expect(preprocessing.manifestYaml).toContain('kind: Job');
-  });
-
   test('given buckets are used and no bucket is created; grants follow the prefixes', () => {
-    const stack = new Stack(new App(), 'Given');
-    const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
-    new PodIdentityPreprocessing(stack, 'Preprocessing', {
-      cluster: cluster.cluster,
-      image: IMAGE,
+    const { template } = synth((stack) => ({
       inputBucket: s3.Bucket.fromBucketName(stack, 'In', 'my-raw'),
       outputBucket: s3.Bucket.fromBucketName(stack, 'Out', 'my-processed'),
       inputKey: 'incoming/2026/hr.csv',
       outputPrefix: 'clean/',
-    });
-    const template = Template.fromStack(stack);
+    }));
     template.resourceCountIs('AWS::S3::Bucket', 0);
     const policy = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] } }));
     expect(policy).toContain(':s3:::my-raw/incoming/2026/*');
     expect(policy).toContain(':s3:::my-processed/clean/*');
   });
 
-  test('the walkthrough\'s three extra buckets, names from a prefix, DESTROY with auto-delete', () => {
-    const { template, preprocessing } = synth({
-      createAdditionalBuckets: true, bucketNamePrefix: 'eks-demo', bucketRemovalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true,
+  describe('the walkthrough\'s five buckets', () => {
+    let template: Template;
+    let preprocessing: PodIdentityPreprocessing;
+    beforeAll(() => {
+      ({ template, preprocessing } = synth({
+        createAdditionalBuckets: true, bucketNamePrefix: 'eks-demo', bucketRemovalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true,
+      }));
     });
-    const names = Object.values<any>(template.findResources('AWS::S3::Bucket')).map((b) => b.Properties.BucketName).sort();
-    expect(names).toEqual(['eks-demo-feature-store-bucket', 'eks-demo-logs-bucket', 'eks-demo-model-artifacts-bucket', 'eks-demo-processed-data-bucket', 'eks-demo-raw-data-bucket']);
-    expect(preprocessing.modelArtifactsBucket).toBeDefined();
-    for (const bucket of Object.values<any>(template.findResources('AWS::S3::Bucket'))) {
-      expect(bucket.DeletionPolicy).toBe('Delete');
-    }
+
+    test('are named from the prefix and destroyed with the stack', () => {
+      const names = Object.values<any>(template.findResources('AWS::S3::Bucket')).map((b) => b.Properties.BucketName).sort();
+      expect(names).toEqual(['eks-demo-feature-store-bucket', 'eks-demo-logs-bucket', 'eks-demo-model-artifacts-bucket', 'eks-demo-processed-data-bucket', 'eks-demo-raw-data-bucket']);
+      expect(preprocessing.modelArtifactsBucket).toBeDefined();
+      for (const bucket of Object.values<any>(template.findResources('AWS::S3::Bucket'))) {
+        expect(bucket.DeletionPolicy).toBe('Delete');
+      }
+    });
+
+    test('the data buckets send their access logs to the logs bucket, which the S3 logging service may write to', () => {
+      const logsBucketId = Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-logs-bucket' } }))[0];
+      for (const suffix of ['raw-data-bucket', 'processed-data-bucket', 'model-artifacts-bucket', 'feature-store-bucket']) {
+        template.hasResourceProperties('AWS::S3::Bucket', {
+          BucketName: `eks-demo-${suffix}`,
+          LoggingConfiguration: { DestinationBucketName: { Ref: logsBucketId }, LogFilePrefix: `${suffix}/` },
+          VersioningConfiguration: { Status: 'Enabled' },
+        });
+      }
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logsBucketId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Condition: {
+              ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^PreprocessingRawDataBucket'), 'Arn'] } },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          })]),
+        },
+      });
+      const logs = template.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'eks-demo-logs-bucket' } });
+      expect(Object.values<any>(logs)[0].Properties.VersioningConfiguration).toBeUndefined();
+    });
+  });
+
+  test('a bucket-owner-enforced access-log bucket works without the S3 log-delivery feature flag', () => {
+    const { template } = synth((stack) => ({
+      serverAccessLogsBucket: new s3.Bucket(stack, 'AccessLogs', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, enforceSSL: true }),
+    }));
+    const logsId = Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { OwnershipControls: Match.anyValue(), LoggingConfiguration: Match.absent() } }))
+      .find((id) => id.startsWith('AccessLogs'))!;
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'raw-data-bucket/' } });
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'processed-data-bucket/' } });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]) },
+    });
+    expect(JSON.stringify(template.findResources('AWS::S3::Bucket', { Properties: { AccessControl: Match.anyValue() } }))).toBe('{}');
+  });
+
+  test('an imported access-log bucket gets a warning with the statement to add to its policy', () => {
+    const { stack } = synth((s) => ({ serverAccessLogsBucket: s3.Bucket.fromBucketName(s, 'ImportedLogs', 'acme-access-logs') }));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('logging.s3.amazonaws.com'));
+    expect(warnings.map((w) => w.id).sort()).toEqual(['/EksClusterStack/Preprocessing/ProcessedDataBucket', '/EksClusterStack/Preprocessing/RawDataBucket']);
   });
 
   test('resources, deadline and log level are passed through', () => {
     const { preprocessing } = synth({ resources: { memoryLimit: '8Gi' }, activeDeadline: Duration.minutes(30), logLevel: 'DEBUG' });
-    const job = preprocessing.manifests.find((o) => o.kind === 'Job')!;
-    const container = job.spec.template.spec.containers[0];
+    const cronJob = objectOfKind(preprocessing.manifests, 'CronJob');
+    const container = podSpecOf(cronJob).containers[0];
     expect(container.resources.limits).toEqual({ cpu: '2', memory: '8Gi' });
-    expect(job.spec.activeDeadlineSeconds).toBe(1800);
+    expect(cronJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1800);
     expect(container.env).toContainEqual({ name: 'LOG_LEVEL', value: 'DEBUG' });
+  });
+
+  test('a token input key with its prefix given reads only that prefix', () => {
+    const { template } = synth((stack) => ({ inputKey: new CfnParameter(stack, 'InputKey').valueAsString, inputPrefix: 'incoming/' }));
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('/incoming/*');
   });
 });
 
@@ -281,8 +322,8 @@ describe('PodIdentityPreprocessing validation names the prop', () => {
     [{ bucketNamePrefix: 'p'.repeat(41) }, /invalid 'bucketNamePrefix'.*1 to 40 characters/],
     [{ inputKey: 'data/' }, /invalid 'inputKey'/],
     [{ inputKey: 'data/x.csv', inputPrefix: 'other/' }, /invalid 'inputPrefix'.*does not contain inputKey/],
+    [{ inputKey: Token.asString({ Ref: 'InputKeyParameter' }) }, /invalid 'inputPrefix': is required when inputKey is a token/],
     [{ outputPrefix: 'output' }, /invalid 'outputPrefix'/],
-    [{ schedule: 'every day' }, /invalid 'schedule'/],
     [{ backoffLimit: -1 }, /invalid 'backoffLimit'/],
     [{ logLevel: 'LOUD' }, /invalid 'logLevel'/],
     [{ autoDeleteObjects: true }, /invalid 'autoDeleteObjects'.*DESTROY/],

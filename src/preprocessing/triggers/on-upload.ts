@@ -1,0 +1,79 @@
+import { Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, IDependable } from 'constructs';
+import type { PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions } from './trigger';
+import { checkIntegerInRange, PropValidationError } from '../../private/validation';
+import { DEFAULT_KEDA_VERSION, KedaInstallation } from '../keda';
+import { withContainerEnv } from '../manifests/job';
+import { queueScaledJob, triggerAuthentication } from '../manifests/keda';
+import { MAX_VISIBILITY_TIMEOUT, UploadQueue } from '../upload-queue';
+
+const CONSTRUCT = 'PodIdentityPreprocessing';
+
+/**
+ * onUpload(): S3 → SQS → KEDA ScaledJob. The Jobs run the processor in queue mode: each takes one
+ * message, processes the object(s) it names, and deletes it once the outputs are written.
+ */
+export function bindOnUpload(
+  scope: Construct,
+  options: PreprocessingTriggerBindOptions,
+  upload: UploadTriggerOptions,
+): PreprocessingTriggerConfig {
+  const maxParallelJobs = upload.maxParallelJobs ?? 4;
+  const maxReceiveCount = upload.maxReceiveCount ?? 3;
+  checkIntegerInRange(CONSTRUCT, 'trigger.maxParallelJobs', maxParallelJobs, 1, 100);
+  checkIntegerInRange(CONSTRUCT, 'trigger.maxReceiveCount', maxReceiveCount, 1, 1000);
+  checkDeadlineFitsVisibility(options);
+
+  const { queue, deadLetterQueue } = new UploadQueue(scope, 'UploadQueue', {
+    bucket: options.inputBucket,
+    prefix: options.inputPrefix,
+    suffix: upload.suffix ?? '.csv',
+    maxReceiveCount,
+    activeDeadline: options.activeDeadline,
+  });
+  // The pods take, keep and delete their messages; nothing else on the queue.
+  iam.Grant.addToPrincipal({
+    grantee: options.role,
+    actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+    resourceArns: [queue.queueArn],
+  });
+
+  const keda = KedaInstallation.of(options.cluster, upload.kedaVersion ?? DEFAULT_KEDA_VERSION);
+  keda.watchQueue(queue);
+  const dependencies: IDependable[] = options.applyManifests ? [keda.installChart()] : [];
+
+  const authenticationName = `${options.jobName}-sqs`;
+  const jobSpec = withContainerEnv(options.jobSpec, { INPUT_KEY: undefined, INPUT_PREFIX: options.inputPrefix, QUEUE_URL: queue.queueUrl });
+  return {
+    manifests: [
+      triggerAuthentication(authenticationName, options.namespace, options.labels),
+      queueScaledJob({
+        name: options.jobName,
+        namespace: options.namespace,
+        labels: options.labels,
+        jobSpec,
+        queueUrl: queue.queueUrl,
+        region: options.region,
+        maxParallelJobs,
+      }, authenticationName),
+    ],
+    queue,
+    deadLetterQueue,
+    dependencies,
+    maxParallelRuns: maxParallelJobs,
+  };
+}
+
+/** A message must stay invisible while its Job may still be working on it. */
+function checkDeadlineFitsVisibility(options: PreprocessingTriggerBindOptions): void {
+  if (options.activeDeadline.isUnresolved() || Token.isUnresolved(options.activeDeadline.toSeconds())) {
+    return;
+  }
+  const limit = MAX_VISIBILITY_TIMEOUT.toSeconds() - 5 * 60;
+  if (options.activeDeadline.toSeconds() > limit) {
+    throw new PropValidationError(CONSTRUCT, 'activeDeadline',
+      `${options.activeDeadline.toHumanString()} is too long for onUpload(): a queue message stays hidden at most 12 hours, `
+      + `so a Job may run at most ${limit / 60} minutes`);
+  }
+}

@@ -1,0 +1,89 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledgeManagedPolicies } from '../private/acknowledgements';
+
+/** How long a message may wait beyond the Job's deadline before another Job may take it. */
+const VISIBILITY_MARGIN = Duration.minutes(5);
+/** SQS's longest visibility timeout. */
+export const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
+
+export interface UploadQueueProps {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  readonly suffix: string;
+  readonly maxReceiveCount: number;
+  /** The Job's deadline; a received message stays invisible longer than that. */
+  readonly activeDeadline: Duration;
+}
+
+/**
+ * The queue between S3 and the Jobs: encrypted (SSE-SQS), TLS only, a dead-letter queue after
+ * `maxReceiveCount` receives, a visibility timeout longer than a Job may run, and a policy that
+ * lets only S3 deliver, only for this bucket and only in this account. The bucket notifies it of
+ * every object created under the prefix with the suffix.
+ */
+export class UploadQueue extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: UploadQueueProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: props.activeDeadline.plus(VISIBILITY_MARGIN),
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+    props.bucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new QueueForBucketDestination(this.queue),
+      { prefix: props.prefix || undefined, suffix: props.suffix || undefined },
+    );
+    acknowledgeNotificationsHandler(this);
+  }
+}
+
+/** aws-s3's construct ID of the stack's one handler of Custom::S3BucketNotifications. */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/**
+ * The notification is configured by aws-s3's own deployment-time function; its findings are
+ * acknowledged when it is found under its current ID (a renamed handler is only left unacknowledged).
+ */
+function acknowledgeNotificationsHandler(scope: Construct): void {
+  const role = Stack.of(scope).node.tryFindChild(NOTIFICATIONS_HANDLER_ID)?.node.tryFindChild('Role');
+  if (role instanceof iam.Role) {
+    acknowledgeManagedPolicies(role,
+      'aws-s3\'s bucket-notifications handler (a deployment-time function) logs with the AWS managed Lambda basic execution policy.');
+  }
+}
+
+/**
+ * Like aws-s3-notifications' SqsDestination, with the queue policy scoped to the bucket's ARN
+ * and to this account (a bucket name can move to another account; its ARN does not say whose).
+ */
+class QueueForBucketDestination implements s3.IBucketNotificationDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  public bind(scope: Construct, bucket: s3.IBucket): s3.BucketNotificationDestinationConfig {
+    this.queue.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [this.queue.queueArn],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+      },
+    }));
+    return { arn: this.queue.queueArn, type: s3.BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };
+  }
+}
