@@ -28,6 +28,9 @@ export const MAX_INT_DIGITS = 4300;
 export const MAX_DEPTH = 512;
 
 const WHITESPACE = ' \t\n\r';
+const QUOTE_CODE = 0x22;
+const BACKSLASH_CODE = 0x5c;
+const FIRST_PRINTABLE_CODE = 0x20;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t' };
@@ -83,24 +86,26 @@ class Parser {
   }
 
   private string(): string {
+    const text = this.text;
     let out = '';
-    this.pos++;
+    // Runs of plain characters are copied as slices, not character by character.
+    let runStart = ++this.pos;
     for (;;) {
-      if (this.pos >= this.text.length) this.fail('unterminated string');
-      const c = this.text[this.pos];
-      if (c === '"') {
-        this.pos++;
+      if (this.pos >= text.length) this.fail('unterminated string');
+      const code = text.charCodeAt(this.pos);
+      if (code === QUOTE_CODE) {
+        out += text.slice(runStart, this.pos++);
         return out;
       }
-      if (c < ' ') this.fail('invalid control character');
-      if (c !== '\\') {
-        out += c;
+      if (code < FIRST_PRINTABLE_CODE) this.fail('invalid control character');
+      if (code !== BACKSLASH_CODE) {
         this.pos++;
         continue;
       }
-      const e = this.text[this.pos + 1];
+      out += text.slice(runStart, this.pos);
+      const e = text[this.pos + 1];
       if (e === 'u') {
-        const digits = this.text.slice(this.pos + 2, this.pos + 6);
+        const digits = text.slice(this.pos + 2, this.pos + 6);
         if (!HEX4.test(digits)) this.fail('invalid \\uXXXX escape');
         // Escaped surrogate pairs become one code point in both languages: JS strings are UTF-16.
         out += String.fromCharCode(parseInt(digits, 16));
@@ -111,6 +116,7 @@ class Parser {
       } else {
         this.fail('invalid escape');
       }
+      runStart = this.pos;
     }
   }
 

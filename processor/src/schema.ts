@@ -231,17 +231,24 @@ export class RowCleaner {
     const start = scanner.starts[f];
     const end = scanner.ends[f];
     if (start === end) return this.reject('id is missing');
-    let id = parseInteger(src, start, end);
-    if (!id.ok) {
-      if (this.missing.isToken(src, start, end)) return this.reject(`id is missing (${quoteValue(src, start, end)} is a missing value)`);
-      id = parseSpacedInteger(src, start, end) ?? id;
+    const id = parseInteger(src, start, end);
+    if (id.ok) {
+      this.idCanonical = id.canonical;
+      return true;
     }
-    if (!id.ok) {
-      const problem = id.reason === 'out-of-range' ? 'is outside the 64-bit integer range' : 'is not an integer';
-      return this.reject(`id ${problem}: ${quoteValue(src, start, end)}`);
+    return this.readUnusualId(src, start, end, id);
+  }
+
+  /** The forms pandas also reads as an id (spaces around it), or the reason the row is rejected. */
+  private readUnusualId(src: Buffer, start: number, end: number, failed: IntegerParse): boolean {
+    if (this.missing.isToken(src, start, end)) return this.reject(`id is missing (${quoteValue(src, start, end)} is a missing value)`);
+    const id = parseSpacedInteger(src, start, end) ?? failed;
+    if (id.ok) {
+      this.idCanonical = id.canonical;
+      return true;
     }
-    this.idCanonical = id.canonical;
-    return true;
+    const problem = id.reason === 'out-of-range' ? 'is outside the 64-bit integer range' : 'is not an integer';
+    return this.reject(`id ${problem}: ${quoteValue(src, start, end)}`);
   }
 
   /**

@@ -142,6 +142,20 @@ describe('profile', () => {
       .toEqual({ reason: undefined, values: ['Street 9, City 4', '5551234567', 'email_3@example.com'] });
   });
 
+  test('the same shape without one or two keys is read without a JSON parser too', () => {
+    const out = new ProfileFields();
+    const partial = Buffer.from('{"phone": "1", "email": "e"}');
+    expect(readProfile(partial, 0, partial.length, out)).toBeUndefined();
+    expect(out.decoded).toBe(false);
+    expect(out.bufs[1]).toBe(partial);
+    expect(read('{"phone": "1", "email": "e"}')).toEqual({ reason: undefined, values: ['', '1', 'e'] });
+    expect(read('{"address": "a", "email": "e"}')).toEqual({ reason: undefined, values: ['a', '', 'e'] });
+    expect(read('{"email": "e"}')).toEqual({ reason: undefined, values: ['', '', 'e'] });
+    // Not that shape: a repeated key (the last one wins, as in Python) and another order.
+    expect(read('{"address": "a", "address": "b"}')).toEqual({ reason: undefined, values: ['b', '', ''] });
+    expect(read('{"email": "e", "phone": "1"}')).toEqual({ reason: undefined, values: ['', '1', 'e'] });
+  });
+
   test('anything else is parsed as JSON: escapes, order, spacing, missing keys, nulls', () => {
     expect(read('{"email":"e@x","address":"A \\"quoted\\" \\u00e9"}')).toEqual({ reason: undefined, values: ['A "quoted" é', '', 'e@x'] });
     expect(read('{ "address" : null , "phone": "1" }')).toEqual({ reason: undefined, values: ['', '1', ''] });
@@ -182,6 +196,8 @@ describe('profile', () => {
       .toEqual({ matched: true, values: ['Street 9, City 4', '5551234567', 'e@x'] });
     expect(escaped('{"address": "A \\"B\\"", "phone": "1", "email": "e"}').matched).toBe(false);
     expect(escaped('{"phone": "1", "address": "A", "email": "e"}').matched).toBe(false);
+    expect(escaped('{"phone": "1", "email": "e"}')).toEqual({ matched: true, values: ['', '1', 'e'] });
+    expect(escaped('{"address": "A", "phone": "1"} ').matched).toBe(false);
     expect(escaped('{"address": "A", "phone": "1", "email": "e"} ').matched).toBe(false);
   });
 
