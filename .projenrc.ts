@@ -5,6 +5,7 @@ import { awscdk, javascript } from 'projen';
 // processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
 const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
+  '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
   'csv-stringify@^6.9.0',
 ];
@@ -28,7 +29,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
 
-  // The kubectl layer that matches the default Kubernetes version (see src/cluster/versions.ts).
+  // The kubectl layer that matches the default Kubernetes version (see src/cluster/kubectl-layer.ts).
   deps: ['@aws-cdk/lambda-layer-kubectl-v36@^2.0.1'],
   // Renders the emitted manifests as YAML; bundled because it is not a jsii module.
   bundledDeps: ['yaml@^2.9.1'],
@@ -44,6 +45,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'kubernetes-models@^5.1.0',
     '@kubernetes-models/keda@^2.0.0',
     's3rver@^3.7.1',
+    // A local SQS server speaking the JSON protocol of @aws-sdk/client-sqs (tests and the demo);
+    // 1.x is the line that runs on Node 20 (2.x needs node:sqlite, Node 22.5+).
+    'fauxqs@^1.9.2',
   ],
 
   // Release targets. The Python packager needs PyPI, so this repository's CI builds and tests
@@ -98,17 +102,18 @@ const buildProcessor = project.addTask('processor:compile', {
   description: 'Compile processor/ (TypeScript, no CDK imports) into processor/lib',
   exec: 'tsc -p processor/tsconfig.tools.json',
 });
-// `npm run preprocess -- --input … --output …` is a plain npm script, not a projen task: the task
-// runner would turn the processor's exit code (0, 2, 1, 143) into its own, and compile every time.
-// scripts/preprocess.js compiles only when processor/lib is stale and runs the CLI in its process.
-// `exec`: npm forwards SIGTERM to the shell it starts; the shell must be the processor itself.
+// `npm run preprocess -- --input … --output …` (or `--queue-url … --output …`) is a plain npm script,
+// not a projen task: the task runner would turn the processor's exit code (0, 2, 1, 143) into its
+// own, and compile every time. scripts/preprocess.js compiles only when processor/lib is stale and
+// runs the CLI in its process. `exec`: npm forwards SIGTERM to the shell it starts; the shell must
+// be the processor itself.
 project.package.setScript('preprocess', 'exec node scripts/preprocess.js');
 const synthExample = project.addTask('synth:example', {
   description: 'Synthesize examples/app.ts into cdk.out/ (no AWS account needed)',
   exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
 });
 project.addTask('demo', {
-  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3',
+  description: 'Synthesize the example, then run the pipeline as on EKS against an embedded S3 (--trigger upload: one Job per upload through SQS)',
   steps: [
     { spawn: synthExample.name },
     { spawn: buildProcessor.name },

@@ -6,6 +6,7 @@
  *   npm run synth:example                         # Kubernetes 1.36 (the library default)
  *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
  *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
+ *   npx cdk synth -c publicAccessCidrs=203.0.113.7/32                    # kubectl from your machine
  *   npx cdk synth -c bucketNamePrefix=acme-eks-demo   # bucket names are global: pick a free prefix
  *
  * The workload runs once per uploaded object: after `cdk deploy`,
@@ -40,6 +41,8 @@ export interface EksClusterStackProps extends StackProps {
   /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
   readonly kubernetesVersion: string;
   readonly adminRoleArn?: string;
+  /** CIDRs that may reach the Kubernetes API from the internet; none keeps the endpoint private. */
+  readonly publicAccessCidrs?: string[];
   /** Prefix of the five bucket names (they are global across AWS accounts). */
   readonly bucketNamePrefix: string;
 }
@@ -55,6 +58,7 @@ export class EksClusterStack extends Stack {
       clusterName: `${APP_PREFIX}-eks-cluster`,
       nodegroupName: `${APP_PREFIX}-primary-nodegroup`,
       nodeLabels: { 'node-type': 'primary', 'environment': 'sandbox' },
+      publicAccessCidrs: props.publicAccessCidrs,
       ...kubernetesVersionProps(this, props.kubernetesVersion),
     });
     if (props.adminRoleArn) {
@@ -89,7 +93,10 @@ function kubernetesVersionProps(scope: Construct, version: string) {
   return {};
 }
 
-/** Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn, bucketNamePrefix, owner. */
+/**
+ * Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn,
+ * publicAccessCidrs (comma-separated), bucketNamePrefix, owner.
+ */
 export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
   const context = (key: string): string | undefined => app.node.tryGetContext(key);
   const network = new NetworkStack(app, 'NetworkStack', { description: 'eks-demo: VPC for the EKS MLOps preprocessing pipeline' });
@@ -98,6 +105,7 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
     network: network.network,
     kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
     adminRoleArn: context('adminRoleArn'),
+    publicAccessCidrs: listContext(context('publicAccessCidrs')),
     bucketNamePrefix: String(context('bucketNamePrefix') ?? APP_PREFIX),
   });
   cluster.addStackDependency(network);
@@ -113,6 +121,12 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
     Tags.of(app).add(key, value);
   }
   return { network, cluster };
+}
+
+/** A comma-separated context value as a list; unset or blank gives undefined. */
+function listContext(value: string | undefined): string[] | undefined {
+  const items = String(value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return items.length > 0 ? items : undefined;
 }
 
 if (require.main === module) {

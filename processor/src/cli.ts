@@ -2,13 +2,14 @@
 /**
  * Command-line entry point: the package's `cdk-mlops-eks-preprocess` bin, the image's ENTRYPOINT,
  * and what `npm run preprocess` runs (scripts/preprocess.js). A thin wrapper around runPipeline
- * that maps the outcome to the exit code: 0 done, 2 bad input, 1 other failure, 143 stopped by
- * SIGTERM.
+ * (one input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit
+ * code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
 import { parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { Logger, createLogger } from './log';
 import { runPipeline } from './pipeline';
+import { runQueueJob } from './queue';
 
 export interface MainOptions {
   /** Stops the run (the process wires SIGTERM and SIGINT to it). */
@@ -28,8 +29,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       return EXIT_OK;
     }
     options.signal?.addEventListener('abort', () => {
-      log.warn('Stop requested; aborting the run (open uploads are aborted, no manifest is written)');
+      log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
+    if (config.queue) {
+      return await runQueueJob({
+        ...config.queue,
+        output: config.output,
+        runId: config.runId,
+        scratchDir: config.scratchDir,
+        naValues: config.naValues,
+        log,
+        signal: options.signal,
+        env,
+      });
+    }
     await runPipeline({
       input: config.input,
       output: config.output,

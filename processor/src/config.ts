@@ -3,11 +3,15 @@
  *
  *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
  *   [--na-values default|empty]
+ *   --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]   (queue mode)
  *
  * Without --input/--output the image's environment is used, as in the walkthrough:
  * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
- * output/). RUN_ID, SCRATCH_DIR, NA_VALUES (default|empty), LOG_LEVEL (debug|info|warn|error) and
- * LOG_FORMAT (text|json) are read from the environment; flags win over variables.
+ * output/). QUEUE_URL (or --queue-url) selects queue mode, where INPUT_PREFIX and INPUT_BUCKET say
+ * which objects are this workload's input and INPUT_KEY is not used. RUN_ID, SCRATCH_DIR,
+ * NA_VALUES (default|empty), LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json),
+ * RECEIVE_WAIT_SECONDS and VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win
+ * over variables.
  */
 import { parseArgs } from 'node:util';
 import { BadInputError } from './errors';
@@ -17,20 +21,43 @@ import { NA_VALUES_MODES, NaValuesMode } from './missing';
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
 
+/** Queue mode: how long a receive waits for a message (SQS long polling, at most 20 s). */
+export const DEFAULT_RECEIVE_WAIT_SECONDS = 5;
+/** Queue mode: how long the message stays invisible to other consumers, renewed while the run works. */
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
+
 export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
          [--run-id ID] [--scratch-dir DIR] [--na-values default|empty]
+       cdk-mlops-eks-preprocess --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]
+         [--wait-seconds N] [--visibility-timeout N] [--scratch-dir DIR] [--na-values default|empty]
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
-OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Also RUN_ID, SCRATCH_DIR, NA_VALUES, LOG_LEVEL, LOG_FORMAT.
+OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
+RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
+Also RUN_ID, SCRATCH_DIR, NA_VALUES, LOG_LEVEL, LOG_FORMAT.
 --na-values: 'default' treats an empty cell and pandas' tokens (NA, null, NaN, None, N/A, ...) as
 missing values; 'empty' only an empty cell.`;
 
 export type InputLocation = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
 export type OutputLocation = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
 
+/** Queue mode: take one S3 event message from SQS and process the objects it names. */
+export interface QueueConfig {
+  readonly queueUrl: string;
+  /** Keys under this prefix are the workload's input; outputs go to their path relative to it. */
+  readonly inputPrefix: string;
+  /** When set, objects in other buckets are rejected. */
+  readonly inputBucket?: string;
+  readonly waitSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+}
+
 export interface CliConfig {
   readonly help: boolean;
+  /** The single input; empty in queue mode. */
   readonly input: string;
   readonly output: string;
+  /** Set in queue mode. */
+  readonly queue?: QueueConfig;
   readonly runId?: string;
   readonly scratchDir?: string;
   readonly naValues: NaValuesMode;
@@ -50,6 +77,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
         'run-id': { type: 'string' },
         'scratch-dir': { type: 'string' },
         'na-values': { type: 'string' },
+        'queue-url': { type: 'string' },
+        'input-prefix': { type: 'string' },
+        'wait-seconds': { type: 'string' },
+        'visibility-timeout': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -65,20 +96,48 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
     : oneOf('NA_VALUES', env.NA_VALUES, NA_VALUES_MODES, 'default');
   if (values.help) return { help: true, input: '', output: '', naValues, logLevel, logFormat };
 
-  const input = values.input ?? (env.INPUT_BUCKET ? `s3://${env.INPUT_BUCKET}/${env.INPUT_KEY || DEFAULT_INPUT_KEY}` : undefined);
-  const output = values.output ?? (env.OUTPUT_BUCKET ? `s3://${env.OUTPUT_BUCKET}/${env.OUTPUT_PREFIX ?? DEFAULT_OUTPUT_PREFIX}` : undefined);
-  if (!input) throw new BadInputError(`no input: pass --input or set INPUT_BUCKET\n${USAGE}`);
-  if (!output) throw new BadInputError(`no output: pass --output or set OUTPUT_BUCKET\n${USAGE}`);
-  return {
+  const common = {
     help: false,
-    input,
-    output,
     runId: values['run-id'] ?? (env.RUN_ID || undefined),
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
     naValues,
     logLevel,
     logFormat,
   };
+  const output = values.output ?? (env.OUTPUT_BUCKET ? `s3://${env.OUTPUT_BUCKET}/${env.OUTPUT_PREFIX ?? DEFAULT_OUTPUT_PREFIX}` : undefined);
+  const queueUrl = values['queue-url'] ?? (env.QUEUE_URL || undefined);
+  if (queueUrl !== undefined) {
+    if (values.input !== undefined) throw new BadInputError(`--input and --queue-url exclude each other: queue mode reads its inputs from the messages\n${USAGE}`);
+    if (!output) throw new BadInputError(`no output: pass --output or set OUTPUT_BUCKET\n${USAGE}`);
+    const queue: QueueConfig = {
+      queueUrl,
+      inputPrefix: values['input-prefix'] ?? env.INPUT_PREFIX ?? '',
+      ...(env.INPUT_BUCKET ? { inputBucket: env.INPUT_BUCKET } : {}),
+      waitSeconds: wholeNumber('--wait-seconds / RECEIVE_WAIT_SECONDS', values['wait-seconds'] ?? env.RECEIVE_WAIT_SECONDS, 0, 20, DEFAULT_RECEIVE_WAIT_SECONDS),
+      visibilityTimeoutSeconds: wholeNumber('--visibility-timeout / VISIBILITY_TIMEOUT_SECONDS', values['visibility-timeout'] ?? env.VISIBILITY_TIMEOUT_SECONDS,
+        1, 43_200, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+    };
+    if (common.runId !== undefined) validateRunId(common.runId);
+    return { ...common, input: '', output, queue };
+  }
+  for (const flag of ['input-prefix', 'wait-seconds', 'visibility-timeout'] as const) {
+    if (values[flag] !== undefined) throw new BadInputError(`--${flag} applies only with --queue-url\n${USAGE}`);
+  }
+
+  const input = values.input ?? (env.INPUT_BUCKET ? `s3://${env.INPUT_BUCKET}/${env.INPUT_KEY || DEFAULT_INPUT_KEY}` : undefined);
+  if (!input) throw new BadInputError(`no input: pass --input or set INPUT_BUCKET\n${USAGE}`);
+  if (!output) throw new BadInputError(`no output: pass --output or set OUTPUT_BUCKET\n${USAGE}`);
+  return { ...common, input, output };
+}
+
+/** A whole number of seconds in [min, max] from a flag or variable; the fallback when unset. */
+function wholeNumber(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BadInputError(`${name} must be a whole number of seconds from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
 }
 
 function oneOf<T extends string>(

@@ -1,38 +1,65 @@
 /**
- * `npm run demo`: runs the preprocessing Job of the synthesized example app as it runs on EKS, on
- * this machine, with no AWS account:
+ * `npm run demo`: runs the preprocessing workload of the synthesized example app as it runs on
+ * EKS, on this machine, with no AWS account:
  *
- * 1. reads the Job's container environment from cdk.out/EksClusterStack.template.json (the
- *    manifest the kubectl provider would apply), resolving bucket references to their names;
+ * 1. reads the workload's container environment from cdk.out/EksClusterStack.template.json (the
+ *    manifests the kubectl provider would apply: a Job, a CronJob or a KEDA ScaledJob), resolving
+ *    bucket references to their names;
  * 2. starts an embedded S3 (s3rver) and a stand-in for the Pod Identity agent's credentials
  *    endpoint on 127.0.0.1;
  * 3. creates the raw and processed buckets and uploads a generated seed-shaped input;
- * 4. runs the processor as a child process with exactly the Job's environment, plus the local
- *    endpoint settings (S3 endpoint, credentials endpoint and token file, and a scratch directory
- *    standing in for the Job's emptyDir volume);
+ * 4. runs the processor as a child process with exactly the workload's environment, plus the
+ *    local endpoint settings (S3 endpoint, credentials endpoint and token file, and a scratch
+ *    directory standing in for the Job's emptyDir volume). A ScaledJob's container runs once on
+ *    `<INPUT_PREFIX>mock_data.csv` without its queue;
  * 5. prints the output keys with sizes and the quality metrics, then shuts everything down.
  *
- * Options: --rows N (default 50000), --seed N, --malformed N (rows that go to rejected_rows),
- * --keep (leave the servers up until Ctrl-C),
- * --template PATH (default cdk.out/EksClusterStack.template.json).
+ * `npm run demo -- --trigger upload` shows the onUpload trigger's flow instead (the workload must
+ * be its ScaledJob): the template's queue and dead-letter queue on a local SQS server (fauxqs), the
+ * input bucket's notification (uploads put S3 event messages on the queue, after S3's test
+ * event), several uploads, one of them bad, and a stand-in for KEDA that starts the processor
+ * once per message with the ScaledJob's environment, at most maxReplicaCount at once. It prints
+ * each Job's exit code, the outputs per upload, the bad file's error report, and the queues,
+ * which end empty.
+ *
+ * Options: --trigger upload, --rows N (default 50000; 5000 per file with --trigger upload),
+ * --seed N, --malformed N (rows that go to rejected_rows), --keep (leave the servers up until
+ * Ctrl-C), --template PATH (default cdk.out/EksClusterStack.template.json).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { generateMockCsv } from './generate-mock-data';
-import { LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, startCredentialsEndpoint, startLocalS3 } from './local-aws';
+import {
+  CredentialsEndpoint, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
+  startCredentialsEndpoint, startLocalS3, startLocalSqs,
+} from './local-aws';
+import {
+  LocalValues, StackTemplate, Workload, findQueueNotifications, findQueues, findWorkload, readTemplate, singleRunEnvironment,
+} from './workload-template';
 
-const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-const CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js');
-/** Stands in for the stack's AWS::Region (the walkthrough's region). */
-const DEMO_REGION = 'us-east-1';
-const DEMO_ACCOUNT = '000000000000';
+/** Compiled into processor/lib/tools by `npm run demo`; run from processor/tools by the tests. */
+const FROM_SOURCE = __filename.endsWith('.ts');
+const REPO_ROOT = FROM_SOURCE ? resolve(__dirname, '..', '..') : resolve(__dirname, '..', '..', '..');
+/** The processor as the image runs it: compiled, or from source when the demo itself runs from source. */
+const PROCESSOR_COMMAND = FROM_SOURCE
+  ? ['-r', 'ts-node/register/transpile-only', join(REPO_ROOT, 'processor', 'src', 'cli.ts')]
+  : [join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js')];
+/** Stands in for the stack's AWS::Region (the walkthrough's region) and account. */
+const LOCAL: LocalValues = { region: 'us-east-1', account: '000000000000' };
+/** How often the KEDA stand-in reads the queue length (KEDA's pollingInterval is 30 s by default). */
+const POLL_INTERVAL_MS = 500;
+/** The upload flow gives up after this long. */
+const UPLOAD_FLOW_DEADLINE_MS = 5 * 60_000;
 
 interface DemoOptions {
-  readonly rows: number;
+  readonly trigger: 'once' | 'upload';
+  readonly rows?: number;
   readonly seed: number;
   readonly keep: boolean;
   readonly malformed: number;
@@ -40,7 +67,13 @@ interface DemoOptions {
 }
 
 function parseArgs(argv: readonly string[]): DemoOptions {
-  const options = { rows: 50_000, seed: 42, keep: false, malformed: 0, template: join(REPO_ROOT, 'cdk.out', 'EksClusterStack.template.json') };
+  const options: { -readonly [K in keyof DemoOptions]: DemoOptions[K] } = {
+    trigger: 'once',
+    seed: 42,
+    keep: false,
+    malformed: 0,
+    template: join(REPO_ROOT, 'cdk.out', 'EksClusterStack.template.json'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -48,12 +81,11 @@ function parseArgs(argv: readonly string[]): DemoOptions {
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
     };
-    if (arg === '--rows') options.rows = positiveInteger(arg, value());
-    else if (arg === '--seed') options.seed = positiveInteger(arg, value());
-    else if (arg === '--malformed') options.malformed = positiveInteger(arg, value());
-    else if (arg === '--template') options.template = resolve(value());
-    else if (arg === '--keep') options.keep = true;
-    else throw new Error(`unknown option ${arg} (options: --rows N, --seed N, --malformed N, --keep, --template PATH)`);
+    if (arg === '--rows') {options.rows = positiveInteger(arg, value());} else if (arg === '--seed') {options.seed = positiveInteger(arg, value());} else if (arg === '--malformed') {options.malformed = positiveInteger(arg, value());} else if (arg === '--template') {options.template = resolve(value());} else if (arg === '--keep') {options.keep = true;} else if (arg === '--trigger') {
+      const trigger = value();
+      if (trigger !== 'upload') throw new Error(`--trigger takes 'upload' (got '${trigger}'); without it the workload runs once`);
+      options.trigger = trigger;
+    } else {throw new Error(`unknown option ${arg} (options: --trigger upload, --rows N, --seed N, --malformed N, --keep, --template PATH)`);}
   }
   return options;
 }
@@ -65,64 +97,7 @@ function positiveInteger(name: string, text: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Job's environment, read from the synthesized template
-
-type CfnValue = string | { [key: string]: any };
-
-/** Resolves the few intrinsics the manifest uses: bucket Refs, pseudo parameters, Fn::Join, Fn::Sub. */
-function resolveValue(value: CfnValue, resources: Record<string, any>): string {
-  if (typeof value === 'string') return value;
-  if ('Ref' in value) return resolveRef(value.Ref, resources);
-  if ('Fn::Join' in value) {
-    const [separator, parts] = value['Fn::Join'];
-    return parts.map((part: CfnValue) => resolveValue(part, resources)).join(separator);
-  }
-  if ('Fn::Sub' in value) {
-    const text: string = Array.isArray(value['Fn::Sub']) ? value['Fn::Sub'][0] : value['Fn::Sub'];
-    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => resolveRef(name, resources));
-  }
-  throw new Error(`cannot resolve ${JSON.stringify(value).slice(0, 120)} locally`);
-}
-
-function resolveRef(name: string, resources: Record<string, any>): string {
-  if (name === 'AWS::Region') return DEMO_REGION;
-  if (name === 'AWS::AccountId') return DEMO_ACCOUNT;
-  if (name === 'AWS::Partition') return 'aws';
-  if (name === 'AWS::URLSuffix') return 'amazonaws.com';
-  const bucketName = resources[name]?.Properties?.BucketName;
-  if (resources[name]?.Type === 'AWS::S3::Bucket' && typeof bucketName === 'string') return bucketName;
-  return `<${name}>`;
-}
-
-interface JobSpec {
-  readonly name: string;
-  readonly namespace: string;
-  readonly env: Record<string, string>;
-}
-
-/** The Job (or CronJob) container's environment, as the kubectl provider would apply it. */
-function readJobFromTemplate(templatePath: string): JobSpec {
-  let template: any;
-  try {
-    template = JSON.parse(readFileSync(templatePath, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read ${templatePath} (run 'npm run synth:example' first): ${(error as Error).message}`);
-  }
-  const resources: Record<string, any> = template.Resources;
-  for (const resource of Object.values(resources)) {
-    if (resource.Type !== 'Custom::AWSCDK-EKS-KubernetesResource') continue;
-    const objects = JSON.parse(resolveValue(resource.Properties.Manifest, resources));
-    const job = objects.find((o: any) => o.kind === 'Job' || o.kind === 'CronJob');
-    if (!job) continue;
-    const podSpec = job.kind === 'Job' ? job.spec.template.spec : job.spec.jobTemplate.spec.template.spec;
-    const env = Object.fromEntries(podSpec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
-    return { name: job.metadata.name, namespace: job.metadata.namespace, env };
-  }
-  throw new Error(`no Job manifest in ${templatePath}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running it
+// Shared pieces
 
 function step(text: string): void {
   process.stdout.write(`\n==> ${text}\n`);
@@ -133,11 +108,29 @@ function environmentWithoutAwsSettings(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') || name.startsWith('AWS_SDK_JS_')));
 }
 
-function runProcessor(env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs the processor; its log lines go to this process's output, each prefixed when `label` is given. */
+function runProcessor(env: NodeJS.ProcessEnv, label?: string): Promise<number> {
   return new Promise((resolveExit, reject) => {
-    const child = spawn(process.execPath, [CLI], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, PROCESSOR_COMMAND, { env, stdio: ['ignore', label ? 'pipe' : 'inherit', label ? 'pipe' : 'inherit'] });
+    if (label) {
+      for (const stream of [child.stdout!, child.stderr!]) prefixLines(stream, `[${label}] `);
+    }
     child.on('error', reject);
     child.on('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Copies lines to stdout with a prefix, without the log's own timestamp (the prefix says whose line it is). */
+function prefixLines(stream: NodeJS.ReadableStream, prefix: string): void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) process.stdout.write(`${prefix}${line.replace(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z /, '')}\n`);
+  });
+  stream.on('end', () => {
+    if (pending) process.stdout.write(`${prefix}${pending}\n`);
   });
 }
 
@@ -147,15 +140,47 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-async function main(): Promise<number> {
-  const options = parseArgs(process.argv.slice(2));
-  const started = Date.now();
+function printEnvironment(workload: Workload, env: Record<string, string>): void {
+  console.log(`${workload.kind} ${workload.namespace}/${workload.name}, container environment:`);
+  for (const [name, value] of Object.entries(env)) console.log(`  ${name}=${value}`);
+}
 
-  step(`Reading the Job from ${options.template.replace(REPO_ROOT + '/', '')}`);
-  const job = readJobFromTemplate(options.template);
-  const jobEnv = job.env;
-  console.log(`Job ${job.namespace}/${job.name}, container environment:`);
-  for (const [name, value] of Object.entries(jobEnv)) console.log(`  ${name}=${value}`);
+function localS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    region: LOCAL.region,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
+  });
+}
+
+async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
+  const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (listing.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0 })).sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+}
+
+async function keepServersUp(keep: boolean, s3Endpoint: string): Promise<void> {
+  if (!keep) return;
+  console.log(`\nServers stay up (S3 ${s3Endpoint}, access key ${LOCAL_S3_ACCESS_KEY_ID}); press Ctrl-C to stop.`);
+  await new Promise<void>((stop) => process.once('SIGINT', () => stop()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run (the default)
+
+async function runOnce(options: DemoOptions, template: StackTemplate, started: number): Promise<number> {
+  step(`Reading the workload from ${options.template.replace(REPO_ROOT + '/', '')}`);
+  const workload = findWorkload(template, LOCAL);
+  const jobEnv = singleRunEnvironment(workload);
+  printEnvironment(workload, jobEnv);
+  if (workload.kind === 'ScaledJob') {
+    console.log(`The workload is a KEDA ScaledJob (one Job per upload). This run starts its container once on ${jobEnv.INPUT_KEY}, `
+      + 'without the queue (QUEUE_URL left out, INPUT_KEY set); `npm run demo -- --trigger upload` shows the per-upload flow.');
+  }
   const { INPUT_BUCKET: inputBucket, INPUT_KEY: inputKey, OUTPUT_BUCKET: outputBucket } = jobEnv;
   const outputPrefix = jobEnv.OUTPUT_PREFIX ?? '';
 
@@ -166,21 +191,17 @@ async function main(): Promise<number> {
   console.log(`S3: ${s3Server.endpoint} (buckets ${inputBucket}, ${outputBucket})`);
   console.log(`credentials: ${agent.url} (token file ${agent.tokenFile})`);
 
-  const s3 = new S3Client({
-    region: DEMO_REGION,
-    endpoint: s3Server.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
-  });
+  const s3 = localS3Client(s3Server.endpoint);
   try {
     const dataFile = join(REPO_ROOT, 'data', 'mock_data.csv');
-    step(`Generating ${options.rows.toLocaleString('en-US')} seed-shaped rows into data/mock_data.csv and uploading them`);
+    const rows = options.rows ?? 50_000;
+    step(`Generating ${rows.toLocaleString('en-US')} seed-shaped rows into data/mock_data.csv and uploading them`);
     mkdirSync(dirname(dataFile), { recursive: true });
-    await generateMockCsv({ rows: options.rows, seed: options.seed, malformedRows: options.malformed, path: dataFile });
+    await generateMockCsv({ rows, seed: options.seed, malformedRows: options.malformed, path: dataFile });
     await new Upload({ client: s3, params: { Bucket: inputBucket, Key: inputKey, Body: createReadStream(dataFile) } }).done();
     console.log(`s3://${inputBucket}/${inputKey} (${formatBytes(statSync(dataFile).size)})`);
 
-    step('Running the processor with the Job\'s environment');
+    step(`Running the processor with the ${workload.kind}'s environment`);
     const exitCode = await runProcessor({
       ...environmentWithoutAwsSettings(),
       ...jobEnv,
@@ -194,23 +215,17 @@ async function main(): Promise<number> {
     }
 
     step(`Outputs in s3://${outputBucket}/${outputPrefix}`);
-    const listing = await s3.send(new ListObjectsV2Command({ Bucket: outputBucket, Prefix: outputPrefix }));
-    const objects = (listing.Contents ?? []).sort((a, b) => (a.Key! < b.Key! ? -1 : 1));
-    for (const object of objects) console.log(`  ${object.Key!.padEnd(52)} ${formatBytes(object.Size ?? 0).padStart(10)}`);
+    const objects = await listObjects(s3, outputBucket, outputPrefix);
+    for (const object of objects) console.log(`  ${object.key.padEnd(52)} ${formatBytes(object.size).padStart(10)}`);
 
-    const metricsKey = objects.find((o) => o.Key!.includes('quality_metrics'))?.Key;
+    const metricsKey = objects.find((o) => o.key.includes('quality_metrics'))?.key;
     if (metricsKey) {
       step('Quality metrics');
-      const body = await (await s3.send(new GetObjectCommand({ Bucket: outputBucket, Key: metricsKey }))).Body!.transformToString();
-      console.log(JSON.stringify(JSON.parse(body), null, 2));
+      console.log(JSON.stringify(JSON.parse(await readText(s3, outputBucket, metricsKey)), null, 2));
     }
     console.log(`\nPod Identity stand-in served credentials ${agent.served} time(s), refused ${agent.refused}.`);
     console.log(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-
-    if (options.keep) {
-      console.log(`\nServers stay up (S3 ${s3Server.endpoint}, access key ${LOCAL_S3_ACCESS_KEY_ID}); press Ctrl-C to stop.`);
-      await new Promise<void>((stop) => process.once('SIGINT', () => stop()));
-    }
+    await keepServersUp(options.keep, s3Server.endpoint);
     return 0;
   } finally {
     s3.destroy();
@@ -218,6 +233,248 @@ async function main(): Promise<number> {
     await s3Server.close();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-upload flow (--trigger upload)
+
+/** What the demo uploads, relative to the input prefix. */
+const UPLOADS: ReadonlyArray<{ readonly name: string; readonly content: 'mock' | 'missing-column' | 'text'; readonly seed?: number }> = [
+  { name: 'hr 2026.csv', content: 'mock', seed: 1 },
+  { name: 'finance/q1.csv', content: 'mock', seed: 2 },
+  { name: 'sales.csv', content: 'mock', seed: 3 },
+  { name: 'broken.csv', content: 'missing-column' },
+  { name: 'notes.txt', content: 'text' },
+];
+
+interface UploadFlow {
+  readonly s3Server: LocalS3;
+  readonly sqsServer: LocalSqs;
+  readonly agent: CredentialsEndpoint;
+  readonly s3: S3Client;
+  readonly files: string;
+}
+
+interface JobRun {
+  readonly name: string;
+  readonly exitCode: number;
+}
+
+async function runUploadFlow(options: DemoOptions, template: StackTemplate, started: number): Promise<number> {
+  step(`Reading the ScaledJob, its queues and the bucket notification from ${options.template.replace(REPO_ROOT + '/', '')}`);
+  const declared = findWorkload(template, LOCAL);
+  if (declared.kind !== 'ScaledJob' || declared.env.QUEUE_URL === undefined) {
+    throw new Error(`the workload in ${options.template} is a ${declared.kind} without a queue; --trigger upload needs the onUpload trigger's ScaledJob`);
+  }
+  console.log(`ScaledJob ${declared.namespace}/${declared.name}: at most ${declared.maxReplicaCount} Jobs at once, `
+    + `one per ${declared.queueTrigger?.queueLength ?? 5} message(s) on the queue`);
+  const queues = findQueues(template, LOCAL);
+  for (const q of queues) {
+    const redrive = q.deadLetter ? `, to ${q.deadLetter.logicalId} after ${q.deadLetter.maxReceiveCount} receives` : '';
+    console.log(`AWS::SQS::Queue ${q.logicalId}${q.visibilityTimeoutSeconds === undefined ? '' : ` (visibility timeout ${q.visibilityTimeoutSeconds} s${redrive})`}`);
+  }
+
+  step('Starting an embedded S3, a local SQS server and a Pod Identity agent stand-in on 127.0.0.1');
+  const [s3Server, sqsServer, agent] = await Promise.all([
+    startLocalS3({ buckets: [declared.env.INPUT_BUCKET, declared.env.OUTPUT_BUCKET] }),
+    startLocalSqs({ region: LOCAL.region }),
+    startCredentialsEndpoint(),
+  ]);
+  const flow: UploadFlow = { s3Server, sqsServer, agent, s3: localS3Client(s3Server.endpoint), files: mkdtempSync(join(tmpdir(), 'demo-uploads-')) };
+  try {
+    console.log(`S3: ${s3Server.endpoint} (buckets ${declared.env.INPUT_BUCKET}, ${declared.env.OUTPUT_BUCKET})`);
+    console.log(`SQS: ${sqsServer.endpoint}`);
+    console.log(`credentials: ${agent.url}`);
+    // The queues as the template declares them, dead-letter queues first; references to them
+    // then resolve to the local URLs and ARNs.
+    const local: Record<string, LocalQueue> = {};
+    for (const queue of queues) {
+      const deadLetter = queue.deadLetter
+        ? { arn: local[queue.deadLetter.logicalId].arn, maxReceiveCount: queue.deadLetter.maxReceiveCount }
+        : undefined;
+      local[queue.logicalId] = await sqsServer.createQueue(queue.name, { visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds, deadLetter });
+      console.log(`  ${queue.logicalId}: ${local[queue.logicalId].url}`);
+    }
+    const values: LocalValues = {
+      ...LOCAL,
+      refs: Object.fromEntries(Object.entries(local).map(([id, q]) => [id, q.url])),
+      attributes: Object.fromEntries(Object.entries(local).map(([id, q]) => [`${id}.Arn`, q.arn])),
+    };
+    const workload = findWorkload(template, values);
+    const env = workload.env;
+    const queueId = Object.keys(local).find((id) => local[id].url === (workload.queueTrigger?.queueUrl ?? env.QUEUE_URL));
+    if (queueId === undefined) throw new Error(`the ScaledJob's queue ${env.QUEUE_URL} is not an AWS::SQS::Queue of the template`);
+    const queue = local[queueId];
+    const deadLetterId = queues.find((q) => q.logicalId === queueId)?.deadLetter?.logicalId;
+    const dlq = deadLetterId === undefined ? undefined : local[deadLetterId];
+
+    const declaredNotifications = findQueueNotifications(template, values).filter((n) => n.queueLogicalId === queueId);
+    const notifications = declaredNotifications.length > 0
+      ? declaredNotifications
+      : [{ bucket: env.INPUT_BUCKET, queueLogicalId: queueId, events: ['s3:ObjectCreated:*'], prefix: env.INPUT_PREFIX, suffix: undefined }];
+    if (declaredNotifications.length === 0) console.log(`The template has no bucket notification for ${queueId}; using INPUT_BUCKET and INPUT_PREFIX.`);
+    for (const n of notifications) {
+      console.log(`Notification s3://${n.bucket}/${n.prefix ?? ''}*${n.suffix ?? ''} (${n.events.join(', ')}) → ${queueId}; S3 sends its test event`);
+      await s3Server.notifyQueue({
+        bucket: n.bucket, queueUrl: queue.url, sqs: sqsServer.client, prefix: n.prefix, suffix: n.suffix, region: LOCAL.region,
+      });
+    }
+    console.log();
+    printEnvironment(workload, env);
+
+    const prefix = notifications[0].prefix ?? env.INPUT_PREFIX ?? '';
+    const rows = options.rows ?? 5_000;
+    step(`Uploading ${UPLOADS.length} files to s3://${env.INPUT_BUCKET}/${prefix}`);
+    for (const upload of UPLOADS) {
+      const key = `${prefix}${upload.name}`;
+      const path = join(flow.files, upload.name.replace(/\//g, '_'));
+      await writeUploadFile(path, upload.content, rows, upload.seed ?? options.seed, options.malformed);
+      await new Upload({ client: flow.s3, params: { Bucket: env.INPUT_BUCKET, Key: key, Body: createReadStream(path) } }).done();
+      console.log(`  ${key.padEnd(28)} ${formatBytes(statSync(path).size).padStart(10)}  ${describeContent(upload.content)}`);
+    }
+    await s3Server.notificationsSent();
+    const counts = await sqsServer.counts(queue.url);
+    console.log(`${counts.visible} messages on the queue: S3's test event, and one per upload that the notification's filter matched`);
+
+    step(`KEDA stand-in: starting ${workload.name} Jobs while the queue has messages`);
+    const jobs = await scaleJobs(flow, workload, queue, (name) => runProcessor({
+      ...environmentWithoutAwsSettings(),
+      ...env,
+      ...agent.env(),
+      AWS_ENDPOINT_URL_S3: s3Server.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+      SCRATCH_DIR: mkdtempSync(join(flow.files, `${name}-scratch-`)),
+    }, name));
+
+    return await report(flow, env, queue, dlq, jobs, prefix, started, options.keep);
+  } finally {
+    flow.s3.destroy();
+    await agent.close();
+    await sqsServer.close();
+    await s3Server.close();
+    rmSync(flow.files, { recursive: true, force: true });
+  }
+}
+
+async function writeUploadFile(path: string, content: 'mock' | 'missing-column' | 'text', rows: number, seed: number, malformed: number): Promise<void> {
+  if (content === 'mock') {
+    await generateMockCsv({ rows, seed, malformedRows: malformed, path });
+  } else if (content === 'missing-column') {
+    // The walkthrough's header without salary: bad input, exit code 2.
+    writeFileSync(path, 'id,name,age,hire_date,profile,department,bonus\n1,Name_1,34.0,2019-03-02,,IT,100.0\n');
+  } else {
+    writeFileSync(path, 'Uploaded next to the data; the notification\'s suffix filter keeps it off the queue.\n');
+  }
+}
+
+function describeContent(content: 'mock' | 'missing-column' | 'text'): string {
+  if (content === 'mock') return 'seed-shaped rows';
+  if (content === 'missing-column') return 'no salary column';
+  return 'not a CSV';
+}
+
+/**
+ * Starts Jobs as KEDA's ScaledJob controller does with its default scaling strategy: every poll,
+ * queue length = visible + in-flight messages, wanted Jobs = min(ceil(length / queueLength),
+ * maxReplicaCount), and it starts wanted minus running. Ends when the queue is empty and no Job
+ * runs, or when a Job fails other than with bad input: its message would come back only after
+ * the queue's visibility timeout, which the demo does not wait for.
+ */
+async function scaleJobs(flow: UploadFlow, workload: Workload, queue: LocalQueue, start: (name: string) => Promise<number>): Promise<JobRun[]> {
+  const perJob = workload.queueTrigger?.queueLength ?? 5;
+  const max = workload.maxReplicaCount ?? 100;
+  const running = new Set<string>();
+  const finished: JobRun[] = [];
+  const deadline = Date.now() + UPLOAD_FLOW_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    const { visible, inFlight } = await flow.sqsServer.counts(queue.url);
+    if (visible + inFlight === 0 && running.size === 0) return finished;
+    const failed = finished.find((job) => job.exitCode !== 0 && job.exitCode !== 2);
+    if (failed !== undefined) {
+      while (running.size > 0) await sleep(POLL_INTERVAL_MS);
+      return finished;
+    }
+    const wanted = Math.min(Math.ceil((visible + inFlight) / perJob), max);
+    for (let n = running.size; n < wanted; n++) {
+      const name = `${workload.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+      console.log(`[keda] queue length ${visible + inFlight} (${visible} visible, ${inFlight} in flight), ${running.size} Job(s) running: starting Job ${name}`);
+      running.add(name);
+      void start(name).then((exitCode) => {
+        running.delete(name);
+        finished.push({ name, exitCode });
+        console.log(`[keda] Job ${name} ${jobStatus(exitCode)}`);
+      }, (error) => {
+        running.delete(name);
+        finished.push({ name, exitCode: -1 });
+        console.log(`[keda] Job ${name} could not start: ${(error as Error).message}`);
+      });
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+  throw new Error(`the queue still had messages or Jobs after ${UPLOAD_FLOW_DEADLINE_MS / 1000} s`);
+}
+
+function jobStatus(exitCode: number): string {
+  if (exitCode === 0) return 'Complete (exit 0)';
+  if (exitCode === 2) return 'Failed (exit 2: bad input; podFailurePolicy fails the Job without a retry)';
+  return `Failed (exit ${exitCode}; the Job's backoffLimit allows retries, the message returns after its visibility timeout)`;
+}
+
+async function report(
+  flow: UploadFlow,
+  env: Readonly<Record<string, string>>,
+  queue: LocalQueue,
+  dlq: LocalQueue | undefined,
+  jobs: readonly JobRun[],
+  inputPrefix: string,
+  started: number,
+  keep: boolean,
+): Promise<number> {
+  const outputBucket = env.OUTPUT_BUCKET;
+  const outputPrefix = env.OUTPUT_PREFIX ?? '';
+  step(`Outputs per upload in s3://${outputBucket}/${outputPrefix}`);
+  const objects = await listObjects(flow.s3, outputBucket, outputPrefix);
+  const problems: string[] = [];
+  let errorReport: string | undefined;
+  for (const upload of UPLOADS) {
+    const folder = `${outputPrefix}${upload.name.replace(/\.[^./]*$/, '')}/`;
+    const inFolder = objects.filter((o) => o.key.startsWith(folder) && !o.key.slice(folder.length).includes('/'));
+    console.log(`${inputPrefix}${upload.name} → ${inFolder.length > 0 ? folder : '(nothing: no event for this key)'}`);
+    for (const object of inFolder) console.log(`    ${object.key.slice(folder.length).padEnd(52)} ${formatBytes(object.size).padStart(10)}`);
+    const manifest = inFolder.some((o) => o.key.slice(folder.length).startsWith('manifest_'));
+    const error = inFolder.find((o) => o.key.slice(folder.length).startsWith('error_'));
+    if (error) errorReport = error.key;
+    if (upload.content === 'mock' && !manifest) problems.push(`${upload.name} has no run manifest`);
+    if (upload.content === 'missing-column' && !error) problems.push(`${upload.name} has no error report`);
+    if (upload.content === 'text' && inFolder.length > 0) problems.push(`${upload.name} was processed although the filter excludes it`);
+  }
+  if (errorReport) {
+    step(`Error report of the bad upload: ${errorReport}`);
+    console.log((await readText(flow.s3, outputBucket, errorReport)).trimEnd());
+  }
+
+  step('Jobs and queues');
+  for (const job of jobs) console.log(`  ${job.name.padEnd(32)} ${jobStatus(job.exitCode)}`);
+  for (const q of [queue, ...(dlq ? [dlq] : [])]) {
+    const counts = await flow.sqsServer.counts(q.url);
+    console.log(`  ${q === queue ? 'queue' : 'dead-letter queue'} ${q.name}: ${counts.visible} visible, ${counts.inFlight} in flight`);
+    if (counts.visible + counts.inFlight > 0) problems.push(`${q.name} is not empty`);
+  }
+  console.log(`\nPod Identity stand-in served credentials ${flow.agent.served} time(s), refused ${flow.agent.refused}.`);
+  console.log(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  if (problems.length > 0) {
+    console.error(`\nThe upload flow did not end as expected: ${problems.join('; ')}`);
+    return 1;
+  }
+  await keepServersUp(keep, flow.s3Server.endpoint);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const template = readTemplate(options.template);
+  return options.trigger === 'upload' ? runUploadFlow(options, template, started) : runOnce(options, template, started);
 }
 
 main().then(

@@ -1,23 +1,30 @@
 /**
  * Local stand-ins for the AWS side of the job, for tests and the demo (no AWS account needed):
  *
- * - {@link startLocalS3}: an embedded S3 (s3rver) on 127.0.0.1, data in a directory.
+ * - {@link startLocalS3}: an embedded S3 (s3rver) on 127.0.0.1, data in a directory. Like a bucket
+ *   notification configuration, {@link LocalS3.notifyQueue} makes every object created under a
+ *   prefix (and with a suffix) send an S3 event notification, in S3's own message format, to an
+ *   SQS queue: s3rver emits an event for each object it stores, and this forwards it.
+ * - {@link startLocalSqs}: an SQS-compatible server (fauxqs, which speaks the AWS JSON 1.0
+ *   protocol of current @aws-sdk/client-sqs) on 127.0.0.1, in a child process of its own.
  * - {@link startCredentialsEndpoint}: the EKS Pod Identity agent's credentials endpoint. The SDK
  *   finds it through AWS_CONTAINER_CREDENTIALS_FULL_URI and sends the contents of
  *   AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as the Authorization header, which is checked here.
  * - {@link startFaultProxy}: an HTTP proxy in front of the S3 endpoint that injects faults (503
  *   SlowDown / 500 InternalError for the first N requests, a GET body cut mid-stream, 403
- *   AccessDenied for chosen keys, held UploadPart requests) and records every request.
+ *   AccessDenied for chosen keys, held UploadPart requests, held GETs) and records every request.
  *
  * Everything binds to 127.0.0.1 on a free port. s3rver does not implement AbortMultipartUpload,
  * so the proxy answers it (204, as S3 does) and records it.
  */
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 // s3rver is a devDependency of the repository root; processor/tools is not part of the image.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import S3rver from 's3rver';
@@ -30,7 +37,29 @@ export interface LocalS3 {
   /** http://127.0.0.1:<port> */
   readonly endpoint: string;
   readonly directory: string;
+  /**
+   * From now on, objects created in `bucket` whose keys match the filter send an S3 event
+   * notification to the queue, as a bucket notification configuration does; S3's test event is
+   * sent first, as S3 sends it when the configuration is saved.
+   */
+  notifyQueue(notification: QueueNotification): Promise<void>;
+  /** Resolves when every notification of the objects created so far is on its queue. */
+  notificationsSent(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One QueueConfiguration of a bucket notification configuration (events `s3:ObjectCreated:*`). */
+export interface QueueNotification {
+  readonly bucket: string;
+  readonly queueUrl: string;
+  /** The client that sends the messages (the local SQS server's). */
+  readonly sqs: SQSClient;
+  readonly prefix?: string;
+  readonly suffix?: string;
+  /** Region named in the records; default us-east-1. */
+  readonly region?: string;
+  /** Send S3's test event when the notification is configured, as S3 does; default true. */
+  readonly testEvent?: boolean;
 }
 
 /** Starts s3rver with the given buckets; its data lives in `directory` (default a new temp dir, removed on close). */
@@ -45,15 +74,221 @@ export async function startLocalS3(options: { buckets?: readonly string[]; direc
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  const notifications: QueueNotification[] = [];
+  const sending = new Set<Promise<unknown>>();
+  const track = (promise: Promise<unknown>): void => {
+    const settled = promise.catch((error) => {
+      process.stderr.write(`local S3: could not send an event notification: ${(error as Error).message}\n`);
+    }).finally(() => sending.delete(settled));
+    sending.add(settled);
+  };
+  server.on('event', (event) => {
+    for (const record of event.Records) {
+      if (!record.eventName.startsWith('ObjectCreated:')) continue;
+      const { bucket: { name: bucket }, object } = record.s3;
+      for (const notification of notifications) {
+        if (!matches(notification, bucket, object.key)) continue;
+        const body = s3EventMessage(notification, record.eventName, object);
+        track(notification.sqs.send(new SendMessageCommand({ QueueUrl: notification.queueUrl, MessageBody: body })));
+      }
+    }
+  });
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     directory,
+    notifyQueue: async (notification) => {
+      notifications.push(notification);
+      if (notification.testEvent === false) return;
+      await notification.sqs.send(new SendMessageCommand({ QueueUrl: notification.queueUrl, MessageBody: s3TestEvent(notification.bucket) }));
+    },
+    notificationsSent: async () => {
+      while (sending.size > 0) await Promise.all([...sending]);
+    },
     close: async () => {
+      await Promise.all([...sending]);
       await server.close();
       if (ownDirectory) rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+function matches(notification: QueueNotification, bucket: string, key: string): boolean {
+  return notification.bucket === bucket
+    && key.startsWith(notification.prefix ?? '')
+    && key.endsWith(notification.suffix ?? '');
+}
+
+/** The message S3 sends for a created object (event structure version 2.1). */
+function s3EventMessage(
+  notification: QueueNotification,
+  eventName: string,
+  object: { key: string; size?: number; eTag?: string; sequencer?: string },
+): string {
+  return JSON.stringify({
+    Records: [{
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: notification.region ?? 'us-east-1',
+      eventTime: new Date().toISOString(),
+      eventName,
+      userIdentity: { principalId: 'AWS:LOCALUSER' },
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      responseElements: { 'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'local-notification',
+        bucket: { name: notification.bucket, ownerIdentity: { principalId: 'LOCALOWNER' }, arn: `arn:aws:s3:::${notification.bucket}` },
+        object: {
+          key: encodeS3EventKey(object.key),
+          ...(object.size === undefined ? {} : { size: Number(object.size) }),
+          ...(object.eTag === undefined ? {} : { eTag: object.eTag }),
+          ...(object.sequencer === undefined ? {} : { sequencer: object.sequencer.padStart(18, '0') }),
+        },
+      },
+    }],
+  });
+}
+
+/** The message S3 sends to a queue when a notification configuration is saved. */
+export function s3TestEvent(bucket: string): string {
+  return JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date().toISOString(),
+    Bucket: bucket,
+    RequestId: randomBytes(8).toString('hex').toUpperCase(),
+    HostId: randomBytes(24).toString('base64'),
+  });
+}
+
+/**
+ * A key as S3 writes it in event notifications: URL-encoded as an HTML form is (a space is `+`,
+ * a `+` is `%2B`), with `/` kept.
+ */
+export function encodeS3EventKey(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/%2F/g, '/')
+    .replace(/%20/g, '+')
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQS
+
+export interface LocalQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+}
+
+export interface LocalSqs {
+  /** http://127.0.0.1:<port>; use as AWS_ENDPOINT_URL_SQS. */
+  readonly endpoint: string;
+  /** A client of the server (it accepts any credentials). */
+  readonly client: SQSClient;
+  /** Creates a queue; with `deadLetter`, messages received more than maxReceiveCount times move there. */
+  createQueue(name: string, options?: {
+    visibilityTimeoutSeconds?: number;
+    deadLetter?: { readonly arn: string; readonly maxReceiveCount: number };
+  }): Promise<LocalQueue>;
+  /** ApproximateNumberOfMessages and ApproximateNumberOfMessagesNotVisible. */
+  counts(queueUrl: string): Promise<{ visible: number; inFlight: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The server process: fauxqs's app (SQS, and SNS and S3 that are not used here) listening on
+ * 127.0.0.1 only. fauxqs is an ES module, which the tests' CommonJS loader cannot import, hence
+ * a process of its own; it exits when its parent goes away (stdin closes).
+ */
+const SQS_SERVER_SCRIPT = `
+const { buildApp } = await import('fauxqs');
+const app = buildApp({ logger: false });
+const address = await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(JSON.stringify({ endpoint: address }) + '\\n');
+const stop = () => app.close().then(() => process.exit(0), () => process.exit(1));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
+`;
+
+/** Starts a local SQS-compatible server on 127.0.0.1 (a free port) and a client for it. */
+export async function startLocalSqs(options: { region?: string } = {}): Promise<LocalSqs> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SQS_SERVER_SCRIPT], {
+    cwd: packageRootOf('fauxqs'),
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const endpoint = await firstLineOf(child).then((line) => (JSON.parse(line) as { endpoint: string }).endpoint);
+  const client = new SQSClient({
+    endpoint,
+    region: options.region ?? 'us-east-1',
+    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    endpoint,
+    client,
+    createQueue: async (name, queueOptions = {}) => {
+      const attributes: Record<string, string> = {};
+      if (queueOptions.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(queueOptions.visibilityTimeoutSeconds);
+      if (queueOptions.deadLetter) {
+        attributes.RedrivePolicy = JSON.stringify({
+          deadLetterTargetArn: queueOptions.deadLetter.arn,
+          maxReceiveCount: queueOptions.deadLetter.maxReceiveCount,
+        });
+      }
+      const { QueueUrl: url } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+      return { name, url: url!, arn: Attributes!.QueueArn! };
+    },
+    counts: async (queueUrl) => {
+      const { Attributes } = await client.send(new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }));
+      return { visible: Number(Attributes?.ApproximateNumberOfMessages), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    },
+    close: async () => {
+      client.destroy();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The directory whose node_modules holds `name` (found by walking up from this file). */
+function packageRootOf(name: string): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find node_modules/${name} above ${__dirname}; run npm ci`);
+  }
+}
+
+/** The child's first line of output; rejects if it exits first or stays silent for 30 s. */
+function firstLineOf(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the local SQS server did not start within 30 s: ${err}`));
+    }, 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const newline = out.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      resolve(out.slice(0, newline));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the local SQS server exited (code ${code}) before it started: ${err}`));
+    });
+  });
 }
 
 export interface CredentialsEndpoint {
@@ -129,6 +364,8 @@ export interface FaultPlan {
   readonly denyPrefixes?: readonly string[];
   /** Hold UploadPart requests (not forwarded, not answered) until {@link FaultProxy.releaseHeldParts}. */
   readonly holdUploadParts?: boolean;
+  /** Hold GET requests of keys ending in `keySuffix` (any key if omitted) until {@link FaultProxy.releaseHeldGets} forwards them. */
+  readonly holdGets?: { readonly keySuffix?: string };
 }
 
 export interface ProxiedRequest {
@@ -150,6 +387,10 @@ export interface FaultProxy {
   whenPartHeld(): Promise<void>;
   /** Drops held UploadPart connections (as a network failure would). */
   releaseHeldParts(): void;
+  /** Resolves when a GET is being held (holdGets). */
+  whenGetHeld(): Promise<void>;
+  /** Forwards the held GETs (the client just saw a slow response). */
+  releaseHeldGets(): void;
   close(): Promise<void>;
 }
 
@@ -161,9 +402,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let cutNext: { afterBytes: number; keySuffix?: string } | undefined;
   let denyPrefixes: readonly string[] = [];
   let holdParts = false;
+  let holdGets: { keySuffix?: string } | undefined;
   const held: http.ServerResponse[] = [];
+  const heldGets: Array<() => void> = [];
   let partHeld: (() => void) | undefined;
   let partHeldPromise = new Promise<void>((resolve) => (partHeld = resolve));
+  let getHeld: (() => void) | undefined;
+  let getHeldPromise = new Promise<void>((resolve) => (getHeld = resolve));
 
   const server = http.createServer((req, res) => {
     const method = req.method ?? 'GET';
@@ -205,36 +450,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     const cut = method === 'GET' && cutNext && (cutNext.keySuffix === undefined || path.endsWith(cutNext.keySuffix)) ? cutNext : undefined;
     if (cut) cutNext = undefined;
-
-    const forward = http.request({
-      host: upstream.hostname,
-      port: upstream.port,
-      method,
-      path: url,
-      headers: req.headers,
-    }, (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      if (!cut) {
-        record(upstreamRes.statusCode ?? 502);
-        upstreamRes.pipe(res);
-        return;
-      }
-      record('reset');
-      let sent = 0;
-      upstreamRes.on('data', (chunk: Buffer) => {
-        if (sent >= cut.afterBytes) return;
-        const part = chunk.subarray(0, cut.afterBytes - sent);
-        sent += part.length;
-        res.write(part);
-        if (sent >= cut.afterBytes) {
-          upstreamRes.destroy();
-          // Let the bytes reach the client, then drop the connection mid-body.
-          res.socket?.end(() => res.socket?.destroy());
-        }
-      });
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    if (method === 'GET' && holdGets && (holdGets.keySuffix === undefined || path.endsWith(holdGets.keySuffix))) {
+      heldGets.push(() => forward(upstream, req, res, cut, record));
+      getHeld?.();
+      return;
+    }
+    forward(upstream, req, res, cut, record);
   });
   const port = await listen(server);
 
@@ -246,18 +467,65 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       cutNext = plan.cutNextGetBody ? { ...plan.cutNextGetBody } : undefined;
       denyPrefixes = plan.denyPrefixes ?? [];
       holdParts = plan.holdUploadParts ?? false;
+      holdGets = plan.holdGets ? { ...plan.holdGets } : undefined;
     },
     whenPartHeld: () => partHeldPromise,
     releaseHeldParts: () => {
       held.splice(0).forEach((res) => res.destroy());
       partHeldPromise = new Promise<void>((resolve) => (partHeld = resolve));
     },
+    whenGetHeld: () => getHeldPromise,
+    releaseHeldGets: () => {
+      holdGets = undefined;
+      heldGets.splice(0).forEach((release) => release());
+      getHeldPromise = new Promise<void>((resolve) => (getHeld = resolve));
+    },
     close: async () => {
       held.splice(0).forEach((res) => res.destroy());
+      heldGets.splice(0);
       server.closeAllConnections();
       await closeServer(server);
     },
   };
+}
+
+/** Forwards a request to the S3 endpoint; with `cut`, drops the connection after that many body bytes. */
+function forward(
+  upstream: URL,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  cut: { afterBytes: number } | undefined,
+  record: (outcome: ProxiedRequest['outcome']) => void,
+): void {
+  const upstreamRequest = http.request({
+    host: upstream.hostname,
+    port: upstream.port,
+    method: req.method,
+    path: req.url,
+    headers: req.headers,
+  }, (upstreamRes) => {
+    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+    if (!cut) {
+      record(upstreamRes.statusCode ?? 502);
+      upstreamRes.pipe(res);
+      return;
+    }
+    record('reset');
+    let sent = 0;
+    upstreamRes.on('data', (chunk: Buffer) => {
+      if (sent >= cut.afterBytes) return;
+      const part = chunk.subarray(0, cut.afterBytes - sent);
+      sent += part.length;
+      res.write(part);
+      if (sent >= cut.afterBytes) {
+        upstreamRes.destroy();
+        // Let the bytes reach the client, then drop the connection mid-body.
+        res.socket?.end(() => res.socket?.destroy());
+      }
+    });
+  });
+  upstreamRequest.on('error', () => res.destroy());
+  req.pipe(upstreamRequest);
 }
 
 function sendS3Error(res: http.ServerResponse, status: number, code: string, message: string): void {

@@ -14,10 +14,23 @@ declare module 's3rver' {
     configureBuckets?: Array<{ name: string; configs?: Array<string | Buffer> }>;
   }
 
+  /** What s3rver emits for each object it stores or deletes (lib/models/event.js): S3's record shape, key not encoded. */
+  interface S3rverEvent {
+    Records: Array<{
+      eventName: string;
+      eventTime: string;
+      s3: {
+        bucket: { name: string };
+        object: { key: string; size?: number; eTag?: string; sequencer?: string };
+      };
+    }>;
+  }
+
   class S3rver {
     constructor(options?: S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+    on(event: 'event', listener: (event: S3rverEvent) => void): this;
   }
 
   export = S3rver;

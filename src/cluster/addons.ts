@@ -1,7 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { podIdentityPrincipal } from '../private/pod-identity';
+import { podIdentityPrincipal, PodIdentityServiceAccount } from '../private/pod-identity';
 
 /**
  * Versions of the EKS add-ons that {@link MlopsEksCluster} installs. Each is an EKS add-on
@@ -41,23 +41,18 @@ export interface AddonVersions {
   readonly ebsCsiDriver?: string;
 }
 
-/** The add-ons of the cluster: core networking and DNS, the Pod Identity agent, the EBS CSI driver. */
+/**
+ * The add-ons of a managed-node-group cluster: core networking and DNS, the Pod Identity agent,
+ * and the EBS CSI driver. The VPC CNI and the EBS CSI driver get their AWS permissions through Pod
+ * Identity, so the node role needs neither.
+ */
 export class ClusterAddons extends Construct {
   public readonly podIdentityAgent: eks.IAddon;
+  public readonly vpcCniRole: iam.IRole;
   public readonly ebsCsiDriverRole: iam.IRole;
 
   constructor(scope: Construct, id: string, cluster: eks.Cluster, nodegroup: eks.Nodegroup, versions: AddonVersions) {
     super(scope, id);
-    // The cluster is created without self-managed networking add-ons, so nodes wait for these.
-    const vpcCni = addManagedAddon(this, cluster, 'VpcCni', 'vpc-cni', versions.vpcCni);
-    // Without this the VPC CNI ignores Kubernetes NetworkPolicies.
-    vpcCni.configurationValues = JSON.stringify({ enableNetworkPolicy: 'true' });
-    const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
-    nodegroup.node.addDependency(vpcCni, kubeProxy);
-    // CoreDNS pods need a node to run on before the add-on becomes active.
-    const coreDns = addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns);
-    coreDns.node.addDependency(nodegroup);
-
     // The same add-on the cluster creates on demand for Pod Identity service accounts, so there is
     // only ever one; its version is set on the underlying CfnAddon.
     this.podIdentityAgent = cluster.eksPodIdentityAgent!;
@@ -65,16 +60,30 @@ export class ClusterAddons extends Construct {
     agent.addonVersion = versions.podIdentityAgent;
     agent.resolveConflicts = 'OVERWRITE';
 
+    // The cluster is created without self-managed networking add-ons, so nodes wait for these.
+    // aws-node assigns pod IPs with AmazonEKS_CNI_Policy, from its own role, not the node role's.
+    const vpcCniAccount = { namespace: 'kube-system', name: 'aws-node' };
+    this.vpcCniRole = addonRole(this, 'VpcCniRole', cluster, vpcCniAccount, 'AmazonEKS_CNI_Policy',
+      'Amazon VPC CNI (aws-node), through EKS Pod Identity');
+    const vpcCni = addManagedAddon(this, cluster, 'VpcCni', 'vpc-cni', versions.vpcCni, [
+      { serviceAccount: vpcCniAccount.name, roleArn: this.vpcCniRole.roleArn },
+    ]);
+    // Without this the VPC CNI ignores Kubernetes NetworkPolicies.
+    vpcCni.configurationValues = JSON.stringify({ enableNetworkPolicy: 'true' });
+    // aws-node fetches its credentials from the agent as soon as a node starts.
+    vpcCni.node.addDependency(this.podIdentityAgent);
+    const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
+    nodegroup.node.addDependency(vpcCni, kubeProxy);
+    // CoreDNS pods need a node to run on before the add-on becomes active.
+    const coreDns = addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns);
+    coreDns.node.addDependency(nodegroup);
+
     // The EBS CSI controller gets its AWS credentials through Pod Identity as well (no IRSA/OIDC).
     const ebsServiceAccount = { namespace: 'kube-system', name: 'ebs-csi-controller-sa' };
-    const ebsRole = new iam.Role(this, 'EbsCsiDriverRole', {
-      assumedBy: podIdentityPrincipal(this, cluster, ebsServiceAccount),
-      description: 'EBS CSI driver controller, through EKS Pod Identity',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEBSCSIDriverPolicy')],
-    });
-    this.ebsCsiDriverRole = ebsRole;
+    this.ebsCsiDriverRole = addonRole(this, 'EbsCsiDriverRole', cluster, ebsServiceAccount, 'service-role/AmazonEBSCSIDriverPolicy',
+      'EBS CSI driver controller, through EKS Pod Identity');
     const ebs = addManagedAddon(this, cluster, 'EbsCsiDriver', 'aws-ebs-csi-driver', versions.ebsCsiDriver, [
-      { serviceAccount: ebsServiceAccount.name, roleArn: ebsRole.roleArn },
+      { serviceAccount: ebsServiceAccount.name, roleArn: this.ebsCsiDriverRole.roleArn },
     ]);
     ebs.node.addDependency(this.podIdentityAgent, nodegroup);
 
@@ -82,6 +91,22 @@ export class ClusterAddons extends Construct {
     // and the Pod Identity agent behind it, a Job's first pod finds all three ready.
     cluster.node.tryFindChild('KubectlReadyBarrier')?.node.addDependency(coreDns, this.podIdentityAgent);
   }
+}
+
+/** A role that only one add-on service account of this cluster can assume, with the add-on's AWS managed policy. */
+function addonRole(
+  scope: Construct,
+  id: string,
+  cluster: eks.ICluster,
+  serviceAccount: PodIdentityServiceAccount,
+  managedPolicyName: string,
+  description: string,
+): iam.IRole {
+  return new iam.Role(scope, id, {
+    assumedBy: podIdentityPrincipal(scope, cluster, serviceAccount),
+    description,
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(managedPolicyName)],
+  });
 }
 
 function addManagedAddon(

@@ -123,7 +123,9 @@ export class MlopsNetwork extends Construct {
       enableDnsHostnames: true,
       enableDnsSupport: true,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: prefixOf(publicCidrs[0]), mapPublicIpOnLaunch: true },
+        // Only the NAT gateway (with its Elastic IP) and load balancers live in the public
+        // subnets; nothing there should get a public IP by default (Control Tower CT.EC2.PR.11).
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: prefixOf(publicCidrs[0]), mapPublicIpOnLaunch: false },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: prefixOf(privateCidrs[0]) },
       ],
       // Without this, the default security group would allow all traffic between its members.

@@ -17,7 +17,7 @@ import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
 import { PreprocessingTrigger, PreprocessingTriggerConfig } from './triggers/trigger';
 import { acknowledge } from '../private/acknowledgements';
-import { createPodIdentityRole } from '../private/pod-identity';
+import { createPodIdentityRole, isAutoModeCluster } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** CPU and memory of the preprocessing container, in Kubernetes quantity notation. */
@@ -372,7 +372,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     const namespaceObjects = createNamespace ? workloadNamespace.create(applyManifests) : [];
     const accessObjects = [
       serviceAccount(this.serviceAccountName, this.namespace, labels),
-      networkPolicy(this.jobName, this.namespace, labels),
+      networkPolicy(this.jobName, this.namespace, labels, isAutoModeCluster(props.cluster)),
     ];
     this.manifests = [...namespaceObjects, ...accessObjects, ...trigger.manifests];
     this.manifestYaml = toYaml(this.manifests);

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
@@ -32,13 +32,61 @@ export function podIdentityPrincipal(scope: Construct, cluster: eks.ICluster, se
     .withSessionTags();
 }
 
+/** The EKS add-on that runs the Pod Identity agent on node-group nodes. */
+export const POD_IDENTITY_AGENT_ADDON = 'eks-pod-identity-agent';
+
 /**
- * What a Pod Identity association must wait for: the cluster's Pod Identity agent add-on, which
- * serves the credentials. Reading `eksPodIdentityAgent` creates the add-on when the cluster has
- * none yet, so a cluster that uses Pod Identity always has exactly one.
+ * What a Pod Identity association must wait for: the agent that serves the credentials.
+ *
+ * - An `eks-pod-identity-agent` add-on of this cluster that is already in the stack (an
+ *   `eks.Addon`, a `CfnAddon`, or the one `cluster.eksPodIdentityAgent` made) is used as it is.
+ * - An EKS Auto Mode cluster has the agent built into its nodes: nothing is installed and
+ *   `undefined` is returned (installing the add-on there would only serve non-Auto-Mode nodes).
+ * - Any other `eks.Cluster` of this app gets the add-on through `cluster.eksPodIdentityAgent`, so
+ *   a later call of that getter returns the same add-on and there is only ever one.
+ * - An imported cluster (`Cluster.fromClusterAttributes`) is left alone: its owner installs the
+ *   agent, and `undefined` is returned.
+ *
+ * Only public aws-eks-v2 API is used (`node.defaultChild`, `CfnCluster.computeConfig`,
+ * `CfnAddon.addonName`), so nothing here depends on aws-eks-v2's internal construct IDs.
  */
 export function podIdentityAgentOf(cluster: eks.ICluster): IDependable | undefined {
-  return cluster.eksPodIdentityAgent;
+  const existing = existingPodIdentityAgent(cluster);
+  if (existing) {
+    return existing;
+  }
+  if (isAutoModeCluster(cluster)) {
+    return undefined;
+  }
+  return cluster instanceof eks.Cluster ? cluster.eksPodIdentityAgent : undefined;
+}
+
+/** Whether the cluster is defined in this app with EKS Auto Mode compute enabled. */
+export function isAutoModeCluster(cluster: eks.ICluster): boolean {
+  const resource = cluster.node.defaultChild;
+  if (!(resource instanceof eks.CfnCluster)) {
+    return false;
+  }
+  const computeConfig = Stack.of(cluster).resolve(resource.computeConfig);
+  return computeConfig?.enabled === true;
+}
+
+/**
+ * The `eks-pod-identity-agent` add-on of this cluster, if the cluster's stack already has one. An
+ * add-on names its cluster by reference (`cluster.clusterName`) or by the literal name given to
+ * the cluster; both count.
+ */
+function existingPodIdentityAgent(cluster: eks.ICluster): IDependable | undefined {
+  const stack = Stack.of(cluster);
+  const names = new Set([JSON.stringify(stack.resolve(cluster.clusterName))]);
+  const literalName = (cluster.node.defaultChild as eks.CfnCluster | undefined)?.name;
+  if (typeof literalName === 'string' && !Token.isUnresolved(literalName)) {
+    names.add(JSON.stringify(literalName));
+  }
+  return stack.node.findAll().find((construct): construct is eks.CfnAddon =>
+    construct instanceof eks.CfnAddon
+    && construct.addonName === POD_IDENTITY_AGENT_ADDON
+    && names.has(JSON.stringify(stack.resolve(construct.clusterName))));
 }
 
 /** Options of {@link createPodIdentityRole}. */

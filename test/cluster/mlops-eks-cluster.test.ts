@@ -1,10 +1,10 @@
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
 import { App, Size, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
+import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
 
 interface Synthesized {
   readonly stack: Stack;
@@ -42,14 +42,34 @@ describe('MlopsEksCluster with only a VPC', () => {
     template.resourceCountIs('AWS::Lambda::LayerVersion', 2); // kubectl + AWS CLI
   });
 
-  test('the control plane sits in private subnets behind a public-and-private endpoint', () => {
+  test('the control plane sits in private subnets behind a private-only endpoint', () => {
     template.hasResourceProperties('AWS::EKS::Cluster', {
       ResourcesVpcConfig: Match.objectLike({
         EndpointPrivateAccess: true,
-        EndpointPublicAccess: true,
+        EndpointPublicAccess: false,
         SubnetIds: privateSubnetRefs(template),
       }),
     });
+    const [resource] = Object.values<any>(template.findResources('AWS::EKS::Cluster'));
+    expect(resource.Properties.ResourcesVpcConfig.PublicAccessCidrs).toBeUndefined();
+  });
+
+  test('the kubectl handler runs in the private subnets, in the cluster security group that reaches the private endpoint', () => {
+    const handlers = Object.values<any>(template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'onEvent handler for EKS kubectl resource provider' },
+    }));
+    expect(handlers).toHaveLength(1);
+    expect(handlers[0].Properties.VpcConfig).toEqual({
+      SubnetIds: privateSubnetRefs(template),
+      SecurityGroupIds: [{ 'Fn::GetAtt': [expect.stringMatching(/^EksCluster/), 'ClusterSecurityGroupId'] }],
+    });
+  });
+
+  test('the private subnets reach chart repositories and AWS APIs through the NAT gateway', () => {
+    const natRoutes = template.findResources('AWS::EC2::Route', {
+      Properties: { DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: Match.anyValue() },
+    });
+    expect(Object.keys(natRoutes)).toHaveLength(2);
   });
 
   test('Kubernetes secrets are encrypted with a rotating customer managed key', () => {
@@ -88,6 +108,43 @@ describe('MlopsEksCluster with only a VPC', () => {
       Subnets: privateSubnetRefs(template),
       LaunchTemplate: { Id: { Ref: Match.stringLikeRegexp('^EksNodeLaunchTemplate') }, Version: Match.anyValue() },
     });
+    expect(cluster.computeMode).toBe(ComputeMode.MANAGED_NODEGROUP);
+    expect(cluster.nodeArchitecture).toBe(ec2.InstanceArchitecture.X86_64);
+    expect(cluster.imagePlatform.platform).toBe('linux/amd64');
+  });
+
+  test('the node role has only the worker-node and ECR read-only policies, not the VPC CNI policy', () => {
+    const [nodegroup] = Object.values<any>(template.findResources('AWS::EKS::Nodegroup'));
+    const roleId = nodegroup.Properties.NodeRole['Fn::GetAtt'][0];
+    const role = template.toJSON().Resources[roleId];
+    const policies = role.Properties.ManagedPolicyArns.map((arn: any) => arn['Fn::Join'][1].at(-1));
+    expect(policies).toEqual([':iam::aws:policy/AmazonEKSWorkerNodePolicy', ':iam::aws:policy/AmazonEC2ContainerRegistryReadOnly']);
+    expect(JSON.stringify(template.toJSON())).not.toContain('NodeGroupRole');
+  });
+
+  test('the VPC CNI gets AmazonEKS_CNI_Policy through Pod Identity for kube-system/aws-node, after the agent', () => {
+    const [id, vpcCni] = Object.entries<any>(template.findResources('AWS::EKS::Addon', { Properties: { AddonName: 'vpc-cni' } }))[0];
+    expect(id).toMatch(/VpcCni/);
+    expect(vpcCni.Properties.PodIdentityAssociations).toEqual([{
+      ServiceAccount: 'aws-node',
+      RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/VpcCniRole/), 'Arn'] },
+    }]);
+    const agentId = Object.keys(template.findResources('AWS::EKS::Addon', { Properties: { AddonName: 'eks-pod-identity-agent' } }))[0];
+    expect(vpcCni.DependsOn).toContain(agentId);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({
+          Principal: { Service: 'pods.eks.amazonaws.com' },
+          Condition: {
+            StringEquals: Match.objectLike({
+              'aws:RequestTag/kubernetes-namespace': 'kube-system',
+              'aws:RequestTag/kubernetes-service-account': 'aws-node',
+            }),
+          },
+        })],
+      },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/AmazonEKS_CNI_Policy'])] }],
+    });
   });
 
   test('nodes get IMDSv2 with hop limit 1 and an encrypted 100 GiB gp3 root volume', () => {
@@ -111,6 +168,7 @@ describe('MlopsEksCluster with only a VPC', () => {
     const dependsOn = (name: string): string[] => template.toJSON().Resources[addonId(name)].DependsOn ?? [];
     expect(dependsOn('coredns')).toContain(nodegroupId);
     expect(dependsOn('aws-ebs-csi-driver')).toEqual(expect.arrayContaining([nodegroupId, addonId('eks-pod-identity-agent')]));
+    expect(dependsOn('vpc-cni')).not.toContain(nodegroupId);
   });
 
   test('manifests wait for nodes, CoreDNS and the Pod Identity agent', () => {
@@ -197,8 +255,55 @@ describe('MlopsEksCluster options', () => {
     const { template } = synth({ capacityType: eks.CapacityType.SPOT });
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
       CapacityType: 'SPOT',
+      AmiType: 'AL2023_x86_64_STANDARD',
       InstanceTypes: ['t3.medium', 't3a.medium', 'm5.large'],
     });
+  });
+
+  test('Graviton nodes: the AL2023 ARM AMI, t4g on demand, and an arm64 image platform', () => {
+    const { template, cluster } = synth({ nodeArchitecture: ec2.InstanceArchitecture.ARM_64 });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'AL2023_ARM_64_STANDARD',
+      CapacityType: 'ON_DEMAND',
+      InstanceTypes: ['t4g.medium'],
+    });
+    expect(cluster.nodeArchitecture).toBe(ec2.InstanceArchitecture.ARM_64);
+    expect(cluster.imagePlatform.platform).toBe('linux/arm64');
+  });
+
+  test('Graviton Spot nodes spread over three arm64 capacity pools', () => {
+    const { template } = synth({ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, capacityType: eks.CapacityType.SPOT });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'AL2023_ARM_64_STANDARD',
+      CapacityType: 'SPOT',
+      InstanceTypes: ['t4g.medium', 'm7g.large', 'm6g.large'],
+    });
+  });
+
+  test('desiredSize defaults to minSize', () => {
+    const { template } = synth({ minSize: 2, maxSize: 6 });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', { ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
+  });
+
+  test('publicAccessCidrs opens the public side of the endpoint to those CIDRs only', () => {
+    const { template, stack } = synth({ publicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'] });
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({
+        EndpointPrivateAccess: true,
+        EndpointPublicAccess: true,
+        PublicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
+      }),
+    });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('publicEndpointFromAnywhere'))).toEqual([]);
+  });
+
+  test('publicAccessCidrs of 0.0.0.0/0 is allowed with a synth warning', () => {
+    const { template, stack } = synth({ publicAccessCidrs: ['0.0.0.0/0'] });
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, PublicAccessCidrs: ['0.0.0.0/0'] }),
+    });
+    const warnings = Annotations.fromStack(stack).findWarning('/EksClusterStack/Eks', Match.stringLikeRegexp('reachable from the whole internet'));
+    expect(warnings).toHaveLength(1);
   });
 
   test('Kubernetes 1.32 with its kubectl layer, names, private endpoint and pinned add-ons', () => {
@@ -210,7 +315,6 @@ describe('MlopsEksCluster options', () => {
       kubectlLayer: new KubectlV32Layer(stack, 'Kubectl'),
       clusterName: 'eks-demo-eks-cluster',
       nodegroupName: 'eks-demo-primary-nodegroup',
-      endpointAccess: eks.EndpointAccess.PRIVATE,
       nodeDiskSize: Size.gibibytes(50),
       nodeLabels: { workload: 'preprocessing' },
       addonVersions: { podIdentityAgent: 'v1.3.4-eksbuild.1', vpcCni: 'v1.19.2-eksbuild.1' },
@@ -256,6 +360,14 @@ describe('MlopsEksCluster validation names the prop', () => {
     [{ nodegroupName: '-starts-with-hyphen' }, /invalid 'nodegroupName'/],
     [{ instanceTypes: [] }, /invalid 'instanceTypes'/],
     [{ nodeDiskSize: Size.gibibytes(10) }, /invalid 'nodeDiskSize'/],
+    [{ minSize: 6 }, /invalid 'minSize': 6 is greater than maxSize 5/],
+    [{ publicAccessCidrs: [] }, /invalid 'publicAccessCidrs': is empty; omit it to keep the endpoint private/],
+    [{ publicAccessCidrs: ['203.0.113.7'] }, /invalid 'publicAccessCidrs': '203.0.113.7' is not an IPv4 CIDR block/],
+    [{ publicAccessCidrs: ['203.0.113.7/24'] }, /invalid 'publicAccessCidrs': '203.0.113.7\/24' is not a network address/],
+    [{ publicAccessCidrs: ['300.0.0.0/8'] }, /invalid 'publicAccessCidrs': '300.0.0.0\/8' has an octet above 255/],
+    [{ instanceTypes: [new ec2.InstanceType('m7g.large')] }, /invalid 'instanceTypes': m7g.large is arm64 but nodeArchitecture is x86_64/],
+    [{ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, instanceTypes: [new ec2.InstanceType('t3.medium')] }, /invalid 'instanceTypes': t3.medium is x86_64/],
+    [{ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD }, /invalid 'amiType': AL2023_x86_64_STANDARD does not run on arm64 nodes/],
   ])('%j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });

@@ -54,6 +54,12 @@ describe('the example app reproduces the walkthrough', () => {
     });
   });
 
+  test('the node group grows and shrinks by itself: the Cluster Autoscaler, for this cluster\'s tagged groups', () => {
+    const chart = findOne(cluster, 'Custom::AWSCDK-EKS-HelmChart', { Properties: { Chart: 'cluster-autoscaler' } });
+    expect(chart.Properties.Values['Fn::Join'][1].join('')).toContain('"tags":["k8s.io/cluster-autoscaler/enabled","k8s.io/cluster-autoscaler/eks-demo-eks-cluster"]');
+    cluster.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'kube-system', ServiceAccount: 'cluster-autoscaler' });
+  });
+
   test('the five eks-demo buckets exist and are destroyed with the demo', () => {
     const buckets = Object.values<any>(cluster.findResources('AWS::S3::Bucket'));
     expect(buckets.map((b) => b.Properties.BucketName).sort()).toEqual([
@@ -108,6 +114,32 @@ describe('the example app with context bucketNamePrefix', () => {
       .map((b) => b.Properties.BucketName).sort();
     expect(names).toEqual(['acme-eks-demo-feature-store-bucket', 'acme-eks-demo-logs-bucket', 'acme-eks-demo-model-artifacts-bucket',
       'acme-eks-demo-processed-data-bucket', 'acme-eks-demo-raw-data-bucket']);
+  });
+});
+
+describe('the example app\'s API endpoint', () => {
+  test('is private unless context publicAccessCidrs is given', () => {
+    const { cluster } = buildExampleApp(new App());
+    Template.fromStack(cluster).hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPrivateAccess: true, EndpointPublicAccess: false }),
+    });
+  });
+
+  test('with -c publicAccessCidrs=<ip>/32,<cidr> is public from those CIDRs only', () => {
+    const app = new App({ context: { publicAccessCidrs: '203.0.113.7/32, 198.51.100.0/24' } });
+    const { cluster } = buildExampleApp(app);
+    Template.fromStack(cluster).hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({
+        EndpointPrivateAccess: true,
+        EndpointPublicAccess: true,
+        PublicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
+      }),
+    });
+  });
+
+  test('refuses a malformed CIDR, naming the prop', () => {
+    const app = new App({ context: { publicAccessCidrs: '203.0.113.7' } });
+    expect(() => buildExampleApp(app)).toThrow(/invalid 'publicAccessCidrs'/);
   });
 });
 

@@ -29,11 +29,11 @@ describe('MlopsNetwork with default props', () => {
     });
   });
 
-  test('public subnets have the walkthrough CIDRs, public IPs and the ELB role tag', () => {
+  test('public subnets have the walkthrough CIDRs, the ELB role tag, and map no public IPs (only the NAT gateway lives there; CT.EC2.PR.11)', () => {
     const publicSubnets = subnetsTagged(template, 'aws-cdk:subnet-type', 'Public');
     expect(publicSubnets.map((s) => s.Properties.CidrBlock).sort()).toEqual(['10.10.0.0/24', '10.10.1.0/24']);
     for (const subnet of publicSubnets) {
-      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(true);
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
       expect(subnet.Properties.Tags).toContainEqual({ Key: 'kubernetes.io/role/elb', Value: '1' });
     }
   });

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER, RUN_ID, TempDirs } from './helpers';
 import { main } from '../../processor/src/cli';
+import { DEFAULT_RECEIVE_WAIT_SECONDS, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, parseConfig } from '../../processor/src/config';
 
 const temp = new TempDirs();
 afterAll(() => temp.cleanup());
@@ -116,6 +117,15 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['an invalid --na-values', ['--input', 'x', '--output', 'y', '--na-values', 'none'], {}, /--na-values must be one of default, empty \(got 'none'\)/],
     ['an invalid NA_VALUES', ['--input', 'x', '--output', 'y'], { NA_VALUES: 'pandas' }, /NA_VALUES must be one of default, empty/],
     ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],
+    ['--queue-url with --input', ['--queue-url', 'http://q', '--input', 'x', '--output', 'y'], {}, /--input and --queue-url exclude each other/],
+    ['queue mode without an output', [], { QUEUE_URL: 'http://q' }, /no output: pass --output or set OUTPUT_BUCKET/],
+    ['a receive wait SQS does not allow', ['--queue-url', 'http://q', '--output', 'y', '--wait-seconds', '30'], {},
+      /--wait-seconds \/ RECEIVE_WAIT_SECONDS must be a whole number of seconds from 0 to 20 \(got '30'\)/],
+    ['a visibility timeout of 0', ['--output', 'y'], { QUEUE_URL: 'http://q', VISIBILITY_TIMEOUT_SECONDS: '0' },
+      /VISIBILITY_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 43200/],
+    ['an invalid run id in queue mode (checked before a message is taken)', ['--queue-url', 'http://q', '--output', 'y', '--run-id', '../x'], {},
+      /run id '..\/x' is invalid/],
+    ['--input-prefix without a queue', ['--input', 'x', '--output', 'y', '--input-prefix', 'data/'], {}, /--input-prefix applies only with --queue-url/],
   ])('invalid arguments: %s', async (_, args, env, message) => {
     const run = await runCli(args, env);
     expect(run.code).toBe(2);
@@ -178,5 +188,38 @@ describe('other failures', () => {
     await main(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
     await main(['--input', inputFile('nonsense'), '--output', temp.make()], { SCRATCH_DIR: scratch }, { write: () => undefined });
     expect(readdirSync(scratch)).toEqual(['keep']);
+  });
+});
+
+describe('queue mode selection', () => {
+  test('QUEUE_URL selects queue mode; INPUT_KEY is not used there', () => {
+    const config = parseConfig([], {
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/uploads',
+      INPUT_BUCKET: 'raw',
+      INPUT_KEY: 'data/ignored.csv',
+      INPUT_PREFIX: 'data/',
+      OUTPUT_BUCKET: 'processed',
+      OUTPUT_PREFIX: 'output/',
+    });
+    expect(config).toMatchObject({
+      input: '',
+      output: 's3://processed/output/',
+      queue: {
+        queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/uploads',
+        inputPrefix: 'data/',
+        inputBucket: 'raw',
+        waitSeconds: DEFAULT_RECEIVE_WAIT_SECONDS,
+        visibilityTimeoutSeconds: DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+      },
+    });
+  });
+
+  test('flags win over variables; without QUEUE_URL the single-input mode is unchanged', () => {
+    const flags = ['--queue-url', 'http://q', '--output', 'out', '--input-prefix', 'in/', '--wait-seconds', '0', '--visibility-timeout', '60'];
+    expect(parseConfig(flags, { INPUT_PREFIX: 'data/', RECEIVE_WAIT_SECONDS: '9' }).queue)
+      .toEqual({ queueUrl: 'http://q', inputPrefix: 'in/', waitSeconds: 0, visibilityTimeoutSeconds: 60 });
+    const single = parseConfig([], { INPUT_BUCKET: 'raw', OUTPUT_BUCKET: 'processed' });
+    expect(single.input).toBe('s3://raw/data/mock_data.csv');
+    expect(single.queue).toBeUndefined();
   });
 });

@@ -1,0 +1,319 @@
+/**
+ * Queue mode (the `onUpload()` trigger): a Job's processor takes one SQS message holding an S3
+ * event notification and runs the pipeline once per object it names, each to
+ * `<outputPrefix><key relative to the input prefix, without extension>/`.
+ *
+ * The message stays invisible to other consumers while the run works (ChangeMessageVisibility
+ * every third of the visibility timeout) and is deleted only after every object's manifest or
+ * error report is written. Outcomes, as exit codes:
+ *
+ * - 0: no message came (another Job took it, or the queue is empty), an S3 test event, or every
+ *   object processed; the message is deleted.
+ * - 2: bad input. For an object that cannot be processed as given (not CSV, a required column
+ *   missing, NoSuchKey, AccessDenied on the input, a key outside the input prefix or bucket) an
+ *   error report `error_<runId>.json` (input, reason, run id, time) is written where its outputs
+ *   would go and the message is deleted: retrying cannot fix it, and the Job's podFailurePolicy
+ *   ends the Job without a retry, so the failure shows in the Job's status. A message that is not
+ *   an S3 event at all is left on the queue, made visible at once, so it reaches the dead-letter
+ *   queue after maxReceiveCount receives and nothing is lost.
+ * - 1: any other failure (S3 or SQS unavailable after retries, output not writable): the message
+ *   is left; it comes back when its visibility timeout runs out and lands in the dead-letter
+ *   queue after maxReceiveCount receives.
+ * - 143 (SIGTERM): the run stops and the message is made visible at once for another Job.
+ *
+ * Run ids are derived from the event (see runIdForObject), so a redelivered message writes the
+ * same keys again instead of a second set.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityCommand, DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient,
+} from '@aws-sdk/client-sqs';
+import { OutputLocation, QueueConfig, isoSeconds, parseOutputLocation } from './config';
+import {
+  BadInputError, EXIT_BAD_INPUT, EXIT_OK, RunAbortedError, describeError, errorFields,
+} from './errors';
+import { createS3Client, putSmallObject, s3Uri } from './io/s3';
+import { createSqsClient } from './io/sqs';
+import { Logger, silentLogger } from './log';
+import { NaValuesMode } from './missing';
+import { JSON_CONTENT_TYPE } from './outputs';
+import { runPipeline } from './pipeline';
+import { NotAnS3EventError, S3EventObject, outputPlaceOf, parseS3EventMessage, runIdForObject } from './s3-event';
+
+export interface QueueJobOptions extends QueueConfig {
+  /** A local directory or `s3://bucket/prefix/`; each object gets a folder under it. */
+  readonly output: string;
+  /** Names every object's outputs instead of the derived run id. */
+  readonly runId?: string;
+  readonly scratchDir?: string;
+  /** Which cells are missing values (see PipelineOptions.naValues). @default 'default' */
+  readonly naValues?: NaValuesMode;
+  readonly log?: Logger;
+  /** Aborting stops the run and releases the message. */
+  readonly signal?: AbortSignal;
+  /** Environment for the default clients (endpoints, region, retries); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly s3Client?: S3Client;
+  readonly sqsClient?: SQSClient;
+}
+
+/** The contents of `error_<runId>.json`. */
+export interface ErrorReport {
+  readonly run_id: string;
+  /** `s3://bucket/key` of the object. */
+  readonly input: string;
+  readonly reason: string;
+  /** When the report was written (ISO 8601). */
+  readonly time: string;
+  readonly message_id?: string;
+}
+
+type ObjectOutcome = 'processed' | 'rejected' | 'skipped';
+
+/**
+ * Takes one message from the queue and processes it. Resolves to the exit code 0 or 2; rejects
+ * with RunAbortedError (143) or another error (1) when the message is left on the queue.
+ */
+export async function runQueueJob(options: QueueJobOptions): Promise<number> {
+  const log = options.log ?? silentLogger;
+  const env = options.env ?? process.env;
+  const sqs = options.sqsClient ?? createSqsClient(env);
+  let s3 = options.s3Client;
+  const s3Client = (): S3Client => (s3 ??= createS3Client(env));
+  try {
+    const message = await receiveOne(sqs, options, log);
+    if (message === undefined) {
+      log.info(`No message on the queue within ${options.waitSeconds} s; nothing to do`, { queue: options.queueUrl });
+      return EXIT_OK;
+    }
+    return await handleMessage(message, sqs, s3Client, options, log);
+  } finally {
+    if (options.sqsClient === undefined) sqs.destroy();
+    if (options.s3Client === undefined) s3?.destroy();
+  }
+}
+
+async function receiveOne(sqs: SQSClient, options: QueueJobOptions, log: Logger): Promise<Message | undefined> {
+  log.info(`Waiting up to ${options.waitSeconds} s for a message`, { queue: options.queueUrl });
+  try {
+    const response = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: 1,
+      WaitTimeSeconds: options.waitSeconds,
+      VisibilityTimeout: options.visibilityTimeoutSeconds,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+    }), { abortSignal: options.signal });
+    return response.Messages?.[0];
+  } catch (error) {
+    if (options.signal?.aborted) throw new RunAbortedError();
+    throw new Error(`receiving from ${options.queueUrl} failed: ${errorFields(error).name}: ${describeError(error)}`, { cause: error });
+  }
+}
+
+async function handleMessage(
+  message: Message,
+  sqs: SQSClient,
+  s3: () => S3Client,
+  options: QueueJobOptions,
+  log: Logger,
+): Promise<number> {
+  const messageId = message.MessageId ?? '(no id)';
+  log.info(`Received message ${messageId}`, { receiveCount: message.Attributes?.ApproximateReceiveCount });
+  const visibility = new VisibilityKeeper(sqs, options.queueUrl, message.ReceiptHandle!, options.visibilityTimeoutSeconds, log);
+  try {
+    let event;
+    try {
+      event = parseS3EventMessage(message.Body);
+    } catch (error) {
+      if (!(error instanceof NotAnS3EventError)) throw error;
+      log.error(`Message ${messageId} is not an S3 event notification: ${error.message}`);
+      log.error('Leaving it on the queue, visible again at once: after maxReceiveCount receives it moves to the dead-letter queue');
+      await visibility.release();
+      return EXIT_BAD_INPUT;
+    }
+
+    let rejected = 0;
+    if (event.kind === 'test') {
+      log.info(`S3 test event${event.bucket ? ` from bucket ${event.bucket}` : ''}: the notification works; nothing to process`);
+    } else {
+      if (event.ignored.length > 0) log.info(`Ignoring records that create no object: ${event.ignored.join(', ')}`);
+      const fallbackTime = sentTime(message);
+      for (const object of event.objects) {
+        const outcome = await processObject(object, fallbackTime, messageId, s3, options, log);
+        if (outcome === 'rejected') rejected++;
+      }
+    }
+
+    await visibility.stop();
+    await deleteMessage(sqs, options.queueUrl, message, log);
+    if (rejected > 0) {
+      log.error(`${rejected} object(s) could not be processed; see the error report(s). The message is deleted: a retry cannot fix bad input`);
+      return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+  } catch (error) {
+    if (options.signal?.aborted || error instanceof RunAbortedError) {
+      await visibility.release();
+      throw new RunAbortedError('stopped before the message was processed; it is visible again for another Job');
+    }
+    log.error(`Leaving message ${messageId} on the queue: it is delivered again when its visibility timeout ends, `
+      + 'and moves to the dead-letter queue after maxReceiveCount receives');
+    throw error;
+  } finally {
+    await visibility.stop();
+  }
+}
+
+/** Runs the pipeline for one object, or writes its error report; throws for failures worth a retry. */
+async function processObject(
+  object: S3EventObject,
+  fallbackTime: Date,
+  messageId: string,
+  s3: () => S3Client,
+  options: QueueJobOptions,
+  log: Logger,
+): Promise<ObjectOutcome> {
+  options.signal?.throwIfAborted();
+  const input = s3Uri(object);
+  const runId = options.runId ?? runIdForObject(object, fallbackTime);
+  const output = parseOutputLocation(options.output);
+  const report = (folder: string | undefined, reason: string): Promise<ObjectOutcome> =>
+    writeErrorReport(output, folder, { run_id: runId, input, reason, time: isoSeconds(new Date()), message_id: messageId }, s3, options.signal, log)
+      .then(() => 'rejected');
+
+  if (options.inputBucket !== undefined && object.bucket !== options.inputBucket) {
+    // The queue only hears from the input bucket; anything else was sent by hand or misrouted.
+    return report(undefined, `the object is in bucket '${object.bucket}', not the input bucket '${options.inputBucket}'`);
+  }
+  const place = outputPlaceOf(object.key, options.inputPrefix);
+  if (place.kind === 'folder-marker') {
+    log.info(`Skipping ${input}: a folder marker, no data`);
+    return 'skipped';
+  }
+  if (place.kind === 'outside') {
+    // Its path relative to the input prefix does not exist, so its outputs have no place that
+    // cannot collide with another object's; the workload's role cannot read it either.
+    return report(undefined, place.reason);
+  }
+
+  const destination = output.kind === 's3'
+    ? `s3://${output.bucket}/${output.prefix}${place.folder}/`
+    : join(output.dir, place.folder);
+  log.info(`Processing ${input}`, { output: destination, runId, eventTime: object.eventTime });
+  try {
+    await runPipeline({
+      input,
+      output: destination,
+      runId,
+      scratchDir: options.scratchDir,
+      naValues: options.naValues,
+      log,
+      signal: options.signal,
+      s3Client: s3(),
+      env: options.env,
+    });
+    return 'processed';
+  } catch (error) {
+    if (!(error instanceof BadInputError) || options.signal?.aborted) throw error;
+    log.error(`Bad input ${input}: ${describeError(error)}`);
+    return report(place.folder, describeError(error));
+  }
+}
+
+/** Writes `error_<runId>.json` in `folder` of the output location (its top when undefined). */
+async function writeErrorReport(
+  output: OutputLocation,
+  folder: string | undefined,
+  report: ErrorReport,
+  s3: () => S3Client,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<void> {
+  const name = `error_${report.run_id}.json`;
+  const bytes = Buffer.from(JSON.stringify(report, null, 2) + '\n', 'utf8');
+  if (output.kind === 's3') {
+    const location = { bucket: output.bucket, key: `${output.prefix}${folder === undefined ? '' : `${folder}/`}${name}` };
+    await putSmallObject(s3(), location, bytes, JSON_CONTENT_TYPE, signal);
+    log.info(`Saved error report: ${s3Uri(location)}`);
+    return;
+  }
+  const dir = folder === undefined ? output.dir : join(output.dir, folder);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, name), bytes);
+  log.info(`Saved error report: ${join(dir, name)}`);
+}
+
+async function deleteMessage(sqs: SQSClient, queueUrl: string, message: Message, log: Logger): Promise<void> {
+  try {
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+  } catch (error) {
+    throw new Error(`deleting message ${message.MessageId} failed (${errorFields(error).name}: ${describeError(error)}); `
+      + 'it will be delivered again and its outputs rewritten under the same run id', { cause: error });
+  }
+  log.info(`Deleted message ${message.MessageId} from the queue`);
+}
+
+/** The message's SentTimestamp (the same on every delivery); now if absent. */
+function sentTime(message: Message): Date {
+  const sent = Number(message.Attributes?.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? new Date(sent) : new Date();
+}
+
+/**
+ * Keeps a received message invisible while the run works: every third of the visibility timeout
+ * it asks SQS for another full timeout, so a slow run keeps its message and a crashed one (no more
+ * renewals) gives it back within one timeout.
+ */
+class VisibilityKeeper {
+  private readonly timer: NodeJS.Timeout;
+  private pending: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly receiptHandle: string,
+    private readonly seconds: number,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.extend(), Math.max(1, Math.floor((seconds * 1000) / 3)));
+  }
+
+  /** Stops renewing (waits for a renewal in flight). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.pending;
+  }
+
+  /** Stops renewing and makes the message visible at once, so another consumer can take it now. */
+  async release(): Promise<void> {
+    await this.stop();
+    try {
+      await this.change(0);
+      this.log.info('Released the message: visible on the queue again');
+    } catch (error) {
+      this.log.warn(`Could not release the message (${describeError(error)}); it is visible again when its visibility timeout ends`);
+    }
+  }
+
+  private extend(): void {
+    if (this.stopped || this.pending !== undefined) return;
+    this.pending = this.change(this.seconds)
+      .then(() => this.log.debug(`Extended the message's visibility by ${this.seconds} s`))
+      .catch((error) => this.log.warn(`Could not extend the message's visibility: ${describeError(error)}`))
+      .finally(() => {
+        this.pending = undefined;
+      });
+  }
+
+  private async change(seconds: number): Promise<void> {
+    await this.sqs.send(new ChangeMessageVisibilityCommand({
+      QueueUrl: this.queueUrl,
+      ReceiptHandle: this.receiptHandle,
+      VisibilityTimeout: seconds,
+    }));
+  }
+}

@@ -1,0 +1,365 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { HEADER, TempDirs, profileCell } from './helpers';
+import { main } from '../../processor/src/cli';
+import {
+  CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
+  encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
+} from '../../processor/tools/local-aws';
+
+const RAW = 'raw-data-bucket';
+const PROCESSED = 'processed-data-bucket';
+const ROOT = join(__dirname, '..', '..');
+/** Derived run ids: the event time, then 8 hex digits of bucket, key and version. */
+const DERIVED_RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{8}$/;
+const OUTPUT_NAMES = ['cleaned_data', 'department_statistics', 'manifest', 'quality_metrics', 'rejected_rows', 'transformed_data'];
+
+// Child processes and real servers on a busy machine.
+jest.setTimeout(60_000);
+
+const temp = new TempDirs();
+let s3: LocalS3;
+let sqs: LocalSqs;
+let credentials: CredentialsEndpoint;
+let proxy: FaultProxy;
+let admin: S3Client;
+const savedEnv = { ...process.env };
+
+const GOOD_CSV = [
+  HEADER,
+  `1,Name_1,34.0,52000.0,2019-03-02,${profileCell({ address: 'Street 9, City 4', phone: '5551234567', email: 'a@example.com' })},IT,100.0`,
+  '2,Name_2,,61000.0,2020-01-02,,HR,',
+  '3,Name_3,51.0,,2021-05-06,,,200.0',
+].join('\n') + '\n';
+/** No salary column: bad input (exit 2). */
+const MISSING_COLUMN_CSV = 'id,name,age,hire_date,profile,department,bonus\n1,A,30,2020-01-01,,IT,1\n';
+
+beforeAll(async () => {
+  [s3, sqs, credentials] = await Promise.all([startLocalS3({ buckets: [RAW, PROCESSED] }), startLocalSqs(), startCredentialsEndpoint()]);
+  proxy = await startFaultProxy(s3.endpoint);
+  // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) {
+    delete process.env[name];
+  }
+  Object.assign(process.env, credentials.env(), {
+    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  admin = new S3Client({
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  admin?.destroy();
+  await proxy?.close();
+  await credentials?.close();
+  await sqs?.close();
+  await s3?.close();
+  process.env = savedEnv;
+  temp.cleanup();
+});
+
+interface Workload {
+  readonly label: string;
+  readonly queue: LocalQueue;
+  readonly dlq: LocalQueue;
+  /** The input prefix, `in/<label>/`. */
+  readonly prefix: string;
+}
+
+/**
+ * A queue with a dead-letter queue, fed by S3 event notifications for objects created under
+ * `in/<label>/` ending in `.csv`, as the onUpload trigger configures them.
+ */
+async function workload(label: string, options: { maxReceiveCount?: number; testEvent?: boolean } = {}): Promise<Workload> {
+  const dlq = await sqs.createQueue(`${label}-dlq`);
+  const queue = await sqs.createQueue(label, { deadLetter: { arn: dlq.arn, maxReceiveCount: options.maxReceiveCount ?? 3 } });
+  const prefix = `in/${label}/`;
+  await s3.notifyQueue({ bucket: RAW, queueUrl: queue.url, sqs: sqs.client, prefix, suffix: '.csv', testEvent: options.testEvent ?? false });
+  return { label, queue, dlq, prefix };
+}
+
+async function upload(key: string, body: string): Promise<void> {
+  await admin.send(new PutObjectCommand({ Bucket: RAW, Key: key, Body: body }));
+  await s3.notificationsSent();
+}
+
+/** The ScaledJob's container environment, pointed at the local servers (S3 through the fault proxy). */
+function jobEnv(w: Workload, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    QUEUE_URL: w.queue.url,
+    INPUT_BUCKET: RAW,
+    INPUT_PREFIX: w.prefix,
+    OUTPUT_BUCKET: PROCESSED,
+    OUTPUT_PREFIX: `runs/${w.label}/`,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    LOG_LEVEL: 'INFO',
+    SCRATCH_DIR: temp.make('queue-scratch-'),
+    AWS_ENDPOINT_URL_S3: proxy.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    RECEIVE_WAIT_SECONDS: '1',
+    ...extra,
+  };
+}
+
+async function runJob(w: Workload, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
+  const lines: string[] = [];
+  const code = await main([], jobEnv(w, extra), { write: (line) => lines.push(line) });
+  return { code, log: lines.join('') };
+}
+
+async function listKeys(prefix: string): Promise<string[]> {
+  const listed = await admin.send(new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function getJson(key: string): Promise<Record<string, any>> {
+  const response = await admin.send(new GetObjectCommand({ Bucket: PROCESSED, Key: key }));
+  return JSON.parse(await response.Body!.transformToString());
+}
+
+/** The run id in output keys `<folder><name>_<runId>.<ext>`. */
+function runIdOf(keys: readonly string[], folder: string): string {
+  const name = keys.find((k) => k.startsWith(`${folder}manifest_`) || k.startsWith(`${folder}error_`));
+  expect(name).toBeDefined();
+  return name!.slice(name!.lastIndexOf('_') + 1, -'.json'.length);
+}
+
+function outputKeys(folder: string, runId: string): string[] {
+  return OUTPUT_NAMES.map((n) => `${folder}${n}_${runId}.${n === 'manifest' || n === 'quality_metrics' ? 'json' : 'csv'}`);
+}
+
+/** A hand-made S3 event message, as S3 writes them. */
+function s3Event(records: Array<{ bucket?: string; key: string; eTag?: string }>): string {
+  return JSON.stringify({
+    Records: records.map((r) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      eventTime: '2026-01-02T03:04:05.000Z',
+      eventName: 'ObjectCreated:Put',
+      s3: { s3SchemaVersion: '1.0', bucket: { name: r.bucket ?? RAW }, object: { key: encodeS3EventKey(r.key), size: 10, eTag: r.eTag ?? 'abc123' } },
+    })),
+  });
+}
+
+describe('queue mode: one S3 event message per Job', () => {
+  test('the S3 test event that comes when the notification is configured: deleted, exit 0, nothing written', async () => {
+    const w = await workload('test-event', { testEvent: true });
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 1, inFlight: 0 });
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    expect(log).toContain(`S3 test event from bucket ${RAW}: the notification works; nothing to process`);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await listKeys('runs/test-event/')).toEqual([]);
+  });
+
+  test('no message within the wait: exit 0, nothing written', async () => {
+    const w = await workload('empty');
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    expect(log).toContain('No message on the queue within 1 s; nothing to do');
+    expect(await listKeys('runs/empty/')).toEqual([]);
+  });
+
+  test('an upload is processed to <outputPrefix><key relative to the input prefix, without extension>/; then its message is deleted', async () => {
+    const w = await workload('good');
+    // A space and a plus: the event carries `team+a/hr+2026%2Bq1.csv`.
+    await upload(`${w.prefix}team a/hr 2026+q1.csv`, GOOD_CSV);
+    await upload(`${w.prefix}second.csv`, GOOD_CSV);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 2, inFlight: 0 });
+
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    const folder = 'runs/good/team a/hr 2026+q1/';
+    const keys = await listKeys('runs/good/');
+    const runId = runIdOf(keys, folder);
+    expect(runId).toMatch(DERIVED_RUN_ID);
+    expect(keys).toEqual(outputKeys(folder, runId));
+    const manifest = await getJson(`${folder}manifest_${runId}.json`);
+    expect(manifest).toMatchObject({ run_id: runId, input: `s3://${RAW}/${w.prefix}team a/hr 2026+q1.csv`, input_rows: 3, total_rows: 3 });
+    expect(log).toMatch(/Deleted message \S+ from the queue/);
+    // One Job, one message: the second upload waits for its own Job.
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 1, inFlight: 0 });
+
+    expect((await runJob(w)).code).toBe(0);
+    expect(await listKeys('runs/good/second/')).toHaveLength(OUTPUT_NAMES.length);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('a redelivered message writes the same keys again (the run id comes from the event), not a second set', async () => {
+    const w = await workload('redelivered');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    // Keep a copy of the message as S3 sent it, then put it back.
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
+    const body = Messages![0].Body!;
+    const release = { QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 };
+    await sqs.client.send(new ChangeMessageVisibilityCommand(release));
+
+    expect((await runJob(w)).code).toBe(0);
+    const first = await listKeys('runs/redelivered/');
+    const manifest = await getJson(first.find((k) => k.includes('manifest_'))!);
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: w.queue.url, MessageBody: body }));
+    expect((await runJob(w)).code).toBe(0);
+
+    expect(await listKeys('runs/redelivered/')).toEqual(first);
+    expect(first).toHaveLength(OUTPUT_NAMES.length);
+    expect(await getJson(first.find((k) => k.includes('manifest_'))!)).toEqual(manifest);
+  });
+
+  test('bad input: an error report where the outputs would go, the message deleted, exit 2', async () => {
+    const w = await workload('bad');
+    await upload(`${w.prefix}broken.csv`, MISSING_COLUMN_CSV);
+    const { code, log } = await runJob(w);
+    expect(code).toBe(2);
+    const keys = await listKeys('runs/bad/');
+    const runId = runIdOf(keys, 'runs/bad/broken/');
+    expect(keys).toEqual([`runs/bad/broken/error_${runId}.json`]);
+    const report = await getJson(keys[0]);
+    expect(report).toMatchObject({ run_id: runId, input: `s3://${RAW}/${w.prefix}broken.csv` });
+    expect(report.reason).toMatch(/salary/);
+    expect(Date.parse(report.time)).not.toBeNaN();
+    expect(typeof report.message_id).toBe('string');
+    expect(log).toContain('The message is deleted: a retry cannot fix bad input');
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await sqs.counts(w.dlq.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('objects outside the input prefix or bucket are rejected with a report at the top of the output prefix; exit 2', async () => {
+    const w = await workload('outside');
+    await sqs.client.send(new SendMessageCommand({
+      QueueUrl: w.queue.url,
+      MessageBody: s3Event([{ key: 'elsewhere/x.csv' }, { bucket: 'someone-elses-bucket', key: `${w.prefix}y.csv` }]),
+    }));
+    const { code } = await runJob(w);
+    expect(code).toBe(2);
+    const keys = await listKeys('runs/outside/');
+    expect(keys).toHaveLength(2);
+    expect(keys.every((k) => /^runs\/outside\/error_\d{8}-\d{6}-[0-9a-f]{8}\.json$/.test(k))).toBe(true);
+    const reasons = await Promise.all(keys.map(async (k) => (await getJson(k)).reason as string));
+    expect(reasons.sort()).toEqual([
+      `the object is in bucket 'someone-elses-bucket', not the input bucket '${RAW}'`,
+      `the object key 'elsewhere/x.csv' is not under the input prefix '${w.prefix}'`,
+    ]);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('a message that is not an S3 event is left for the dead-letter queue: exit 2, visible again at once', async () => {
+    const w = await workload('not-an-event', { maxReceiveCount: 2 });
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: w.queue.url, MessageBody: 'hello' }));
+    for (const receive of [1, 2]) {
+      const { code, log } = await runJob(w);
+      expect({ receive, code }).toEqual({ receive, code: 2 });
+      expect(log).toContain('is not an S3 event notification: the message is not JSON: hello');
+      expect(await sqs.counts(w.queue.url)).toEqual({ visible: 1, inFlight: 0 });
+    }
+    // The third receive moves it to the dead-letter queue instead of delivering it.
+    expect((await runJob(w)).code).toBe(0);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.dlq.url, WaitTimeSeconds: 1 }));
+    expect(Messages?.map((m) => m.Body)).toEqual(['hello']);
+  });
+
+  test('a transient S3 failure leaves the message: exit 1, delivered again, then in the dead-letter queue after maxReceiveCount', async () => {
+    const w = await workload('transient', { maxReceiveCount: 2 });
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ failNext: { count: 1000, status: 503 } });
+    try {
+      // A visibility timeout of 1 s brings the message back soon; the wait outlasts it.
+      const settings = { AWS_MAX_ATTEMPTS: '1', VISIBILITY_TIMEOUT_SECONDS: '1', RECEIVE_WAIT_SECONDS: '5' };
+      for (const receive of [1, 2]) {
+        const { code, log } = await runJob(w, settings);
+        expect({ receive, code }).toEqual({ receive, code: 1 });
+        expect(log).toContain(`receiveCount=${receive}`);
+        expect(log).toMatch(/SlowDown/);
+        expect(log).toContain('Leaving message');
+      }
+      expect((await runJob(w, settings)).code).toBe(0);
+    } finally {
+      proxy.setFaults({});
+    }
+    expect(await listKeys('runs/transient/')).toEqual([]);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+    const dead = JSON.parse((await peek(w.dlq)).body);
+    expect(dead.Records[0].s3.object.key).toBe(`${w.prefix}hr.csv`);
+  });
+
+  test('a slow run keeps its message invisible (the visibility is extended) and deletes it when done', async () => {
+    const w = await workload('slow');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ holdGets: { keySuffix: `${w.prefix}hr.csv` } });
+    const run = runJob(w, { VISIBILITY_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'debug' });
+    await proxy.whenGetHeld();
+    // Three visibility timeouts pass while the download hangs: without the extensions the
+    // message would come back and one of these receives would get it.
+    const stolen: string[] = [];
+    const until = Date.now() + 6_500;
+    while (Date.now() < until) {
+      const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
+      stolen.push(...(Messages ?? []).map((m) => m.MessageId!));
+    }
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    proxy.releaseHeldGets();
+    const { code, log } = await run;
+    proxy.setFaults({});
+
+    expect(stolen).toEqual([]);
+    expect(code).toBe(0);
+    expect(log.match(/Extended the message's visibility by 2 s/g)!.length).toBeGreaterThanOrEqual(2);
+    expect(await listKeys('runs/slow/hr/')).toHaveLength(OUTPUT_NAMES.length);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('SIGTERM stops the run (exit 143) and gives the message back at once', async () => {
+    const w = await workload('terminated');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ holdGets: { keySuffix: `${w.prefix}hr.csv` } });
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join('processor', 'src', 'cli.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, ...jobEnv(w) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await proxy.whenGetHeld();
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    child.kill('SIGTERM');
+    const code = await exited;
+    proxy.releaseHeldGets();
+    proxy.setFaults({});
+
+    expect({ code, stderr }).toMatchObject({ code: 143 });
+    expect(stderr).toContain('Released the message: visible on the queue again');
+    // The default visibility timeout is 300 s: visible now only because it was released.
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 1, inFlight: 0 });
+    expect(await listKeys('runs/terminated/')).toEqual([]);
+  });
+});
+
+/** Receives a message and makes it visible again at once; its body and receive count. */
+async function peek(queue: LocalQueue): Promise<{ body: string; receiveCount: number }> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({
+      QueueUrl: queue.url,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }));
+    const message = Messages?.[0];
+    if (message) {
+      await sqs.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+      return { body: message.Body!, receiveCount: Number(message.Attributes?.ApproximateReceiveCount) };
+    }
+    await sleep(100);
+  }
+  throw new Error(`no message on ${queue.url}`);
+}
