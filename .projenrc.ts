@@ -86,6 +86,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/processor/lib/'],
       // Synthesized assets copy processor/package.json; jest's module map must not see them twice.
       modulePathIgnorePatterns: ['<rootDir>/cdk.out/'],
+      // Synthesized apps go to one reused directory per worker instead of a new one per App.
+      globalSetup: '<rootDir>/test/jest/clean-outdir.ts',
+      setupFiles: ['<rootDir>/test/jest/setup-outdir.ts'],
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
