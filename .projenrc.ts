@@ -84,6 +84,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/processor/lib/'],
+      // Synthesized assets copy processor/package.json; jest's module map must not see them twice.
+      modulePathIgnorePatterns: ['<rootDir>/cdk.out/'],
+      // Synthesized apps go to one reused directory per worker instead of a new one per App.
+      globalSetup: '<rootDir>/test/jest/clean-outdir.ts',
+      setupFiles: ['<rootDir>/test/jest/setup-outdir.ts'],
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
@@ -100,12 +105,13 @@ const buildProcessor = project.addTask('processor:compile', {
   description: 'Compile processor/ (TypeScript, no CDK imports) into processor/lib',
   exec: 'tsc -p processor/tsconfig.tools.json',
 });
-project.addTask('preprocess', {
-  description: 'Run the preprocessing job locally: --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID], '
-    + 'or one message of a queue: --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]',
-  // NODE_FLAGS of processor/src/config.ts (a small young generation keeps memory flat).
-  steps: [{ spawn: buildProcessor.name }, { exec: 'node --max-semi-space-size=2 processor/lib/src/cli.js', receiveArgs: true }],
-});
+// `npm run preprocess -- --input … --output …` (or `--queue-url … --output …`) is a plain npm script,
+// not a projen task: the task runner would turn the processor's exit code (0, 2, 1, 143) into its
+// own, and compile every time. scripts/preprocess.js compiles only when processor/lib is stale and
+// runs the CLI in its process. `exec`: npm forwards SIGTERM to the shell it starts; the shell must
+// be the processor itself. The node flag is NODE_FLAGS of processor/src/config.ts (a small young
+// generation keeps memory flat).
+project.package.setScript('preprocess', 'exec node --max-semi-space-size=2 scripts/preprocess.js');
 const synthExample = project.addTask('synth:example', {
   description: 'Synthesize examples/app.ts into cdk.out/ (no AWS account needed)',
   exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
@@ -119,6 +125,16 @@ project.addTask('demo', {
   ],
   // Node 20 runs the demo; the AWS SDK's notice about future Node versions would only clutter it.
   env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+});
+// The pandas parity fixtures (test/tools/pandas-fixtures/, compared by `npm test`) and the live check
+// against pandas itself; both need Debian's python3-pandas (.ci/run installs it and runs the check).
+project.addTask('parity:fixtures', {
+  description: 'Regenerate the pandas parity fixtures in test/tools/pandas-fixtures/ (needs python3-pandas)',
+  steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/pandas-fixtures.js write' }],
+});
+project.addTask('parity:pandas', {
+  description: 'Re-run live pandas on the parity cases: the fixtures must be current and the processor must agree (needs python3-pandas)',
+  steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/pandas-fixtures.js check' }],
 });
 project.addTask('bench', {
   description: 'Benchmark the processor against the walkthrough\'s pandas logic (needs python3-pandas)',

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Command-line entry point (also the image's ENTRYPOINT). A thin wrapper around runPipeline (one
- * input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit code:
- * 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
+ * Command-line entry point: the package's `cdk-mlops-eks-preprocess` bin, the image's ENTRYPOINT,
+ * and what `npm run preprocess` runs (scripts/preprocess.js). A thin wrapper around runPipeline
+ * (one input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit
+ * code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
 import { parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
         runId: config.runId,
         scratchDir: config.scratchDir,
         threads: config.threads,
+        naValues: config.naValues,
         log,
         signal: options.signal,
         env,
@@ -49,6 +51,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       runId: config.runId,
       scratchDir: config.scratchDir,
       threads: config.threads,
+      naValues: config.naValues,
       log,
       signal: options.signal,
       env,
@@ -62,7 +65,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
   }
 }
 
-if (require.main === module) {
+/** Runs the job as this process: SIGTERM and SIGINT stop it, and it exits with the job's code. */
+export function runAsProcess(argv: readonly string[]): void {
   const controller = new AbortController();
   const stop = (): void => {
     // A second signal means "now": skip the cleanup.
@@ -72,5 +76,7 @@ if (require.main === module) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   // Exit explicitly: idle keep-alive sockets must not hold the process open after the job.
-  void main(process.argv.slice(2), process.env, { signal: controller.signal }).then((code) => process.exit(code));
+  void main(argv, process.env, { signal: controller.signal }).then((code) => process.exit(code));
 }
+
+if (require.main === module) runAsProcess(process.argv.slice(2));

@@ -1,19 +1,22 @@
 /**
  * Command line and environment.
  *
- *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR] [--threads N]
+ *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
+ *   [--na-values default|empty] [--threads N]
  *   --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]   (queue mode)
  *
  * Without --input/--output the image's environment is used, as in the walkthrough:
  * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
  * output/). QUEUE_URL (or --queue-url) selects queue mode, where INPUT_PREFIX and INPUT_BUCKET say
- * which objects are this workload's input and INPUT_KEY is not used. RUN_ID, SCRATCH_DIR, THREADS,
- * LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json), RECEIVE_WAIT_SECONDS and
- * VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win over variables.
+ * which objects are this workload's input and INPUT_KEY is not used. RUN_ID, SCRATCH_DIR,
+ * NA_VALUES (default|empty), THREADS, LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json),
+ * RECEIVE_WAIT_SECONDS and VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win
+ * over variables.
  */
 import { parseArgs } from 'node:util';
 import { BadInputError } from './errors';
 import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
+import { NA_VALUES_MODES, NaValuesMode } from './missing';
 
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
@@ -23,13 +26,16 @@ export const DEFAULT_RECEIVE_WAIT_SECONDS = 5;
 /** Queue mode: how long the message stays invisible to other consumers, renewed while the run works. */
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
 
-export const USAGE = `Usage: preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR] [--threads N]
-       preprocess --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]
-                  [--wait-seconds N] [--visibility-timeout N] [--scratch-dir DIR] [--threads N]
+export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
+         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N]
+       cdk-mlops-eks-preprocess --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]
+         [--wait-seconds N] [--visibility-timeout N] [--scratch-dir DIR] [--na-values default|empty] [--threads N]
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
 RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
-Also RUN_ID, SCRATCH_DIR, THREADS, LOG_LEVEL, LOG_FORMAT.
+Also RUN_ID, SCRATCH_DIR, NA_VALUES, THREADS, LOG_LEVEL, LOG_FORMAT.
+--na-values: 'default' treats an empty cell and pandas' tokens (NA, null, NaN, None, N/A, ...) as
+missing values; 'empty' only an empty cell.
 --threads/THREADS: worker threads (1 = none, all on the main thread); default the CPUs the
 container may use (its cgroup CPU limit, else the machine's CPUs).`;
 
@@ -77,6 +83,7 @@ export interface CliConfig {
   readonly queue?: QueueConfig;
   readonly runId?: string;
   readonly scratchDir?: string;
+  readonly naValues: NaValuesMode;
   /** Undefined: as many as the container's CPUs. */
   readonly threads?: number;
   readonly logLevel: LogLevel;
@@ -94,6 +101,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
         'output': { type: 'string' },
         'run-id': { type: 'string' },
         'scratch-dir': { type: 'string' },
+        'na-values': { type: 'string' },
         'threads': { type: 'string' },
         'queue-url': { type: 'string' },
         'input-prefix': { type: 'string' },
@@ -109,12 +117,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
   }
   const logLevel = oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info', { warning: 'warn' });
   const logFormat = oneOf('LOG_FORMAT', env.LOG_FORMAT, LOG_FORMATS, 'text');
-  if (values.help) return { help: true, input: '', output: '', logLevel, logFormat };
+  const naValues = values['na-values'] !== undefined
+    ? oneOf('--na-values', values['na-values'], NA_VALUES_MODES, 'default')
+    : oneOf('NA_VALUES', env.NA_VALUES, NA_VALUES_MODES, 'default');
+  if (values.help) return { help: true, input: '', output: '', naValues, logLevel, logFormat };
 
   const common = {
     help: false,
     runId: values['run-id'] ?? (env.RUN_ID || undefined),
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
+    naValues,
     threads: parseThreads(values.threads !== undefined ? '--threads' : 'THREADS', values.threads ?? env.THREADS),
     logLevel,
     logFormat,

@@ -13,6 +13,7 @@ import { BadInputError } from './errors';
 import { writeUnsignedInt } from './format';
 import type { ByteSource } from './io/source';
 import { Logger, ProgressReporter } from './log';
+import type { NaValuesMode } from './missing';
 import { RangeExecutor, rangesInFlight } from './parallel/executor';
 import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult, rangeValues } from './passes';
 import { ColumnLayout, readHeader, resolveColumns } from './schema';
@@ -29,6 +30,8 @@ export interface PassContext {
   /** Where the spills go. */
   readonly scratch: string;
   readonly rangeBytes: number;
+  /** Which cells are missing values (SPEC §5). */
+  readonly naValues: NaValuesMode;
   readonly log: Logger;
   readonly signal?: AbortSignal;
 }
@@ -83,7 +86,7 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
     await readRanges<PrepareResult>(chunker, {
       parse: async (range) => {
         const [spoolSlot, valuesSlot] = [await slots.acquire(), await slots.acquire(true)];
-        const task = { kind: 'prepare', run, header: names, input: range.input, last: range.last, spoolSlot, valuesSlot } as const;
+        const task = { kind: 'prepare', run, header: names, naValues: context.naValues, input: range.input, last: range.last, spoolSlot, valuesSlot } as const;
         const result = await executor.prepare(task);
         // Registered whether or not the result is taken: the thread has numbered these keys.
         departments.register(result.thread, result.departmentBase, result.departmentKeys);

@@ -34,7 +34,8 @@ export const parsedDecimal = { canonical: false };
 /**
  * Parses a decimal number (`12`, `-3.5`, `.5`, `5.`, `1e3`, `+7`) from `buf[start, end)`.
  * Returns NaN when the text is not a number in that grammar (no whitespace, no `inf`/`nan`,
- * no hex); the result may be ±Infinity when the exponent overflows, callers reject that.
+ * no hex: the callers handle those rare forms); the result is ±Infinity when the exponent
+ * overflows (`1e400`), as in current pandas.
  * Short inputs (≤ 15 significant digits, small exponent) are computed exactly with one
  * multiplication or division, which is correctly rounded; anything else goes to `Number()`,
  * which V8 also rounds correctly.
@@ -118,6 +119,32 @@ export function parseDecimal(buf: Uint8Array, start: number, end: number): numbe
     ? mantissa * EXACT_POWERS_OF_TEN[decimalExponent]
     : mantissa / EXACT_POWERS_OF_TEN[-decimalExponent];
   return negative ? -magnitude : magnitude;
+}
+
+/**
+ * Whether `b` is a space that pandas' number parsers skip around a number (` 30.0`, `60000\t`):
+ * its tokenizer's isspace_ascii, so space, \t, \n, \v, \f, \r.
+ */
+export function isNumberSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+const INFINITY_WORDS = ['inf', '+inf', 'infinity', '+infinity'];
+const NEGATIVE_INFINITY_WORDS = ['-inf', '-infinity'];
+
+/**
+ * The words pandas reads as infinite floats, whole cell, any case, no surrounding spaces:
+ * `inf`, `+inf`, `Infinity`, `+Infinity` (and `INF`, …) → Infinity; `-inf`, `-Infinity` → -Infinity.
+ * NaN for any other text.
+ */
+export function parseInfinity(buf: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (length < 3 || length > 9) return NaN;
+  // ASCII lower case; other bytes cannot match the words anyway.
+  const word = latin1(buf, start, end).toLowerCase();
+  if (INFINITY_WORDS.includes(word)) return Infinity;
+  if (NEGATIVE_INFINITY_WORDS.includes(word)) return -Infinity;
+  return NaN;
 }
 
 /** Result of {@link parseInteger}: the canonical decimal text, or a reason it is not an integer. */

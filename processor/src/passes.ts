@@ -17,14 +17,15 @@ import { CsvScanner } from './csv/scanner';
 import { CSV_COMMA, CSV_LF, CsvBuffer, maxEncodedLength } from './csv/writer';
 import { hashRow, rowHash } from './dedupe';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
+import { MissingValues, NaValuesMode } from './missing';
 import { Block, blockBytes } from './parallel/slots';
 import {
   AGE_GROUPS, ColumnLayout, RowCleaner, SALARY_CATEGORIES, UNKNOWN_DEPARTMENT,
-  ageGroupIndex, resolveColumns, salaryCategoryIndex, wasQuoted,
+  ageGroupIndex, resolveColumns, salaryCategoryIndex, wasQuoted, withPositiveZeros,
 } from './schema';
 import {
   SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
-  SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, forEachSpoolRecord,
+  SPOOL_NEGATIVE_BONUS, SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, forEachSpoolRecord,
 } from './spool';
 import { DepartmentIds, Float64Column } from './stats';
 
@@ -37,6 +38,8 @@ export interface PrepareTask {
   readonly run: number;
   /** The input's header names. */
   readonly header: readonly string[];
+  /** Which cells are missing values (SPEC §5). */
+  readonly naValues: NaValuesMode;
   readonly input: Block;
   readonly last: boolean;
   /** Where the spool records go. */
@@ -133,15 +136,17 @@ interface RunState {
 interface RangeReaderState {
   readonly layout: ColumnLayout;
   readonly scanner: CsvScanner;
+  readonly missing: MissingValues;
   readonly cleaner: RowCleaner;
   readonly departments: DepartmentIds;
   /** Department keys already reported to the main thread. */
   reported: number;
 }
 
-function newReader(header: readonly string[]): RangeReaderState {
-  const layout = resolveColumns(header);
-  return { layout, scanner: new CsvScanner(), cleaner: new RowCleaner(layout), departments: new DepartmentIds(), reported: 0 };
+function newReader(task: PrepareTask): RangeReaderState {
+  const layout = resolveColumns(task.header);
+  const missing = MissingValues.forMode(task.naValues);
+  return { layout, scanner: new CsvScanner(), missing, cleaner: new RowCleaner(layout, { missing }), departments: new DepartmentIds(), reported: 0 };
 }
 
 /** Bytes a pass-2 range reads from the spool at most before the buffer grows. */
@@ -174,11 +179,11 @@ export class RangeWorker {
   /** Pass 1 on one range: validate, reject, collect the medians' values, spool the valid rows. */
   prepare(task: PrepareTask): PrepareResult {
     const state = this.stateOf(task.run);
-    const reader = (state.reader ??= newReader(task.header));
+    const reader = (state.reader ??= newReader(task));
     const { cleaner, departments } = reader;
     const input = blockBytes(this.slots, task.input);
     const spool = new CsvBuffer(this.slots[task.spoolSlot]);
-    const spooler = new RowSpooler(reader.layout, spool, departments);
+    const spooler = new RowSpooler(reader.layout, spool, departments, reader.missing);
     let rejected: CsvBuffer | undefined;
     const rejectedLines: number[] = [];
     const [ageHalf, salaryHalf] = valueHalves(this.slots[task.valuesSlot]);
@@ -324,6 +329,7 @@ class RowSpooler {
     private readonly layout: ColumnLayout,
     private readonly out: CsvBuffer,
     private readonly departments: DepartmentIds,
+    private readonly missing: MissingValues,
   ) {}
 
   write(scanner: CsvScanner, buf: Buffer, row: RowCleaner): void {
@@ -356,7 +362,7 @@ class RowSpooler {
     const deptStart = scanner.starts[dept];
     const deptEnd = scanner.ends[dept];
     let departmentId: number;
-    if (deptStart === deptEnd) {
+    if (this.missing.isMissing(deptBuf, deptStart, deptEnd)) {
       out.raw(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
       departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
     } else {
@@ -366,6 +372,7 @@ class RowSpooler {
     out.byte(CSV_COMMA);
     if (row.bonus === row.bonus) this.number(scanner, buf, layout.bonus, row.bonus, row.bonusIsCanonical);
     else missing++;
+    if (row.bonus === 0 && 1 / row.bonus < 0) missing |= SPOOL_NEGATIVE_BONUS;
     const profile = row.profile;
     for (let k = 0; k < 3; k++) {
       out.byte(CSV_COMMA);
@@ -392,12 +399,12 @@ class RowSpooler {
     out.rows++;
   }
 
-  /** Copies input field `f`; returns 1 when it is empty (a missing value). */
+  /** Copies input field `f`; returns 1 when it is a missing value (written as an empty cell). */
   private inputField(scanner: CsvScanner, buf: Buffer, f: number): number {
     const src = scanner.bufferOf(f, buf);
     const start = scanner.starts[f];
     const end = scanner.ends[f];
-    if (start === end) return 1;
+    if (this.missing.isMissing(src, start, end)) return 1;
     // An unquoted input field cannot hold a delimiter, quote or line break: copy it as is.
     if (wasQuoted(scanner, f)) this.out.field(src, start, end);
     else this.out.raw(src, start, end);
@@ -446,7 +453,8 @@ class RowEmitter {
     const ageTextLength = view.getInt32(offset + SPOOL_AGE_TEXT, true);
     const salaryTextLength = view.getInt32(offset + SPOOL_SALARY_TEXT, true);
     const lengthB = view.getInt32(offset + SPOOL_SEGMENT_B, true);
-    let missing = view.getInt32(offset + SPOOL_MISSING, true);
+    const missingAndFlags = view.getInt32(offset + SPOOL_MISSING, true);
+    let missing = missingAndFlags & ~SPOOL_NEGATIVE_BONUS;
     let age = view.getFloat64(offset + SPOOL_AGE, true);
     let salary = view.getFloat64(offset + SPOOL_SALARY, true);
 
@@ -492,7 +500,13 @@ class RowEmitter {
     const group = AGE_GROUP_BYTES[ageGroupIndex(age)];
     if (group.length === 0) missing++;
     out.raw(group, 0, group.length);
-    this.facts.addHash(out.view, rowStart, out.pos);
+    if ((missingAndFlags & SPOOL_NEGATIVE_BONUS) !== 0 || (age === 0 && 1 / age < 0) || (salary === 0 && 1 / salary < 0)) {
+      // Duplicates compare values: -0.0 equals 0.0, so such a row is hashed as its positive-zero spelling.
+      const row = withPositiveZeros(out.buf, rowStart, out.pos);
+      this.facts.addHash(new DataView(row.buffer, row.byteOffset, row.length), 0, row.length);
+    } else {
+      this.facts.addHash(out.view, rowStart, out.pos);
+    }
     out.byte(CSV_LF);
     out.rows++;
 

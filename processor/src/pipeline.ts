@@ -40,6 +40,7 @@ import { s3Module } from './io/lazy';
 import { openLocalFile, statInputFile } from './io/local';
 import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
+import { NaValuesMode } from './missing';
 import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
   outputFileNames,
@@ -66,6 +67,12 @@ export interface PipelineOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The run's start time (default now); it only matters for the default run id. */
   readonly startTime?: Date;
+  /**
+   * Which cells are missing values: `default` an empty cell and pandas' default tokens (`NA`,
+   * `null`, `NaN`, `None`, `N/A`, …), `empty` only an empty cell (SPEC §5).
+   * @default 'default'
+   */
+  readonly naValues?: NaValuesMode;
   /**
    * Threads that parse and write rows; 1 runs everything on the main thread. Default: the CPUs
    * the container may use (its cgroup CPU limit), else os.availableParallelism().
@@ -142,7 +149,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes);
     executor.beginRun(run);
     log.info('Threads', { threads: executor.threads });
-    const context: PassContext = { executor, run, scratch, rangeBytes, log, signal };
+    const context: PassContext = { executor, run, scratch, rangeBytes, naValues: options.naValues ?? 'default', log, signal };
     await target.prepare();
     const names = outputFileNames(runId);
     const spoolPath = join(scratch, 'rows.spool');

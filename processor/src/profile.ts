@@ -2,11 +2,13 @@
  * Reads `address`, `phone` and `email` out of the `profile` column, a JSON object.
  *
  * Nearly every profile is written the way Python's `json.dumps` writes it:
- * `{"address": "...", "phone": "...", "email": "..."}` with plain string values. That exact shape
- * is matched on the bytes directly, giving the values as byte ranges without decoding or parsing;
- * any other text (escapes, other key order, extra keys, whitespace, nulls, invalid JSON) goes
- * through `JSON.parse`, so the result is always what a JSON parser would give.
+ * `{"address": "...", "phone": "...", "email": "..."}` with plain string values, sometimes without
+ * one of the keys. That shape is matched on the bytes directly, giving the values as byte ranges
+ * without decoding or parsing; any other text (escapes, other key order, extra keys, whitespace, nulls, numbers, invalid JSON)
+ * goes through python-json.ts, so the result is what the walkthrough's `json.loads` and `str()`
+ * give: `5551234567`, `True`, `{'a': 1}`; a null or NaN value is missing.
  */
+import { PyValue, PythonJsonError, parsePythonJson, pythonStr } from './python-json';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -17,8 +19,26 @@ const PHONE_OPEN = Buffer.from('", "phone": "');
 const EMAIL_OPEN = Buffer.from('", "email": "');
 const CLOSE = Buffer.from('"}');
 /** The same shape as it stands in the CSV field, quotes doubled. */
-const CSV_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE].map((l) => Buffer.from(l.toString().replace(/"/g, '""')));
+const CSV_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE].map(csvEscaped);
 const JSON_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE];
+
+/** The literals of the same shape with keys left out: each key's opening as the first and as a later key. */
+interface PartialShape {
+  readonly first: readonly Buffer[];
+  readonly later: readonly Buffer[];
+  readonly close: Buffer;
+}
+const KEY_NAMES = ['address', 'phone', 'email'];
+const JSON_PARTIAL: PartialShape = {
+  first: KEY_NAMES.map((k) => Buffer.from(`{"${k}": "`)),
+  later: KEY_NAMES.map((k) => Buffer.from(`", "${k}": "`)),
+  close: CLOSE,
+};
+const CSV_PARTIAL: PartialShape = {
+  first: JSON_PARTIAL.first.map(csvEscaped),
+  later: JSON_PARTIAL.later.map(csvEscaped),
+  close: csvEscaped(CLOSE),
+};
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const EMPTY = Buffer.alloc(0);
@@ -30,9 +50,15 @@ export class ProfileFields {
   readonly bufs: Buffer[] = [EMPTY, EMPTY, EMPTY];
   readonly starts = new Int32Array(3);
   readonly ends = new Int32Array(3);
+  /**
+   * Whether the values were decoded from JSON (escapes, numbers) rather than copied from the
+   * input: then they may hold non-ASCII characters that the input row spelled in ASCII (`\u00e9`).
+   */
+  decoded = false;
 
   clear(): void {
     for (let k = 0; k < 3; k++) this.set(k, EMPTY, 0, 0);
+    this.decoded = false;
   }
 
   set(k: number, buf: Buffer, start: number, end: number): void {
@@ -51,7 +77,7 @@ export class ProfileFields {
  * reason the row must be rejected. The bytes are known to be valid UTF-8.
  */
 export function readProfile(buf: Buffer, start: number, end: number, out: ProfileFields): string | undefined {
-  if (matchPythonDumpsShape(buf, start, end, out, JSON_LITERALS)) return undefined;
+  if (matchPythonDumpsShape(buf, start, end, out, JSON_LITERALS) || matchPartialShape(buf, start, end, out, JSON_PARTIAL)) return undefined;
   return parseProfileJson(buf.toString('utf8', start, end), out);
 }
 
@@ -61,7 +87,7 @@ export function readProfile(buf: Buffer, start: number, end: number, out: Profil
  * False when the field has another shape: then unescape it and call {@link readProfile}.
  */
 export function readEscapedProfile(buf: Buffer, start: number, end: number, out: ProfileFields): boolean {
-  return matchPythonDumpsShape(buf, start, end, out, CSV_LITERALS);
+  return matchPythonDumpsShape(buf, start, end, out, CSV_LITERALS) || matchPartialShape(buf, start, end, out, CSV_PARTIAL);
 }
 
 function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Buffer[]): boolean {
@@ -81,10 +107,39 @@ function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: Pro
   if (emailEnd < 0) return false;
   const emailStart = p;
   if (matchLiteral(buf, emailEnd, end, literals[3]) !== end) return false;
+  out.decoded = false;
   out.set(0, buf, addressStart, addressEnd);
   out.set(1, buf, phoneStart, phoneEnd);
   out.set(2, buf, emailStart, emailEnd);
   return true;
+}
+
+/**
+ * The shape with one or two of the keys left out (the others in the same order). Writes `out`
+ * as it goes; when it returns false the caller's slow path rewrites every value.
+ */
+function matchPartialShape(buf: Buffer, start: number, end: number, out: ProfileFields, shape: PartialShape): boolean {
+  let p = start;
+  let found = 0;
+  for (let k = 0; k < 3; k++) {
+    const valueStart = matchLiteral(buf, p, end, found === 0 ? shape.first[k] : shape.later[k]);
+    if (valueStart < 0) {
+      out.set(k, EMPTY, 0, 0);
+      continue;
+    }
+    const valueEnd = plainStringEnd(buf, valueStart, end);
+    if (valueEnd < 0) return false;
+    out.set(k, buf, valueStart, valueEnd);
+    p = valueEnd;
+    found++;
+  }
+  if (found === 0 || matchLiteral(buf, p, end, shape.close) !== end) return false;
+  out.decoded = false;
+  return true;
+}
+
+function csvEscaped(literal: Buffer): Buffer {
+  return Buffer.from(literal.toString().replace(/"/g, '""'));
 }
 
 function matchLiteral(buf: Buffer, pos: number, end: number, literal: Buffer): number {
@@ -106,30 +161,36 @@ function plainStringEnd(buf: Buffer, pos: number, end: number): number {
 }
 
 function parseProfileJson(text: string, out: ProfileFields): string | undefined {
-  let value: unknown;
+  let value: PyValue;
   try {
-    value = JSON.parse(text);
-  } catch {
-    return 'profile is not a JSON object (invalid JSON)';
+    value = parsePythonJson(text);
+  } catch (error) {
+    if (error instanceof PythonJsonError) return `profile is not a JSON object (invalid JSON: ${error.message})`;
+    throw error;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return `profile is not a JSON object (found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`;
-  }
-  const record = value as Record<string, unknown>;
+  if (!(value instanceof Map)) return `profile is not a JSON object (found ${describe(value)})`;
   for (let k = 0; k < PROFILE_KEYS.length; k++) {
     const key = PROFILE_KEYS[k];
-    const v = Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
-    if (v === undefined || v === null) {
+    const v = value.get(key);
+    // pandas writes None and NaN as empty cells: missing values.
+    if (v === undefined || v === null || v !== v) {
       out.set(k, EMPTY, 0, 0);
-    } else if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) return `profile.${key} contains an unpaired UTF-16 surrogate`;
-      const bytes = Buffer.from(v, 'utf8');
-      out.set(k, bytes, 0, bytes.length);
-    } else {
-      return `profile.${key} is not a string (found ${Array.isArray(v) ? 'an array' : typeof v})`;
+      continue;
     }
+    // A lone surrogate cannot be written as UTF-8 (pandas fails on it); inside a list or dict
+    // str() escapes it, so only a string value itself is refused.
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) return `profile.${key} contains an unpaired UTF-16 surrogate`;
+    const bytes = Buffer.from(pythonStr(v), 'utf8');
+    out.set(k, bytes, 0, bytes.length);
   }
+  out.decoded = true;
   return undefined;
+}
+
+function describe(value: PyValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'bigint' ? 'number' : typeof value;
 }
 
 /** Number of Unicode code points in UTF-8 bytes (Python's `len` of the decoded string). */

@@ -37,6 +37,7 @@ import {
 import { createS3Client, putSmallObject, s3Uri } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
+import { NaValuesMode } from './missing';
 import { JSON_CONTENT_TYPE } from './outputs';
 import { runPipeline } from './pipeline';
 import { NotAnS3EventError, S3EventObject, outputPlaceOf, parseS3EventMessage, runIdForObject } from './s3-event';
@@ -49,6 +50,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly scratchDir?: string;
   /** Threads per object's run (see PipelineOptions.threads). */
   readonly threads?: number;
+  /** Which cells are missing values (see PipelineOptions.naValues). @default 'default' */
+  readonly naValues?: NaValuesMode;
   readonly log?: Logger;
   /** Aborting stops the run and releases the message. */
   readonly signal?: AbortSignal;
@@ -208,6 +211,7 @@ async function processObject(
       runId,
       scratchDir: options.scratchDir,
       threads: options.threads,
+      naValues: options.naValues,
       log,
       signal: options.signal,
       s3Client: s3(),

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
-import { parseDecimal, parseInteger, parsedDecimal } from './format';
+import { IntegerParse, isNumberSpace, latin1, parseDecimal, parseInfinity, parseInteger, parsedDecimal } from './format';
+import { MissingValues } from './missing';
 import { PROFILE_KEYS, ProfileFields, codePointCount, readEscapedProfile, readProfile } from './profile';
 
 /** Columns the input must have, in the seed's order (the input may order them differently). */
@@ -144,10 +145,21 @@ export function wasQuoted(scanner: CsvScanner, f: number): boolean {
 
 const MAX_QUOTED_VALUE_CHARS = 40;
 
+/** What the row cleaner needs besides the column layout. */
+export interface RowCleanerOptions {
+  /** Which cells are missing values (SPEC §5: empty, and pandas' tokens unless `--na-values empty`). */
+  readonly missing: MissingValues;
+}
+
 /**
  * Validates one data record and extracts what the outputs need. After {@link check} returns
  * false, {@link reason} says why the row is rejected; after true, the numeric fields hold the
- * parsed values (NaN for an empty cell) and {@link profile} the address/phone/email ranges.
+ * parsed values (NaN for a missing value) and {@link profile} the address/phone/email ranges.
+ *
+ * The usual cells take the fast paths (a plain decimal, the `json.dumps` profile shape, a text
+ * cell that cannot be a missing-value token by its length and first byte); what pandas also
+ * reads — spaces around numbers, `inf`, missing-value tokens, other JSON — is handled only when
+ * a fast path fails.
  */
 export class RowCleaner {
   reason = '';
@@ -162,8 +174,11 @@ export class RowCleaner {
   idCanonical: string | undefined;
   readonly profile = new ProfileFields();
   addressLength = 0;
+  private readonly missing: MissingValues;
 
-  constructor(readonly layout: ColumnLayout) {}
+  constructor(readonly layout: ColumnLayout, options: RowCleanerOptions) {
+    this.missing = options.missing;
+  }
 
   check(scanner: CsvScanner, buf: Buffer): boolean {
     const layout = this.layout;
@@ -175,17 +190,7 @@ export class RowCleaner {
       return this.reject(`expected ${layout.inputNames.length} fields, found ${scanner.fieldCount}`);
     }
 
-    const idBuf = scanner.bufferOf(layout.id, buf);
-    const idStart = scanner.starts[layout.id];
-    const idEnd = scanner.ends[layout.id];
-    if (idStart === idEnd) return this.reject('id is missing');
-    const id = parseInteger(idBuf, idStart, idEnd);
-    if (!id.ok) {
-      const problem = id.reason === 'out-of-range' ? 'is outside the 64-bit integer range' : 'is not an integer';
-      return this.reject(`id ${problem}: ${quoteValue(idBuf, idStart, idEnd)}`);
-    }
-    this.idCanonical = id.canonical;
-
+    if (!this.readId(scanner, buf)) return false;
     this.age = this.readNumber(scanner, buf, layout.age, 'age');
     if (this.reason) return false;
     this.ageIsCanonical = parsedDecimal.canonical;
@@ -197,18 +202,21 @@ export class RowCleaner {
     this.bonusIsCanonical = parsedDecimal.canonical;
 
     const p = layout.profile;
-    if (scanner.starts[p] === scanner.ends[p]) {
+    const profileStart = scanner.starts[p];
+    const profileEnd = scanner.ends[p];
+    // A token has no quote, so a field with `""` escapes is never one (and stays escaped for the fast path).
+    if (profileStart === profileEnd || (!scanner.isEscaped(p) && this.missing.isToken(buf, profileStart, profileEnd))) {
       this.profile.clear();
       this.addressLength = 0;
     } else {
-      if (!scanner.isEscaped(p) || !readEscapedProfile(buf, scanner.starts[p], scanner.ends[p], this.profile)) {
+      if (!scanner.isEscaped(p) || !readEscapedProfile(buf, profileStart, profileEnd, this.profile)) {
         const src = scanner.bufferOf(p, buf);
         const problem = readProfile(src, scanner.starts[p], scanner.ends[p], this.profile);
         if (problem !== undefined) return this.reject(problem);
       }
       const profile = this.profile;
-      // In ASCII text every byte is a character.
-      this.addressLength = scanner.nonAscii
+      // In ASCII text every byte is a character; decoded JSON may hold what the row spelled `\u00e9`.
+      this.addressLength = scanner.nonAscii || profile.decoded
         ? codePointCount(profile.bufs[0], profile.starts[0], profile.ends[0])
         : profile.ends[0] - profile.starts[0];
     }
@@ -216,9 +224,36 @@ export class RowCleaner {
     return true;
   }
 
+  /** Reads the id (required, an int64); sets {@link idCanonical} or rejects. */
+  private readId(scanner: CsvScanner, buf: Buffer): boolean {
+    const f = this.layout.id;
+    const src = scanner.bufferOf(f, buf);
+    const start = scanner.starts[f];
+    const end = scanner.ends[f];
+    if (start === end) return this.reject('id is missing');
+    const id = parseInteger(src, start, end);
+    if (id.ok) {
+      this.idCanonical = id.canonical;
+      return true;
+    }
+    return this.readUnusualId(src, start, end, id);
+  }
+
+  /** The forms pandas also reads as an id (spaces around it), or the reason the row is rejected. */
+  private readUnusualId(src: Buffer, start: number, end: number, failed: IntegerParse): boolean {
+    if (this.missing.isToken(src, start, end)) return this.reject(`id is missing (${quoteValue(src, start, end)} is a missing value)`);
+    const id = parseSpacedInteger(src, start, end) ?? failed;
+    if (id.ok) {
+      this.idCanonical = id.canonical;
+      return true;
+    }
+    const problem = id.reason === 'out-of-range' ? 'is outside the 64-bit integer range' : 'is not an integer';
+    return this.reject(`id ${problem}: ${quoteValue(src, start, end)}`);
+  }
+
   /**
-   * Parses a float column: NaN for an empty cell; sets {@link reason} when it is not a finite
-   * number. Afterwards `parsedDecimal.canonical` tells whether the text can be copied as is.
+   * Parses a float column: NaN for a missing value; sets {@link reason} when it is not a number.
+   * Afterwards `parsedDecimal.canonical` tells whether the text can be copied as is.
    */
   private readNumber(scanner: CsvScanner, buf: Buffer, f: number, column: string): number {
     this.reason = '';
@@ -228,18 +263,70 @@ export class RowCleaner {
     const end = scanner.ends[f];
     if (start === end) return NaN;
     const value = parseDecimal(src, start, end);
-    if (value !== value) {
-      this.reason = `${column} is not a number: ${quoteValue(src, start, end)}`;
-    } else if (value === Infinity || value === -Infinity) {
-      this.reason = `${column} is not a finite number: ${quoteValue(src, start, end)}`;
+    if (value === value) return value;
+    return this.readUnusualNumber(src, start, end, column);
+  }
+
+  /** The forms pandas also reads as floats: missing-value tokens, spaces around a number, `inf`. */
+  private readUnusualNumber(src: Buffer, start: number, end: number, column: string): number {
+    parsedDecimal.canonical = false;
+    if (this.missing.isToken(src, start, end)) return NaN;
+    let s = start;
+    let e = end;
+    while (s < e && isNumberSpace(src[s])) s++;
+    while (e > s && isNumberSpace(src[e - 1])) e--;
+    if (s < e && (s > start || e < end)) {
+      const value = parseDecimal(src, s, e);
+      parsedDecimal.canonical = false;
+      if (value === value) return value;
     }
-    return value;
+    const infinity = parseInfinity(src, start, end);
+    if (infinity === infinity) return infinity;
+    this.reason = `${column} is not a number: ${quoteValue(src, start, end)}`;
+    return NaN;
   }
 
   private reject(reason: string): false {
     this.reason = reason;
     return false;
   }
+}
+
+/** An integer with spaces around it (` 7 `), as pandas reads it; undefined when there are none. */
+function parseSpacedInteger(src: Buffer, start: number, end: number): IntegerParse | undefined {
+  let s = start;
+  let e = end;
+  while (s < e && isNumberSpace(src[s])) s++;
+  while (e > s && isNumberSpace(src[e - 1])) e--;
+  if (s === e || (s === start && e === end)) return undefined;
+  const id = parseInteger(src, s, e);
+  // The bytes written are the field's, spaces included, unless a canonical text is given.
+  return id.ok ? { ok: true, canonical: id.canonical ?? latin1(src, s, e) } : id;
+}
+
+/** Columns of a cleaned/transformed row whose `-0.0` is compared as `0.0`. */
+const FLOAT_COLUMNS = (['age', 'salary', 'bonus'] as const).map((c) => CLEANED_COLUMNS.indexOf(c));
+const NEGATIVE_ZERO = Buffer.from('-0.0');
+
+/**
+ * The written row `row[start, end)` with `-0.0` as `0.0` in the float columns, for duplicate
+ * counting: pandas compares values, and -0.0 equals 0.0 (the row itself keeps `-0.0`, as pandas
+ * prints it). Only rows that hold a -0.0 come here, so this may be slow.
+ */
+export function withPositiveZeros(row: Buffer, start: number, end: number): Buffer {
+  const scanner = new CsvScanner();
+  scanner.scan(row, start, end, true);
+  const parts: Buffer[] = [];
+  let from = start;
+  for (const f of FLOAT_COLUMNS) {
+    const s = scanner.starts[f];
+    if (scanner.ends[f] - s === NEGATIVE_ZERO.length && row.subarray(s, s + NEGATIVE_ZERO.length).equals(NEGATIVE_ZERO)) {
+      parts.push(row.subarray(from, s));
+      from = s + 1; // drop the sign
+    }
+  }
+  parts.push(row.subarray(from, end));
+  return Buffer.concat(parts);
 }
 
 /** A field value for a reject reason: JSON-quoted, shortened. */

@@ -155,7 +155,8 @@ function bucketOf(counts: Float64Array, k: number): [number, number] {
 
 /**
  * The valid values of one column (age or salary), spilled for the exact median: pandas'
- * `Series.median()`, the middle value or the mean of the two middle values, NaN when empty.
+ * `Series.median()`, the middle value or the mean of the two middle values (0.0 rather than
+ * -0.0, as numpy's mean gives), NaN when empty.
  */
 export class ValueSpill {
   static async create(path: string, limits: SpillLimits = {}): Promise<ValueSpill> {
@@ -201,19 +202,19 @@ export class ValueSpill {
     await this.file.finish();
     const n = this.count;
     if (n === 0) return NaN;
+    // numpy takes the mean of the middle value(s), summing from +0.0: a median of -0.0 is 0.0.
     const mid = n >>> 1;
-    if (n % 2 === 1) return this.select(mid);
-    // numpy computes the even case as (a + b) / 2 too. Both middle values are usually in one
-    // bucket: then one pass reads them both.
+    if (n % 2 === 1) return (await this.select(mid)) + 0;
+    // Both middle values are usually in one bucket: then one pass reads them both.
     const [bucket, rank] = bucketOf(this.histogram, mid);
     if (rank > 0 && this.histogram[bucket] <= this.collectLimit) {
       const values = await this.collect(narrowed(ALL_KEYS, bucket), this.histogram[bucket]);
       const upper = selectInPlace(values, rank);
       let lower = -Infinity;
       for (let i = 0; i < rank; i++) if (values[i] > lower) lower = values[i];
-      return (lower + upper) / 2;
+      return (0 + lower + upper) / 2;
     }
-    return ((await this.select(mid - 1)) + (await this.select(mid))) / 2;
+    return (0 + (await this.select(mid - 1)) + (await this.select(mid))) / 2;
   }
 
   remove(): Promise<void> {

@@ -12,7 +12,8 @@
  *          16  int32    length of segment B: `,hire_date,department,bonus,address,phone,email[,extras]`
  *          20  int32    department id (index into the pass-1 department list)
  *          24  int32    address_length
- *          28  int32    empty cells among the copied columns (name, hire_date, bonus, profile fields, extras)
+ *          28  int32    missing cells among the copied columns (name, hire_date, bonus, profile fields,
+ *                       extras), plus SPOOL_NEGATIVE_BONUS when the bonus is -0.0
  *          32  float64  age (NaN when missing)
  *          40  float64  salary (NaN when missing)
  *          48  bytes    A, age text, salary text, B
@@ -31,6 +32,11 @@ export const SPOOL_ADDRESS_LENGTH = 24;
 export const SPOOL_MISSING = 28;
 export const SPOOL_AGE = 32;
 export const SPOOL_SALARY = 40;
+/**
+ * Flag added to the missing count: the bonus is -0.0. Duplicate counting compares values, and
+ * -0.0 equals 0.0 (pass 2 sees age and salary as numbers, the bonus only as text).
+ */
+export const SPOOL_NEGATIVE_BONUS = 1 << 30;
 
 /** Called per spool record with the buffer, a DataView of it and the record's offset; valid only during the call. */
 export type SpoolRecordHandler = (buf: Buffer, view: DataView, offset: number) => void;

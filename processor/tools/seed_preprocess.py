@@ -2,7 +2,7 @@
 """The walkthrough's preprocessing logic in pandas, as the seed wrote it: the reference that
 processor/ is measured against (outputs compared by compare-outputs.ts, speed and memory by bench.ts).
 
-Usage: python3 seed_preprocess.py <input.csv> <output-dir> <run-id>
+Usage: python3 seed_preprocess.py <input.csv> <output-dir> <run-id> [--na-values default|empty]
 Writes cleaned_data_<run>.csv, transformed_data_<run>.csv, department_statistics_<run>.csv and
 quality_metrics_<run>.json to <output-dir>.
 
@@ -11,17 +11,26 @@ seed's quirks kept, so the comparison measures the seed and not an optimised rew
   * cleaned_data is written, then read back for the transform step (as the seed does), so a
     missing address becomes NaN and address_length = len(str(NaN)) = 3. Our processor writes 0
     there (SPEC §2, defect 11): the one intended difference.
-Only departure: the read-back keeps `phone` as text (dtype str). Without it pandas turns the
-10-digit phone column into float64 when any phone is missing and writes `5551234567.0` in
-transformed_data, which no reader of the seed wants and SPEC §5 does not describe.
+Departures:
+  * the read-back keeps `phone` as text (dtype str). Without it pandas turns the 10-digit phone
+    column into float64 when any phone is missing and writes `5551234567.0` in transformed_data,
+    which no reader of the seed wants and SPEC §5 does not describe.
+  * both read_csv calls get the missing-value tokens explicitly (keep_default_na=False): the
+    walkthrough installs the current pandas, whose defaults are NA_TOKENS below; Debian's 1.5.3
+    lacks `None`. `--na-values empty` makes only an empty cell missing (the processor's option of
+    the same name).
 
 Known pandas (1.5.3, Debian bookworm) behaviours where this reference, not SPEC §5, is off; none
 occurs in generate-mock-data.ts's data, which is what parity is measured on:
   * read_csv's default float parser is not correctly rounded for 16+ significant digits (about 1
     value in 3 at 17 digits comes out 1 ulp off), so such inputs print back differently; our
     processor parses correctly rounded (as Python's float() does).
-  * read_csv's default na_values make cells such as `NA`, `N/A`, `null`, `None`, `nan` missing;
-    SPEC §5 says a missing value is an empty cell.
+  * `1e400` in a float column makes 1.5.3 read the column as text (current pandas: inf), and a
+    group mean over an infinite value followed by other values is NaN in 1.5.3 (current pandas:
+    inf). processor/tools/pandas-fixtures.ts works around both when it makes the fixtures.
+  * reading cleaned_data back makes a profile value that is a missing-value token (`"phone": "NA"`)
+    missing in transformed_data while cleaned_data keeps the text; SPEC §5 keeps it as text in both
+    (the parity cases avoid it, except with --na-values empty, where both keep it).
   * pandas keeps the input's column order; SPEC §5 fixes the output column order.
 """
 import json
@@ -31,19 +40,31 @@ from datetime import datetime
 
 import pandas as pd
 
+# The missing-value tokens of current pandas' read_csv (pandas 2; SPEC §5), plus the empty cell.
+NA_TOKENS = [
+    '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>',
+    'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null',
+]
+NA_VALUES = {'default': NA_TOKENS + [''], 'empty': ['']}
+
 
 def output_path(output_dir, name, run_id, ext):
     return os.path.join(output_dir, f"{name}_{run_id}.{ext}")
 
 
 def main(argv):
-    if len(argv) != 4:
-        print("usage: seed_preprocess.py <input.csv> <output-dir> <run-id>", file=sys.stderr)
+    usage = "usage: seed_preprocess.py <input.csv> <output-dir> <run-id> [--na-values default|empty]"
+    if len(argv) == 6 and argv[4] == '--na-values' and argv[5] in NA_VALUES:
+        na_values = NA_VALUES[argv[5]]
+    elif len(argv) == 4:
+        na_values = NA_VALUES['default']
+    else:
+        print(usage, file=sys.stderr)
         return 2
-    input_path, output_dir, run_id = argv[1:]
+    input_path, output_dir, run_id = argv[1:4]
     os.makedirs(output_dir, exist_ok=True)
 
-    df = pd.read_csv(input_path)
+    df = pd.read_csv(input_path, keep_default_na=False, na_values=na_values)
     print(f"✅ Dataset loaded: {df.shape}")
 
     print("📊 Filling missing values...")
@@ -64,7 +85,7 @@ def main(argv):
     cleaned_df.to_csv(cleaned_path, index=False)
     print(f"✅ Saved: {os.path.basename(cleaned_path)}")
 
-    transform_df = pd.read_csv(cleaned_path, dtype={'phone': str})
+    transform_df = pd.read_csv(cleaned_path, dtype={'phone': str}, keep_default_na=False, na_values=na_values)
     transform_df['address_length'] = transform_df['address'].apply(lambda x: len(str(x)))
 
     bins = [0, 50000, 70000, 100000]

@@ -2,8 +2,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
-import { runAwsSolutions } from './nag';
 import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
+import { runAwsSolutions } from '../nag';
 
 function autoModeStack(app: App, props: Partial<MlopsEksClusterProps> = {}): { stack: Stack; cluster: MlopsEksCluster } {
   const stack = new Stack(app, 'AutoModeStack');

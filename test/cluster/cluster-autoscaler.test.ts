@@ -3,9 +3,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { runAwsSolutions } from './nag';
 import { MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
 import { CLUSTER_AUTOSCALER_VERSIONS } from '../../src/cluster/cluster-autoscaler';
+import { runAwsSolutions } from '../nag';
 
 function synth(props: Partial<MlopsEksClusterProps> = {}, stackName = 'EksClusterStack'): { template: Template; cluster: MlopsEksCluster } {
   const stack = new Stack(new App(), stackName);

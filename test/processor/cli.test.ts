@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER, RUN_ID, TempDirs } from './helpers';
 import { main } from '../../processor/src/cli';
@@ -114,6 +114,8 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['no input at all', ['--output', 'y'], {}, /no input: pass --input or set INPUT_BUCKET/],
     ['no output at all', ['--input', 'x'], {}, /no output: pass --output or set OUTPUT_BUCKET/],
     ['an invalid LOG_LEVEL', ['--input', 'x', '--output', 'y'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error/],
+    ['an invalid --na-values', ['--input', 'x', '--output', 'y', '--na-values', 'none'], {}, /--na-values must be one of default, empty \(got 'none'\)/],
+    ['an invalid NA_VALUES', ['--input', 'x', '--output', 'y'], { NA_VALUES: 'pandas' }, /NA_VALUES must be one of default, empty/],
     ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],
     ['--queue-url with --input', ['--queue-url', 'http://q', '--input', 'x', '--output', 'y'], {}, /--input and --queue-url exclude each other/],
     ['queue mode without an output', [], { QUEUE_URL: 'http://q' }, /no output: pass --output or set OUTPUT_BUCKET/],
@@ -130,6 +132,27 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     const run = await runCli(args, env);
     expect(run.code).toBe(2);
     expect(run.log).toMatch(message);
+  });
+});
+
+describe('missing values: --na-values / NA_VALUES', () => {
+  const NA_ROW = `${HEADER}\n1,NA,30,50000,2020-01-01,,IT,1\n`;
+
+  async function nameWritten(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(NA_ROW), '--output', out, '--run-id', RUN_ID, ...args], env);
+    expect(run.code).toBe(0);
+    return readFileSync(join(out, `cleaned_data_${RUN_ID}.csv`), 'utf8').split('\n')[1].split(',')[1];
+  }
+
+  test('by default pandas\' tokens are missing values', async () => {
+    expect(await nameWritten([], {})).toBe('');
+  });
+
+  test('NA_VALUES=empty and --na-values empty keep them as text; the flag wins over the variable', async () => {
+    expect(await nameWritten([], { NA_VALUES: 'empty' })).toBe('NA');
+    expect(await nameWritten(['--na-values', 'empty'], {})).toBe('NA');
+    expect(await nameWritten(['--na-values', 'default'], { NA_VALUES: 'empty' })).toBe('');
   });
 });
 

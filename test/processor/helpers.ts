@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ByteSource } from '../../processor/src/io/source';
+import { NaValuesMode } from '../../processor/src/missing';
 import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
 
 /** A temporary directory removed by {@link TempDirs.cleanup}. */
@@ -46,13 +47,15 @@ export interface LocalRun {
 export async function runOnCsv(
   temp: TempDirs,
   csv: string | Buffer,
-  options: { runId?: string; outputDir?: string; inputPath?: string } = {},
+  options: { runId?: string; outputDir?: string; inputPath?: string; naValues?: NaValuesMode } = {},
 ): Promise<LocalRun> {
   const inputPath = options.inputPath ?? join(temp.make(), 'input.csv');
   writeFileSync(inputPath, csv);
   const dir = options.outputDir ?? temp.make();
   const runId = options.runId ?? RUN_ID;
-  const result = await runPipeline({ input: inputPath, output: dir, runId, scratchDir: temp.make('processor-scratch-') });
+  const result = await runPipeline({
+    input: inputPath, output: dir, runId, scratchDir: temp.make('processor-scratch-'), naValues: options.naValues,
+  });
   return { ...localRun(result, dir, runId), inputPath };
 }
 

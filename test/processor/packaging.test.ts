@@ -59,9 +59,7 @@ describe('processor/Dockerfile', () => {
 
 describe('the node flags the processor runs with', () => {
   test('npm run preprocess passes them too', () => {
-    const tasks = readJson(join(ROOT, '.projen', 'tasks.json')).tasks;
-    const run = tasks.preprocess.steps.find((step: { exec?: string }) => step.exec?.includes('cli.js')).exec;
-    expect(run).toBe(['node', ...NODE_FLAGS, 'processor/lib/src/cli.js'].join(' '));
+    expect(rootPackage.scripts.preprocess).toBe(['exec', 'node', ...NODE_FLAGS, 'scripts/preprocess.js'].join(' '));
   });
 });
 
@@ -73,6 +71,13 @@ describe('processor/package.json', () => {
     for (const [name, range] of Object.entries(all)) {
       expect({ name, range }).toEqual({ name, range: rootRanges[name] });
     }
+  });
+
+  test('its bin cdk-mlops-eks-preprocess is the compiled CLI (the image\'s entry point), a node script', () => {
+    expect(processorPackage.bin).toEqual({ 'cdk-mlops-eks-preprocess': 'lib/src/cli.js' });
+    expect(processorLock.packages[''].bin).toEqual(processorPackage.bin);
+    expect(readFileSync(join(PROCESSOR, 'src', 'cli.ts'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(dockerfile).toContain(`ENTRYPOINT ${JSON.stringify(['node', ...NODE_FLAGS, processorPackage.bin['cdk-mlops-eks-preprocess']]).replace(/","/g, '", "')}`);
   });
 
   test('processor/src imports only Node built-ins, its own files and its declared dependencies (no CDK)', () => {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER, RUN_ID, TempDirs, localRun, profileCell } from './helpers';
 import { createLogger } from '../../processor/src/log';
+import type { NaValuesMode } from '../../processor/src/missing';
 import { WorkerPool } from '../../processor/src/parallel/executor';
 import { cgroupCpuLimit, defaultThreadCount } from '../../processor/src/parallel/threads';
 import { runPipeline } from '../../processor/src/pipeline';
@@ -17,8 +18,8 @@ jest.setTimeout(60_000);
  * kind: a byte order mark, CRLF line breaks, line breaks (CRLF and LF) inside quoted fields,
  * doubled quotes, blank lines, rows that are rejected (wrong field count, a bad id, a bad age, a
  * stray quote, invalid UTF-8, a profile that is not an object), non-ASCII departments, missing
- * values, exact duplicates and rows equal only after the median fill, and an unterminated quote
- * that swallows the end of the file.
+ * values (empty cells and pandas' tokens), negative zeros, exact duplicates, and an unterminated
+ * quote that swallows the end of the file.
  */
 function trickyInput(): Buffer {
   const rows: Buffer[] = [];
@@ -39,6 +40,8 @@ function trickyInput(): Buffer {
     if (i % 5 === 0) row('');
     if (i % 3 === 0) row(`${600 + i},Missing,,,,,,`);
     if (i % 3 === 0) row(`${600 + i},Missing,,,,,,`);
+    // pandas' missing-value tokens, negative zeros and a profile value that is not a string.
+    if (i % 4 === 1) row(`${700 + i},NA,-0.0,N/A,None,"{""phone"": ${5550000 + i}, ""address"": null}",null,-0.0`);
   }
   row('999,"Unterminated,30,50000,2020-01-01,,IT,1');
   row('1000,After,30,50000,2020-01-01,,IT,1');
@@ -46,7 +49,10 @@ function trickyInput(): Buffer {
   return Buffer.concat([Buffer.from('\uFEFF' + HEADER + '\r\n'), ...rows.flatMap((r) => [r, crlf])]);
 }
 
-async function runWith(inputPath: string, options: { threads?: number; rangeBytes?: number; executor?: WorkerPool }): Promise<Map<string, Buffer>> {
+async function runWith(
+  inputPath: string,
+  options: { threads?: number; rangeBytes?: number; executor?: WorkerPool; naValues?: NaValuesMode },
+): Promise<Map<string, Buffer>> {
   const dir = temp.make();
   const result = await runPipeline({ input: inputPath, output: dir, runId: RUN_ID, scratchDir: temp.make('scratch-'), ...options });
   return localRun(result, dir, RUN_ID).files();
@@ -75,8 +81,8 @@ describe('outputs are the same bytes with any number of threads', () => {
 
   test('the one-thread reference has rejected rows with their lines, duplicates and missing values', () => {
     const metrics = JSON.parse(reference.get(`quality_metrics_${RUN_ID}.json`)!.toString());
-    // 40 rows, 10 repeated, 26 rows with empty cells (13 pairs); 28 rejected (6 + 5 + 5 + 4 + 4 + 3 + the unterminated one).
-    expect(metrics).toMatchObject({ input_rows: 104, rejected_rows: 28, duplicate_rows: 23 });
+    // 40 rows, 10 repeated, 26 rows with empty cells (13 pairs), 10 with tokens; 28 rejected (6 + 5 + 5 + 4 + 4 + 3 + the unterminated one).
+    expect(metrics).toMatchObject({ input_rows: 114, rejected_rows: 28, duplicate_rows: 23 });
     expect(metrics.missing_values_count).toBeGreaterThan(0);
     const rejected = reference.get(`rejected_rows_${RUN_ID}.csv`)!.toString('utf8').split('\n');
     const input = trickyInput().toString('latin1');
@@ -88,6 +94,12 @@ describe('outputs are the same bytes with any number of threads', () => {
   // Range sizes from a few bytes (a cut in nearly every field) to more than a row.
   test.each([1, 2, 3, 5, 8, 13, 34, 89, 233, 610, 1597])('two worker threads, ranges of %d bytes', async (rangeBytes) => {
     expectSameFiles(await runWith(inputPath, { executor: pool, rangeBytes }), reference);
+  });
+
+  test('two worker threads with only empty cells missing (--na-values empty): the same bytes as one thread', async () => {
+    const oneThread = await runWith(inputPath, { threads: 1, naValues: 'empty' });
+    expect(JSON.parse(oneThread.get(`quality_metrics_${RUN_ID}.json`)!.toString())).toMatchObject({ rejected_rows: 38 });
+    for (const rangeBytes of [7, 144]) expectSameFiles(await runWith(inputPath, { executor: pool, rangeBytes, naValues: 'empty' }), oneThread);
   });
 
   test('one thread on small ranges', async () => {

@@ -120,11 +120,12 @@ describe('rows that cannot be processed', () => {
     ',NoId,30,50000,2020-01-01,,IT,10',
     '99999999999999999999,BigId,30,50000,2020-01-01,,IT,10',
     '2,BadAge,abc,50000,2020-01-01,,IT,10',
-    '3,BadSalary,30,1e999,2020-01-01,,IT,10',
+    '3,BadSalary,30, inf,2020-01-01,,IT,10',
     '4,BadBonus,30,50000,2020-01-01,,IT,ten',
     '5,ArrayProfile,30,50000,2020-01-01,"[1, 2]",IT,10',
     '6,BrokenJson,30,50000,2020-01-01,{oops},IT,10',
-    '7,NumberPhone,30,50000,2020-01-01,"{""phone"": 5}",IT,10',
+    '7,LoneSurrogate,30,50000,2020-01-01,"{""phone"": ""\\ud83d""}",IT,10',
+    'NA,NaId,30,50000,2020-01-01,,IT,10',
     '8,Short,30,50000',
     '9,Long,30,50000,2020-01-01,,IT,10,extra',
     '10,Stray"Quote,30,50000,2020-01-01,,IT,10',
@@ -146,17 +147,19 @@ describe('rows that cannot be processed', () => {
       '4,id is missing,",NoId,30,50000,2020-01-01,,IT,10"',
       '5,"id is outside the 64-bit integer range: ""99999999999999999999""","99999999999999999999,BigId,30,50000,2020-01-01,,IT,10"',
       '6,"age is not a number: ""abc""","2,BadAge,abc,50000,2020-01-01,,IT,10"',
-      '7,"salary is not a finite number: ""1e999""","3,BadSalary,30,1e999,2020-01-01,,IT,10"',
+      '7,"salary is not a number: "" inf""","3,BadSalary,30, inf,2020-01-01,,IT,10"',
       '8,"bonus is not a number: ""ten""","4,BadBonus,30,50000,2020-01-01,,IT,ten"',
       '9,profile is not a JSON object (found an array),"5,ArrayProfile,30,50000,2020-01-01,""[1, 2]"",IT,10"',
-      '10,profile is not a JSON object (invalid JSON),"6,BrokenJson,30,50000,2020-01-01,{oops},IT,10"',
-      '11,profile.phone is not a string (found number),"7,NumberPhone,30,50000,2020-01-01,""{""""phone"""": 5}"",IT,10"',
-      '12,"expected 8 fields, found 4","8,Short,30,50000"',
-      '13,"expected 8 fields, found 9","9,Long,30,50000,2020-01-01,,IT,10,extra"',
-      '14,field 2 has a quote character inside an unquoted value,"10,Stray""Quote,30,50000,2020-01-01,,IT,10"',
-      '15,field 2 has text after its closing quote,"11,""Closed""x,30,50000,2020-01-01,,IT,10"',
-      '18,row is not valid UTF-8 text,"12,Bad\ufffd\ufffdText,30,50000,2020-01-01,,IT,10"',
-      '19,field 2 has an unterminated quoted value,"14,""Unterminated,30,50000,2020-01-01,,IT,10',
+      '10,profile is not a JSON object (invalid JSON: expecting property name enclosed in double quotes at character 1),'
+        + '"6,BrokenJson,30,50000,2020-01-01,{oops},IT,10"',
+      '11,profile.phone contains an unpaired UTF-16 surrogate,"7,LoneSurrogate,30,50000,2020-01-01,""{""""phone"""": """"\\ud83d""""}"",IT,10"',
+      '12,"id is missing (""NA"" is a missing value)","NA,NaId,30,50000,2020-01-01,,IT,10"',
+      '13,"expected 8 fields, found 4","8,Short,30,50000"',
+      '14,"expected 8 fields, found 9","9,Long,30,50000,2020-01-01,,IT,10,extra"',
+      '15,field 2 has a quote character inside an unquoted value,"10,Stray""Quote,30,50000,2020-01-01,,IT,10"',
+      '16,field 2 has text after its closing quote,"11,""Closed""x,30,50000,2020-01-01,,IT,10"',
+      '19,row is not valid UTF-8 text,"12,Bad\ufffd\ufffdText,30,50000,2020-01-01,,IT,10"',
+      '20,field 2 has an unterminated quoted value,"14,""Unterminated,30,50000,2020-01-01,,IT,10',
       '"',
     ]);
   });
@@ -170,7 +173,7 @@ describe('rows that cannot be processed', () => {
   });
 
   test('input_rows = total_rows + rejected_rows', () => {
-    expect(run.metrics()).toMatchObject({ input_rows: 17, total_rows: 2, rejected_rows: 15 });
+    expect(run.metrics()).toMatchObject({ input_rows: 18, total_rows: 2, rejected_rows: 16 });
   });
 });
 

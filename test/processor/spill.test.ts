@@ -15,12 +15,12 @@ function random(seed: number): () => number {
   };
 }
 
-/** pandas' median by sorting: the middle value, or the mean of the two middle ones. */
+/** pandas' median by sorting: the middle value, or the mean of the two middle ones, summed from +0.0 as numpy does. */
 function sortedMedian(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 ? 0 + sorted[mid] : (0 + sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function spilledMedian(values: readonly number[], limits: SpillLimits = {}, batch = 1000): Promise<number> {
@@ -58,10 +58,13 @@ describe('ValueSpill: the exact median from values spilled to disk', () => {
     expect(await spilledMedian(values, {}, 77_777)).toBe(sortedMedian(values));
   });
 
-  test('one value, a negative zero, and none', async () => {
+  test('one value, and none; a median of negative zeros is 0.0, as in pandas (numpy\'s mean sums from +0.0)', async () => {
     expect(await spilledMedian([42.5])).toBe(42.5);
-    expect(Object.is(await spilledMedian([-0], { collectLimit: 0 }), -0)).toBe(true);
     expect(await spilledMedian([])).toBeNaN();
+    for (const values of [[-0], [-0, -0], [-0, -0, -0], [-5, -0, 3]]) {
+      expect({ values, median: await spilledMedian(values) }).toEqual({ values, median: 0 });
+      expect(Object.is(await spilledMedian(values, { collectLimit: 0 }), 0)).toBe(true);
+    }
   });
 });
 

@@ -1,19 +1,17 @@
 /**
- * Parity with the walkthrough's pandas logic (processor/tools/seed_preprocess.py, run by Debian's
- * python3-pandas at /usr/bin/python3). Requires that package: without it these tests FAIL, on
- * purpose (CI installs it: `apt-get install -y python3-pandas`).
+ * Parity with the walkthrough's pandas logic, against the committed pandas outputs in
+ * test/tools/pandas-fixtures/ (made by processor/tools/pandas-fixtures.ts from Debian's pandas):
+ * no pandas needed here. `npx projen parity:pandas` re-runs live pandas and checks that the
+ * fixtures are still what it writes; `npx projen parity:fixtures` regenerates them.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPipeline } from '../../processor/src/pipeline';
+import { parse } from 'csv-parse/sync';
 import { ComparisonReport, compareOutputs, formatReport } from '../../processor/tools/compare-outputs';
-import { generateMockCsv } from '../../processor/tools/generate-mock-data';
-
-const PYTHON = '/usr/bin/python3';
-const SEED_SCRIPT = join(__dirname, '..', '..', 'processor', 'tools', 'seed_preprocess.py');
-const INSTALL_HINT = 'install Debian\'s python3-pandas (apt-get install -y python3-pandas); this test does not skip without it';
+import {
+  CASES, FIXTURE_RUN_ID, ParityCase, REGENERATE_COMMAND, committedInputHash, fixtureOutputs, materializeInput, runOurs, sha256,
+} from '../../processor/tools/pandas-fixtures';
 
 let root: string;
 beforeAll(() => {
@@ -21,97 +19,124 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs the pandas reference; throws with its stderr (and the install hint) when it fails. */
-function runPandas(input: string, outDir: string, runId: string): void {
-  const run = spawnSync(PYTHON, [SEED_SCRIPT, input, outDir, runId], { encoding: 'utf8' });
-  if (run.error || run.status !== 0) {
-    throw new Error(`pandas reference failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}\n${INSTALL_HINT}`);
-  }
+function caseNamed(name: string): ParityCase {
+  return CASES.find((c) => c.name === name)!;
 }
 
-async function runOurs(input: string, outDir: string, runId: string): Promise<void> {
-  await runPipeline({ input, output: outDir, runId });
+/** A committed pandas output as rows of values (header first). */
+function pandasRows(c: ParityCase, output: string): string[][] {
+  return parse(readFileSync(join(fixtureOutputs(c).dir, `${output}_${FIXTURE_RUN_ID}.csv`))) as string[][];
 }
 
-/** Runs both on one input; the report's text is the failure message when they disagree. */
-async function parity(input: string, name: string): Promise<ComparisonReport> {
-  const runId = `parity-${name}`;
-  runPandas(input, join(root, `pandas-${name}`), runId);
-  await runOurs(input, join(root, `ours-${name}`), runId);
-  return compareOutputs({ dir: join(root, `ours-${name}`), runId }, { dir: join(root, `pandas-${name}`), runId }, { maxSamples: 20 });
+function pandasColumn(c: ParityCase, output: string, name: string): string[] {
+  const [header, ...rows] = pandasRows(c, output);
+  return rows.map((row) => row[header.indexOf(name)]);
 }
 
-function expectAgreement(report: ComparisonReport): void {
-  if (!report.ok) throw new Error(formatReport(report));
+function pandasMetrics(c: ParityCase): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(fixtureOutputs(c).dir, `quality_metrics_${FIXTURE_RUN_ID}.json`), 'utf8'));
 }
 
-test(`${PYTHON} has pandas`, () => {
-  const probe = spawnSync(PYTHON, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) throw new Error(`${PYTHON} cannot import pandas: ${probe.error?.message ?? probe.stderr}\n${INSTALL_HINT}`);
-  expect(probe.stdout.trim()).toMatch(/^\d+\.\d+/);
-});
+const reports = new Map<string, ComparisonReport>();
 
-/**
- * Edge cases on purpose: an even count of valid ages and salaries (median = mean of the middle
- * two), values on every bin edge, a salary above the last bin, a profile without an address, no
- * profile, a missing department.
- */
-const EDGE_INPUT = `id,name,age,salary,hire_date,profile,department,bonus
-1,A,20.0,50000.0,2020-01-01,"{""address"": ""Street 1, City 1"", ""phone"": ""5550000001"", ""email"": ""a@example.com""}",IT,100.0
-2,B,25.0,70000.0,2020-01-02,,HR,
-3,C,,100000.0,,"{""phone"": ""5550000003""}",,300.0
-4,D,56.0,100000.01,2020-01-04,"{""address"": ""Street 4, City 4"", ""phone"": ""5550000004"", ""email"": ""d@example.com""}",IT,400.0
-5,E,35.0,,2020-01-05,"{""address"": ""x"", ""phone"": ""5550000005"", ""email"": ""e@example.com""}",HR,500.0
-`;
-
-describe('hand-made edge cases', () => {
-  let input: string;
-  beforeAll(() => {
-    input = join(root, 'edges.csv');
-    writeFileSync(input, EDGE_INPUT);
-  });
-
-  test('the pandas reference follows SPEC §5 (and keeps the seed\'s address_length 3)', () => {
-    runPandas(input, join(root, 'pandas-reference'), 'ref');
-    const read = (name: string): string => readFileSync(join(root, 'pandas-reference', `${name}_ref.csv`), 'utf8');
-    expect(read('transformed_data')).toBe([
-      'id,name,age,salary,hire_date,department,bonus,address,phone,email,address_length,salary_category,age_group',
-      '1,A,20.0,50000.0,2020-01-01,IT,100.0,"Street 1, City 1",5550000001,a@example.com,16,low,Young',
-      '2,B,25.0,70000.0,2020-01-02,HR,,,,,3,medium,Young',
-      '3,C,30.0,100000.0,,Unknown,300.0,,5550000003,,3,high,Early Career', // age: median of 20, 25, 35, 56
-      '4,D,56.0,100000.01,2020-01-04,IT,400.0,"Street 4, City 4",5550000004,d@example.com,16,,Experienced',
-      '5,E,35.0,85000.0,2020-01-05,HR,500.0,x,5550000005,e@example.com,1,high,Early Career', // salary: median of 4
-      '',
-    ].join('\n'));
-    expect(read('department_statistics')).toBe('Department,Average Salary,Average Age\nHR,77500.0,30.0\nIT,75000.005,38.0\nUnknown,100000.0,30.0\n');
-    const metrics = JSON.parse(readFileSync(join(root, 'pandas-reference', 'quality_metrics_ref.json'), 'utf8'));
-    expect(metrics).toMatchObject({ total_rows: 5, total_columns: 13, missing_values_count: 8, duplicate_rows: 0 });
-  });
-
-  test('our processor agrees with pandas on them', async () => {
-    const report = await parity(input, 'edges');
-    expectAgreement(report);
-    expect(report.files.find((f) => f.file === 'transformed_data.csv')!.intendedDifferences).toBe(2);
-  });
-});
-
-describe('5,000 seed-shaped rows', () => {
-  let report: ComparisonReport;
+describe.each(CASES.map((c) => [c.name, c] as const))('%s', (name, parityCase) => {
   beforeAll(async () => {
-    const input = join(root, 'mock_5000.csv');
-    await generateMockCsv({ rows: 5000, seed: 20241221, path: input });
-    report = await parity(input, 'mock5k');
-  }, 120_000);
+    const input = await materializeInput(parityCase, root);
+    if (parityCase.mock) {
+      // Generated input: it must be the one the fixtures were made from.
+      expect({ input: sha256(input), regenerate: REGENERATE_COMMAND })
+        .toEqual({ input: committedInputHash(parityCase), regenerate: REGENERATE_COMMAND });
+    }
+    const ours = join(root, `ours-${name}`);
+    await runOurs(parityCase, input, ours, FIXTURE_RUN_ID);
+    reports.set(name, await compareOutputs({ dir: ours, runId: FIXTURE_RUN_ID }, fixtureOutputs(parityCase), { maxSamples: 20 }));
+  }, 60_000);
 
-  test('every output agrees with pandas but for the intended address_length difference', () => {
-    expectAgreement(report);
+  test('every output agrees with pandas\' but for the intended address_length difference', () => {
+    const report = reports.get(name)!;
+    if (!report.ok) throw new Error(formatReport(report));
+    const byFile = Object.fromEntries(report.files.map((f) => [f.file, f]));
+    // The comparison saw every row: pandas rejects nothing, so neither may we.
+    expect(byFile['cleaned_data.csv'].oursRecords).toBe(pandasRows(parityCase, 'cleaned_data').length);
+    expect(report.metrics.compared).toEqual(['total_rows', 'total_columns', 'missing_values_count', 'duplicate_rows']);
+  });
+});
+
+/** What the fixtures hold for each rule: pandas' own outputs, checked against SPEC §5. */
+describe('the pandas fixtures show SPEC §5', () => {
+  test('generated data: all rows, every department and Unknown, duplicates, the intended difference', () => {
+    const mock = caseNamed('mock-data');
+    expect(pandasMetrics(mock)).toMatchObject({ total_rows: 1000, total_columns: 13 });
+    expect(pandasMetrics(mock).duplicate_rows).toBeGreaterThan(0);
+    expect(pandasColumn(mock, 'department_statistics', 'Department')).toEqual(['Finance', 'HR', 'IT', 'Marketing', 'Operations', 'Sales', 'Unknown']);
+    expect(reports.get('mock-data')!.files.find((f) => f.file === 'transformed_data.csv')!.intendedDifferences).toBeGreaterThan(50);
   });
 
-  test('the comparison covered all rows, the intended difference and the quality metrics', () => {
-    const byName = Object.fromEntries(report.files.map((f) => [f.file, f]));
-    expect(byName['cleaned_data.csv']).toMatchObject({ oursRecords: 5001, pandasRecords: 5001 });
-    expect(byName['transformed_data.csv'].intendedDifferences).toBeGreaterThan(300); // ~10 % of rows lack an address
-    expect(byName['department_statistics.csv'].oursRecords).toBe(8); // header, six departments, Unknown
-    expect(report.metrics.compared).toEqual(['total_rows', 'total_columns', 'missing_values_count', 'duplicate_rows']);
+  test('edges: medians of an even count, bins at their edges, the seed\'s address_length 3', () => {
+    const edges = caseNamed('edges');
+    expect(pandasRows(edges, 'transformed_data').slice(1).map((r) => r.slice(2, 4).concat(r.slice(-3)))).toEqual([
+      ['20.0', '50000.0', '16', 'low', 'Young'],
+      ['25.0', '70000.0', '3', 'medium', 'Young'],
+      ['30.0', '100000.0', '3', 'high', 'Early Career'], // age: median of 20, 25, 35, 56
+      ['56.0', '100000.01', '16', '', 'Experienced'],
+      ['35.0', '85000.0', '1', 'high', 'Early Career'], // salary: median of 4
+    ]);
+    expect(reports.get('edges')!.files.find((f) => f.file === 'transformed_data.csv')!.intendedDifferences).toBe(2);
+  });
+
+  test('\\u escapes: address_length counts characters (Café 😀 is 6)', () => {
+    const c = caseNamed('unicode-escapes');
+    expect(pandasColumn(c, 'transformed_data', 'address').slice(0, 4)).toEqual(['Café 😀', 'Tab\there "q" \\ / end', 'über 中', 'Ünïcödé 🚀']);
+    expect(pandasColumn(c, 'transformed_data', 'address_length').slice(0, 4)).toEqual(['6', '20', '6', '9']);
+  });
+
+  test('spaces around numbers are read; text keeps them', () => {
+    const c = caseNamed('number-spaces');
+    expect(pandasRows(c, 'cleaned_data').slice(1).map((r) => r.slice(0, 7))).toEqual([
+      ['1', 'A', '30.0', '60000.0', '2020-01-01', 'IT', '5.0'],
+      ['2', 'B', '40.5', '70000.5', '2020-01-02', 'HR', '6.0'],
+      ['3', ' C ', '25.0', '50000.0', ' 2020-01-03 ', 'IT', '7.0'],
+      ['4', 'D', '35.0', '1000.0', '2020-01-04', ' HR ', '8.0'],
+    ]);
+  });
+
+  test('inf, Infinity, INF and overflow are infinite floats, without a salary category', () => {
+    const c = caseNamed('infinite-floats');
+    expect(pandasColumn(c, 'cleaned_data', 'salary')).toEqual(['50000.0', '60000.0', 'inf', '55000.0', '-inf', 'inf', '57500.0']);
+    expect(pandasColumn(c, 'cleaned_data', 'bonus')).toEqual(['1.0', '-inf', 'inf', 'inf', 'inf', '-inf', 'inf']);
+    expect(pandasColumn(c, 'transformed_data', 'salary_category')).toEqual(['low', 'medium', '', 'medium', '', '', 'medium']);
+    expect(pandasColumn(c, 'transformed_data', 'age_group')[1]).toBe('Experienced'); // age inf
+  });
+
+  test('profile values that are not strings are written as str() writes them; null and NaN are missing', () => {
+    const c = caseNamed('profile-values');
+    const rows = pandasRows(c, 'cleaned_data').slice(1).map((r) => r.slice(7));
+    expect(rows.slice(0, 4)).toEqual([
+      ['Street 1', '5551234567', 'a@example.com'],
+      ['123456789012345678901234567890', '0', 'True'],
+      ['1.5', '100000.0', 'False'],
+      ['', '', 'inf'],
+    ]);
+    expect(rows[6]).toEqual(['{\'b\': 3, \'1\': 2}', 'x', '-0.0']);
+  });
+
+  test('-0.0 and 0.0 rows are duplicates', () => {
+    const c = caseNamed('negative-zero');
+    expect(pandasMetrics(c).duplicate_rows).toBe(4);
+    expect(pandasColumn(c, 'cleaned_data', 'age').slice(0, 2)).toEqual(['0.0', '-0.0']);
+  });
+
+  test('missing-value tokens are missing in every column; near misses are text', () => {
+    const c = caseNamed('na-tokens');
+    expect(pandasColumn(c, 'cleaned_data', 'name')).toEqual(['', '', '', '', 'na', 'NA ']);
+    expect(pandasColumn(c, 'cleaned_data', 'department')).toEqual(['Unknown', 'IT', 'HR', 'Unknown', 'HR', 'nan ']);
+    expect(pandasColumn(c, 'cleaned_data', 'bonus')).toEqual(['', '', '', '', '', '1.0']);
+    expect(pandasColumn(c, 'cleaned_data', 'address')).toEqual(['Street 1', '', '', '', '', '']);
+  });
+
+  test('--na-values empty: tokens in text columns are text', () => {
+    const c = caseNamed('na-values-empty');
+    expect(pandasColumn(c, 'cleaned_data', 'name')).toEqual(['NA', 'None', 'n/a', 'B', 'nan']);
+    expect(pandasColumn(c, 'cleaned_data', 'department')).toEqual(['N/A', 'IT', 'NULL', 'Unknown', 'N/A']);
   });
 });

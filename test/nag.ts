@@ -16,24 +16,31 @@ export interface NagReport {
   readonly acknowledgements: Acknowledgement[];
 }
 
-/** Builds an app with `build`, synthesizes it under cdk-nag's AwsSolutions pack, and reads the report. */
+/**
+ * Builds an app with `build`, synthesizes it under cdk-nag's AwsSolutions pack into a temporary
+ * directory (removed afterwards), and reads the report.
+ */
 export function runAwsSolutions(build: (app: App) => void): NagReport {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-'));
-  const app = new App({ outdir });
-  build(app);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   try {
-    app.synth();
-  } catch (error) {
-    // Unacknowledged findings fail the synth; the report lists them.
-    if (!fs.existsSync(path.join(outdir, 'validation-report.json'))) {
-      throw error;
+    const app = new App({ outdir });
+    build(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    try {
+      app.synth();
+    } catch (error) {
+      // Unacknowledged findings fail the synth; the report lists them.
+      if (!fs.existsSync(path.join(outdir, 'validation-report.json'))) {
+        throw error;
+      }
     }
+    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+    // A plugin with no findings is left out of the report.
+    const nag = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
+    return { violations: nag?.violations ?? [], acknowledgements: collectAcknowledgements(app) };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
-  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
-  // A plugin with no findings is left out of the report.
-  const nag = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
-  return { violations: nag?.violations ?? [], acknowledgements: collectAcknowledgements(app) };
 }
 
 function collectAcknowledgements(app: App): Acknowledgement[] {
