@@ -325,12 +325,17 @@ const UNKNOWN_BYTES = Buffer.from(UNKNOWN_DEPARTMENT);
 
 /** Writes a valid row's spool record (pass 1). */
 class RowSpooler {
+  /** id, name, age, salary, hire_date are the input's first five columns, in that order (as in the seed). */
+  private readonly inSeedOrder: boolean;
+
   constructor(
     private readonly layout: ColumnLayout,
     private readonly out: CsvBuffer,
     private readonly departments: DepartmentIds,
     private readonly missing: MissingValues,
-  ) {}
+  ) {
+    this.inSeedOrder = layout.id === 0 && layout.name === 1 && layout.age === 2 && layout.salary === 3 && layout.hireDate === 4;
+  }
 
   write(scanner: CsvScanner, buf: Buffer, row: RowCleaner): void {
     const layout = this.layout;
@@ -343,19 +348,33 @@ class RowSpooler {
     let missing = 0;
 
     const segmentA = out.pos;
-    if (row.idCanonical !== undefined) out.pos += out.buf.write(row.idCanonical, out.pos, 'latin1');
-    else out.raw(scanner.bufferOf(layout.id, buf), scanner.starts[layout.id], scanner.ends[layout.id]);
-    out.byte(CSV_COMMA);
-    missing += this.inputField(scanner, buf, layout.name);
-    out.byte(CSV_COMMA);
-    const ageText = out.pos;
-    if (row.age === row.age) this.number(scanner, buf, layout.age, row.age, row.ageIsCanonical);
-    const salaryText = out.pos;
-    if (row.salary === row.salary) this.number(scanner, buf, layout.salary, row.salary, row.salaryIsCanonical);
-
-    const segmentB = out.pos;
-    out.byte(CSV_COMMA);
-    missing += this.inputField(scanner, buf, layout.hireDate);
+    let ageText: number;
+    let salaryText: number;
+    let segmentB: number;
+    if (this.inSeedOrder && this.copiesAsIs(scanner, buf, row)) {
+      // id,name,age and salary,hire_date are the input's bytes: two copies instead of five fields.
+      const starts = scanner.starts;
+      const ends = scanner.ends;
+      out.raw(buf, starts[layout.id], starts[layout.age]);
+      ageText = out.pos;
+      out.raw(buf, starts[layout.age], ends[layout.age]);
+      salaryText = out.pos;
+      segmentB = salaryText + ends[layout.salary] - starts[layout.salary];
+      out.raw(buf, starts[layout.salary], ends[layout.hireDate]);
+    } else {
+      if (row.idCanonical !== undefined) out.pos += out.buf.write(row.idCanonical, out.pos, 'latin1');
+      else out.raw(scanner.bufferOf(layout.id, buf), scanner.starts[layout.id], scanner.ends[layout.id]);
+      out.byte(CSV_COMMA);
+      missing += this.inputField(scanner, buf, layout.name);
+      out.byte(CSV_COMMA);
+      ageText = out.pos;
+      if (row.age === row.age) this.number(scanner, buf, layout.age, row.age, row.ageIsCanonical);
+      salaryText = out.pos;
+      if (row.salary === row.salary) this.number(scanner, buf, layout.salary, row.salary, row.salaryIsCanonical);
+      segmentB = out.pos;
+      out.byte(CSV_COMMA);
+      missing += this.inputField(scanner, buf, layout.hireDate);
+    }
     out.byte(CSV_COMMA);
     const dept = layout.department;
     const deptBuf = scanner.bufferOf(dept, buf);
@@ -397,6 +416,21 @@ class RowSpooler {
     header.setFloat64(recordStart + SPOOL_AGE, row.age, true);
     header.setFloat64(recordStart + SPOOL_SALARY, row.salary, true);
     out.rows++;
+  }
+
+  /**
+   * Whether id, name, age, salary and hire_date print as their input bytes: unquoted, the id and the
+   * numbers already in their printed form (or a number cell empty), name and hire_date present.
+   */
+  private copiesAsIs(scanner: CsvScanner, buf: Buffer, row: RowCleaner): boolean {
+    const { id, name, age, salary, hireDate } = this.layout;
+    const flags = scanner.flags;
+    if ((flags[id] | flags[name] | flags[age] | flags[salary] | flags[hireDate]) !== 0 || row.idCanonical !== undefined) return false;
+    const starts = scanner.starts;
+    const ends = scanner.ends;
+    if (row.age === row.age ? !row.ageIsCanonical : starts[age] !== ends[age]) return false;
+    if (row.salary === row.salary ? !row.salaryIsCanonical : starts[salary] !== ends[salary]) return false;
+    return !this.missing.isMissing(buf, starts[name], ends[name]) && !this.missing.isMissing(buf, starts[hireDate], ends[hireDate]);
   }
 
   /** Copies input field `f`; returns 1 when it is a missing value (written as an empty cell). */
