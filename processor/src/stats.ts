@@ -1,4 +1,4 @@
-/** Column statistics with pandas' numerics: median of valid values and compensated group means. */
+/** Column statistics with pandas' numerics: rank selection for the median (spill.ts) and compensated group means. */
 
 /**
  * A float64 column (a range's valid ages or salaries, before they spill to disk): written into
@@ -29,23 +29,6 @@ export class Float64Column {
   values(): Float64Array {
     return this.data.subarray(0, this.length);
   }
-}
-
-/**
- * Median of `values`, reordering them: quickselect with three-way partitioning (columns are full
- * of repeated values such as whole ages), expected linear time. numpy computes the even case as
- * (a + b) / 2 too.
- */
-export function medianInPlace(values: Float64Array): number {
-  const n = values.length;
-  if (n === 0) return NaN;
-  const mid = n >>> 1;
-  const upper = selectInPlace(values, mid);
-  if (n % 2 === 1) return upper;
-  // After selection everything left of `mid` is <= values[mid]; the lower middle is their maximum.
-  let lower = -Infinity;
-  for (let i = 0; i < mid; i++) if (values[i] > lower) lower = values[i];
-  return (lower + upper) / 2;
 }
 
 /** Puts the k-th smallest value at index k (smaller ones before it) and returns it. */
