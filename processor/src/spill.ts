@@ -8,7 +8,7 @@
  *   among its values (narrowed by the next 16 bits first when the bucket is large).
  * - {@link HashSpill}: the 64-bit row hashes, for the duplicate count. Each run of hashes is
  *   partitioned by its top 8 bits before it is written; counting reads one group of partitions
- *   at a time (every run's slice of them) and counts the distinct hashes in it.
+ *   at a time (every run's slice of them) and counts the distinct hashes in it with a hash set.
  *
  * Memory: a few fixed buffers of 1–8 MiB each, whatever the row count.
  */
@@ -19,7 +19,7 @@ import { selectInPlace } from './stats';
 const COLLECT_LIMIT = 1 << 19;
 /** Hashes per run (2 MiB). */
 const RUN_HASHES = 1 << 18;
-/** Hashes counted in memory at once (4 MiB, plus as much for partitioning them). */
+/** Hashes counted in memory at once (in a set of twice as many slots: 8 MiB). */
 const GROUP_LIMIT = 1 << 19;
 
 /** Limits that bound a spill's memory; tests make them small to reach the paths large inputs take. */
@@ -323,8 +323,8 @@ export class HashSpill {
   /** Per run: its byte position and where each of the 256 partitions starts (in hashes), plus the end. */
   private readonly runs: Array<{ position: number; starts: Float64Array }> = [];
   private readonly free: Uint32Array[] = [];
-  /** Buffers for counting, allocated once (a group's hashes, the same partitioned, a read block). */
-  private counting: { loaded: Uint32Array; sorted: Uint32Array; starts: Uint32Array; block: Uint32Array } | undefined;
+  /** For counting, allocated once: a set of a group's distinct hashes, a read block. */
+  private counting: { table: HashSet; block: Uint32Array } | undefined;
 
   private constructor(private readonly file: SpillFile, private readonly runHashes: number, private readonly groupLimit: number) {
     this.run = new Uint32Array(runHashes * 2);
@@ -378,7 +378,7 @@ export class HashSpill {
 
   /** Distinct hashes among the `total` in `slices` that match `filter` (all of them when `whole`). */
   private async countDistinct(slices: readonly Slice[], filter: KeyFilter, total: number, whole = false): Promise<number> {
-    if (total <= this.groupLimit) return this.distinctLoaded(await this.load(slices, whole ? undefined : filter), total);
+    if (total <= this.groupLimit) return this.distinctIn(slices, whole ? undefined : filter, total);
     if (filter.level === 4) return 1;
     // Too many to hold: split by the next digit (heavy duplication, or billions of rows).
     const counts = emptyHistogram();
@@ -400,7 +400,7 @@ export class HashSpill {
       let end = d;
       let sum = counts[d];
       while (end + 1 <= filter.high && counts[end + 1] <= this.groupLimit && sum + counts[end + 1] <= this.groupLimit) sum += counts[++end];
-      if (sum > 0) distinct += this.distinctLoaded(await this.load(slices, { ...filter, low: d, high: end }), sum);
+      if (sum > 0) distinct += await this.distinctIn(slices, { ...filter, low: d, high: end }, sum);
       d = end + 1;
     }
     return distinct;
@@ -408,42 +408,28 @@ export class HashSpill {
 
   private buffers(): NonNullable<HashSpill['counting']> {
     return (this.counting ??= {
-      loaded: new Uint32Array(this.groupLimit * 2),
-      sorted: new Uint32Array(this.groupLimit * 2),
-      starts: new Uint32Array(DIGITS + 1),
+      table: new HashSet(this.groupLimit),
       block: new Uint32Array(READ_BLOCK_BYTES / 4),
     });
   }
 
-  private distinctLoaded(words: Uint32Array, count: number): number {
-    const { sorted, starts } = this.buffers();
-    return distinctInMemory(words, count, sorted, starts);
-  }
-
-  /** The hashes in `slices` that match `filter` (all of them without one); at most groupLimit. */
-  private async load(slices: readonly Slice[], filter: KeyFilter | undefined): Promise<Uint32Array> {
-    const out = this.buffers().loaded;
-    let n = 0;
+  /** Distinct hashes in `slices` that match `filter` (all of them without one); there are `total` ≤ groupLimit. */
+  private async distinctIn(slices: readonly Slice[], filter: KeyFilter | undefined, total: number): Promise<number> {
+    const table = this.buffers().table;
+    table.clear(total);
     if (filter === undefined) {
       // Whole partitions: every hash in the slices belongs.
-      await this.scan(slices, (words, pairs) => {
-        out.set(words.subarray(0, 2 * pairs), 2 * n);
-        n += pairs;
-      });
-      return out;
+      await this.scan(slices, (words, pairs) => table.addAll(words, pairs));
+      return table.size;
     }
     await this.scan(slices, (words, pairs) => {
       for (let i = 0; i < pairs; i++) {
         const hi = words[2 * i + 1];
         const lo = words[2 * i];
-        if (matches(filter, hi, lo)) {
-          out[2 * n] = lo;
-          out[2 * n + 1] = hi;
-          n++;
-        }
+        if (matches(filter, hi, lo)) table.add(lo, hi);
       }
     });
-    return out;
+    return table.size;
   }
 
   private async scan(slices: readonly Slice[], onBlock: (words: Uint32Array, pairs: number) => void): Promise<void> {
@@ -482,44 +468,61 @@ export class HashSpill {
 }
 
 /**
- * Distinct values among the first `count` 64-bit hashes of `words` (lo, hi per hash): a counting
- * sort by 16 further bits into `sorted` spreads them into small buckets, each sorted and counted
- * on its own. `starts` holds DIGITS + 1 counters.
+ * A set of 64-bit hashes (lo, hi words) by open addressing with linear probing, at most half
+ * full: the hashes are uniformly random, so the low word is the slot. Sized once for the most
+ * hashes counted at a time; {@link clear} uses only as much of it as the next group needs.
  */
-function distinctInMemory(words: Uint32Array, count: number, sorted: Uint32Array, starts: Uint32Array): number {
-  starts.fill(0);
-  for (let i = 0; i < count; i++) starts[((words[2 * i + 1] >>> 8) & 0xffff) + 1]++;
-  for (let d = 0; d < DIGITS; d++) starts[d + 1] += starts[d];
-  // Each bucket's next free place, counted up in `starts` itself.
-  const next = starts;
-  for (let i = 0; i < count; i++) {
-    const hi = words[2 * i + 1];
-    const at = next[(hi >>> 8) & 0xffff]++;
-    sorted[2 * at] = words[2 * i];
-    sorted[2 * at + 1] = hi;
+class HashSet {
+  /** Distinct hashes added since {@link clear}. */
+  size = 0;
+  private readonly slots: Uint32Array;
+  private mask = 0;
+  /** The all-zero hash marks an empty slot, so it is counted apart. */
+  private hasZero = false;
+
+  constructor(maxHashes: number) {
+    this.slots = new Uint32Array(2 * slotsFor(maxHashes));
   }
-  // `next` has moved each bucket's start to its end: bucket d is [end of d - 1, end of d).
-  let distinct = 0;
-  for (let d = 0; d < DIGITS; d++) {
-    const from = d === 0 ? 0 : starts[d - 1];
-    const to = starts[d];
-    const m = to - from;
-    if (m === 0) continue;
-    if (m === 1) {
-      distinct++;
-    } else if (m <= 8) {
-      // A few hashes: count those not equal to an earlier one.
-      for (let i = from; i < to; i++) {
-        let seen = false;
-        for (let j = from; j < i && !seen; j++) seen = sorted[2 * j] === sorted[2 * i] && sorted[2 * j + 1] === sorted[2 * i + 1];
-        if (!seen) distinct++;
+
+  /** Empties the set, for at most `hashes` hashes. */
+  clear(hashes: number): void {
+    const slots = slotsFor(hashes);
+    this.mask = slots - 1;
+    this.slots.fill(0, 0, 2 * slots);
+    this.size = 0;
+    this.hasZero = false;
+  }
+
+  /** Adds the first `pairs` hashes of `words`. */
+  addAll(words: Uint32Array, pairs: number): void {
+    for (let i = 0; i < pairs; i++) this.add(words[2 * i], words[2 * i + 1]);
+  }
+
+  add(lo: number, hi: number): void {
+    if ((lo | hi) === 0) {
+      if (!this.hasZero) this.size++;
+      this.hasZero = true;
+      return;
+    }
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let s = lo & mask; ; s = (s + 1) & mask) {
+      const slotLo = slots[2 * s];
+      const slotHi = slots[2 * s + 1];
+      if ((slotLo | slotHi) === 0) {
+        slots[2 * s] = lo;
+        slots[2 * s + 1] = hi;
+        this.size++;
+        return;
       }
-    } else {
-      const keys = new BigUint64Array(sorted.buffer, from * 8, m);
-      keys.sort();
-      distinct++;
-      for (let i = 1; i < m; i++) if (keys[i] !== keys[i - 1]) distinct++;
+      if (slotLo === lo && slotHi === hi) return;
     }
   }
-  return distinct;
+}
+
+/** Slots for `hashes` hashes: a power of two, at least twice as many. */
+function slotsFor(hashes: number): number {
+  let slots = 2;
+  while (slots < 2 * hashes) slots *= 2;
+  return slots;
 }

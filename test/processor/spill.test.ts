@@ -139,6 +139,14 @@ describe('HashSpill: rows equal to an earlier row, from hashes spilled to disk',
     expect(await spilledDuplicates(words, { runHashes: 1024, groupLimit: 300 }, 333)).toBe(expectedDuplicates(words));
   });
 
+  test('hashes that share their low word (one slot of the counting set) and the all-zero hash are told apart', async () => {
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < 3000; i++) pairs.push([0x1234, i % 1000], [i % 3 === 0 ? 0 : 0xffffffff, i % 3 === 0 ? 0 : i % 7]);
+    const words = Uint32Array.from(pairs.flat());
+    expect(await spilledDuplicates(words)).toBe(6000 - 1000 - 1 - 7);
+    expect(await spilledDuplicates(words, { runHashes: 500, groupLimit: 64 })).toBe(expectedDuplicates(words));
+  });
+
   test('one hash repeated more often than a group holds is split down to whole keys', async () => {
     const words = hashes(5_000, 3_000);
     expect(await spilledDuplicates(words, { runHashes: 700, groupLimit: 200 })).toBe(expectedDuplicates(words));
