@@ -34,6 +34,8 @@ export interface PassContext {
   readonly naValues: NaValuesMode;
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Called once the run has no more tasks for the executor's threads (its owner may stop them meanwhile). */
+  readonly tasksDone?: () => void;
 }
 
 /** A range of the spool written by one pass-1 range. */
@@ -224,6 +226,7 @@ export async function writeRows(
     } finally {
       await Promise.all(pending.map((p) => p.result.catch(() => undefined)));
     }
+    context.tasksDone?.();
     if (transformed.rows !== summary.validRows) {
       throw new Error(`pass 2 wrote ${transformed.rows} rows, pass 1 spooled ${summary.validRows}`);
     }

@@ -141,6 +141,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   let source: OpenedInput | undefined;
   let executor = options.executor;
+  let closing: Promise<void> | undefined;
   const run = nextRun++;
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
@@ -149,7 +150,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes);
     executor.beginRun(run);
     log.info('Threads', { threads: executor.threads });
-    const context: PassContext = { executor, run, scratch, rangeBytes, naValues: options.naValues ?? 'default', log, signal };
+    const owned = options.executor === undefined ? executor : undefined;
+    // The threads stop while the main thread counts duplicates and writes the small outputs.
+    const tasksDone = (): void => {
+      closing ??= owned?.close();
+      closing?.catch(() => undefined); // awaited in finally
+    };
+    const context: PassContext = { executor, run, scratch, rangeBytes, naValues: options.naValues ?? 'default', log, signal, tasksDone };
     await target.prepare();
     const names = outputFileNames(runId);
     const spoolPath = join(scratch, 'rows.spool');
@@ -246,7 +253,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   } finally {
     await source?.bytes.close().catch(() => undefined);
     executor?.endRun(run);
-    if (options.executor === undefined) await executor?.close();
+    if (options.executor === undefined) await (closing ?? executor?.close());
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -106,6 +106,30 @@ describe('outputs are the same bytes with any number of threads', () => {
     expectSameFiles(await runWith(inputPath, { threads: 1, rangeBytes: 7 }), reference);
   });
 
+  test('the run stops the threads it started once their last task is done (before counting duplicates), never a pool it was given', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
+    const stop = WorkerPool.prototype.close;
+    const close = jest.spyOn(WorkerPool.prototype, 'close').mockImplementation(function (this: WorkerPool) {
+      lines.push('threads stopped');
+      return stop.call(this);
+    });
+    try {
+      const dir = temp.make();
+      const result = await runPipeline({ input: inputPath, output: dir, runId: RUN_ID, scratchDir: temp.make(), threads: 2, rangeBytes: 512, log });
+      expectSameFiles(localRun(result, dir, RUN_ID).files(), reference);
+      expect(close).toHaveBeenCalledTimes(1);
+      const stopped = lines.indexOf('threads stopped');
+      expect(stopped).toBeGreaterThan(lines.findIndex((line) => line.includes('Medians found')));
+      expect(stopped).toBeLessThan(lines.findIndex((line) => line.includes('Duplicates counted')));
+      close.mockClear();
+      expectSameFiles(await runWith(inputPath, { executor: pool, rangeBytes: 512 }), reference);
+      expect(close).not.toHaveBeenCalled();
+    } finally {
+      close.mockRestore();
+    }
+  });
+
   test('threads started for the run: as many as asked for, when the input has ranges for them', async () => {
     const lines: string[] = [];
     const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
