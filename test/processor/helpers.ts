@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { main } from '../../processor/src/cli';
 import type { ByteSource } from '../../processor/src/io/source';
 import { NaValuesMode } from '../../processor/src/missing';
 import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
@@ -89,4 +91,17 @@ export class BufferSource implements ByteSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Runs the CLI's main as a container would (no arguments, this environment); its exit code and log. */
+export async function runCli(env: NodeJS.ProcessEnv): Promise<{ code: number; log: string }> {
+  const lines: string[] = [];
+  const code = await main([], env, { write: (line) => lines.push(line) });
+  return { code, log: lines.join('') };
+}
+
+/** The keys under a prefix of a bucket, sorted. */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!).sort();
 }

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { HEADER, TempDirs, profileCell } from './helpers';
-import { main } from '../../processor/src/cli';
+import { HEADER, TempDirs, listKeys as listKeysIn, profileCell, runCli } from './helpers';
 import {
   CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
   encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
@@ -111,15 +110,12 @@ function jobEnv(w: Workload, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-async function runJob(w: Workload, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
-  const lines: string[] = [];
-  const code = await main([], jobEnv(w, extra), { write: (line) => lines.push(line) });
-  return { code, log: lines.join('') };
+function runJob(w: Workload, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
+  return runCli(jobEnv(w, extra));
 }
 
-async function listKeys(prefix: string): Promise<string[]> {
-  const listed = await admin.send(new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: prefix }));
-  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+function listKeys(prefix: string): Promise<string[]> {
+  return listKeysIn(admin, PROCESSED, prefix);
 }
 
 async function getJson(key: string): Promise<Record<string, any>> {
