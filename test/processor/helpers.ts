@@ -105,3 +105,19 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
   const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
 }
+
+/**
+ * Makes the Pod Identity credentials stand-in the only source of AWS credentials and endpoints
+ * for code in this process, as on EKS: other credentials, profiles, config files and local
+ * endpoint settings are removed (the caller restores process.env afterwards).
+ */
+export function usePodIdentityCredentialsOnly(temp: TempDirs, credentialsEnv: Record<string, string>): void {
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) {
+    delete process.env[name];
+  }
+  Object.assign(process.env, credentialsEnv, {
+    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+}

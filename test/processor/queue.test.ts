@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { HEADER, TempDirs, listKeys as listKeysIn, profileCell, runCli } from './helpers';
+import { HEADER, TempDirs, listKeys as listKeysIn, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
 import {
   CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
   encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
@@ -40,14 +40,7 @@ beforeAll(async () => {
   [s3, sqs, credentials] = await Promise.all([startLocalS3({ buckets: [RAW, PROCESSED] }), startLocalSqs(), startCredentialsEndpoint()]);
   proxy = await startFaultProxy(s3.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) {
-    delete process.env[name];
-  }
-  Object.assign(process.env, credentials.env(), {
-    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  usePodIdentityCredentialsOnly(temp, credentials.env());
   admin = new S3Client({
     endpoint: s3.endpoint,
     forcePathStyle: true,
