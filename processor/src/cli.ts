@@ -31,22 +31,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     options.signal?.addEventListener('abort', () => {
       log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
-    if (config.queue) {
-      const { runQueueJob } = queueModule();
-      return await runQueueJob({
-        ...config.queue,
-        output: config.output,
-        runId: config.runId,
-        scratchDir: config.scratchDir,
-        threads: config.threads,
-        naValues: config.naValues,
-        log,
-        signal: options.signal,
-        env,
-      });
-    }
-    await runPipeline({
-      input: config.input,
+    const run = {
       output: config.output,
       runId: config.runId,
       scratchDir: config.scratchDir,
@@ -55,7 +40,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       log,
       signal: options.signal,
       env,
-    });
+    };
+    if (config.queue) {
+      const { runQueueJob } = queueModule();
+      return await runQueueJob({ ...config.queue, ...run });
+    }
+    await runPipeline({ input: config.input, ...run });
     return EXIT_OK;
   } catch (error) {
     const code = exitCodeFor(error);

@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { main } from '../../processor/src/cli';
 import type { ByteSource } from '../../processor/src/io/source';
 import { NaValuesMode } from '../../processor/src/missing';
 import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
@@ -89,4 +91,33 @@ export class BufferSource implements ByteSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Runs the CLI's main as a container would (no arguments, this environment); its exit code and log. */
+export async function runCli(env: NodeJS.ProcessEnv): Promise<{ code: number; log: string }> {
+  const lines: string[] = [];
+  const code = await main([], env, { write: (line) => lines.push(line) });
+  return { code, log: lines.join('') };
+}
+
+/** The keys under a prefix of a bucket, sorted. */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/**
+ * Makes the Pod Identity credentials stand-in the only source of AWS credentials and endpoints
+ * for code in this process, as on EKS: other credentials, profiles, config files and local
+ * endpoint settings are removed (the caller restores process.env afterwards).
+ */
+export function usePodIdentityCredentialsOnly(temp: TempDirs, credentialsEnv: Record<string, string>): void {
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) {
+    delete process.env[name];
+  }
+  Object.assign(process.env, credentialsEnv, {
+    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
 }

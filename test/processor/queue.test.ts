@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { HEADER, TempDirs, profileCell } from './helpers';
-import { main } from '../../processor/src/cli';
+import { HEADER, TempDirs, listKeys as listKeysIn, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
 import {
   CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
   encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
@@ -41,14 +40,7 @@ beforeAll(async () => {
   [s3, sqs, credentials] = await Promise.all([startLocalS3({ buckets: [RAW, PROCESSED] }), startLocalSqs(), startCredentialsEndpoint()]);
   proxy = await startFaultProxy(s3.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) {
-    delete process.env[name];
-  }
-  Object.assign(process.env, credentials.env(), {
-    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  usePodIdentityCredentialsOnly(temp, credentials.env());
   admin = new S3Client({
     endpoint: s3.endpoint,
     forcePathStyle: true,
@@ -111,15 +103,12 @@ function jobEnv(w: Workload, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-async function runJob(w: Workload, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
-  const lines: string[] = [];
-  const code = await main([], jobEnv(w, extra), { write: (line) => lines.push(line) });
-  return { code, log: lines.join('') };
+function runJob(w: Workload, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
+  return runCli(jobEnv(w, extra));
 }
 
-async function listKeys(prefix: string): Promise<string[]> {
-  const listed = await admin.send(new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: prefix }));
-  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+function listKeys(prefix: string): Promise<string[]> {
+  return listKeysIn(admin, PROCESSED, prefix);
 }
 
 async function getJson(key: string): Promise<Record<string, any>> {

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { TempDirs } from './helpers';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { TempDirs, listKeys as listKeysIn, usePodIdentityCredentialsOnly, runCli } from './helpers';
 import { main } from '../../processor/src/cli';
 import { DOWNLOAD_PART_BYTES } from '../../processor/src/io/s3';
 import { generateMockCsv } from '../../processor/tools/generate-mock-data';
@@ -40,14 +40,7 @@ beforeAll(async () => {
   credentials = await startCredentialsEndpoint();
   proxy = await startFaultProxy(s3.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3']) {
-    delete process.env[name];
-  }
-  Object.assign(process.env, credentials.env(), {
-    AWS_CONFIG_FILE: join(temp.make(), 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(temp.make(), 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  usePodIdentityCredentialsOnly(temp, credentials.env());
   admin = new S3Client({
     endpoint: s3.endpoint,
     forcePathStyle: true,
@@ -95,15 +88,12 @@ function podEnv(label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
   };
 }
 
-async function runJob(label: string, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
-  const lines: string[] = [];
-  const code = await main([], podEnv(label, extra), { write: (line) => lines.push(line) });
-  return { code, log: lines.join('') };
+function runJob(label: string, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; log: string }> {
+  return runCli(podEnv(label, extra));
 }
 
-async function listKeys(prefix: string): Promise<string[]> {
-  const listed = await admin.send(new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: prefix }));
-  return (listed.Contents ?? []).map((o) => o.Key!).sort();
+function listKeys(prefix: string): Promise<string[]> {
+  return listKeysIn(admin, PROCESSED, prefix);
 }
 
 async function getObject(key: string): Promise<Buffer> {

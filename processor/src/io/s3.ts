@@ -14,12 +14,11 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { S3Location, s3Uri } from '../config';
 import { BadInputError, RunAbortedError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
+import { awsClientSettings } from './aws-client';
 import type { ByteSource } from './source';
 
 export { S3Location, s3Uri };
 
-/** SDK attempts per request (first try included) unless AWS_MAX_ATTEMPTS says otherwise. */
-const DEFAULT_MAX_ATTEMPTS = 5;
 /** How often a download part is resumed after its body broke off, or an upload restarted from its file. */
 const MAX_RESUMES = 5;
 const MAX_UPLOAD_ATTEMPTS = 3;
@@ -34,15 +33,8 @@ const UPLOAD_QUEUE_SIZE = 4;
  * emulators do not implement the SDK's default streaming checksums.
  */
 export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
-  const attempts = Number(env.AWS_MAX_ATTEMPTS);
-  const config: S3ClientConfig = {
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined),
-    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
-  };
-  if (endpoint) {
-    config.endpoint = endpoint;
+  const config: S3ClientConfig = awsClientSettings(env, 'AWS_ENDPOINT_URL_S3', 120_000);
+  if (config.endpoint) {
     config.forcePathStyle = true;
     config.requestChecksumCalculation = 'WHEN_REQUIRED';
     config.responseChecksumValidation = 'WHEN_REQUIRED';
