@@ -1,6 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { kubectlReadyBarrier } from '../private/once-per-cluster';
 import { podIdentityPrincipal, PodIdentityServiceAccount } from '../private/pod-identity';
 
 /**
@@ -89,7 +90,7 @@ export class ClusterAddons extends Construct {
 
     // Every manifest applied through the kubectl provider waits for this barrier; with nodes, DNS
     // and the Pod Identity agent behind it, a Job's first pod finds all three ready.
-    cluster.node.tryFindChild('KubectlReadyBarrier')?.node.addDependency(coreDns, this.podIdentityAgent);
+    kubectlReadyBarrier(cluster)?.node.addDependency(coreDns, this.podIdentityAgent);
   }
 }
 

@@ -3,7 +3,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { oncePerCluster } from '../private/once-per-cluster';
+import { kubectlReadyBarrier, oncePerCluster } from '../private/once-per-cluster';
 import { createPodIdentityRole } from '../private/pod-identity';
 import { PropValidationError } from '../private/validation';
 
@@ -14,8 +14,6 @@ const KEDA_NAMESPACE = 'keda';
 /** The chart's default name for the operator's service account. */
 const KEDA_OPERATOR_SERVICE_ACCOUNT = 'keda-operator';
 const CONSTRUCT_ID = 'CdkMlopsEksKeda';
-/** aws-eks-v2's construct ID of the resource that manifests wait for (absent on imported clusters). */
-const KUBECTL_READY_BARRIER_ID = 'KubectlReadyBarrier';
 
 /**
  * KEDA on one cluster, shared by every workload on it: the operator's IAM role (through EKS Pod
@@ -78,7 +76,7 @@ export class KedaInstallation extends Construct {
     chart.node.addDependency(this.association);
     // aws-eks-v2 makes manifests, not charts, wait for its kubectl barrier (nodes and DNS ready on
     // an MlopsEksCluster); without it the chart could wait for pods before any node exists.
-    const barrier = this.cluster.node.tryFindChild(KUBECTL_READY_BARRIER_ID);
+    const barrier = kubectlReadyBarrier(this.cluster);
     if (barrier) chart.node.addDependency(barrier);
     return chart;
   }

@@ -17,3 +17,14 @@ export function oncePerCluster<T extends IConstruct>(
   }
   return create(cluster as unknown as Construct, id);
 }
+
+/** aws-eks-v2's construct ID of the resource that its manifests wait for (nodes, DNS, agent behind it). */
+const KUBECTL_READY_BARRIER_ID = 'KubectlReadyBarrier';
+
+/**
+ * The cluster's kubectl ready barrier, if the cluster has one under aws-eks-v2's current construct
+ * ID (an imported cluster has none; a renamed one means only that nothing waits on it).
+ */
+export function kubectlReadyBarrier(cluster: eks.ICluster): IConstruct | undefined {
+  return cluster.node.tryFindChild(KUBECTL_READY_BARRIER_ID);
+}

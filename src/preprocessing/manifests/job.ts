@@ -115,12 +115,6 @@ export function withContainerEnv(spec: KubernetesObject, change: Record<string, 
   return copy;
 }
 
-/** The container environment of a JobSpec, by name. */
-export function containerEnv(spec: KubernetesObject): Record<string, string> {
-  const container = spec.template.spec.containers.find((c: KubernetesObject) => c.name === CONTAINER_NAME);
-  return Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
-}
-
 export function job(name: string, namespace: string, labels: Record<string, string>, spec: KubernetesObject): KubernetesObject {
   return { apiVersion: 'batch/v1', kind: 'Job', metadata: objectMetadata(name, namespace, labels), spec };
 }

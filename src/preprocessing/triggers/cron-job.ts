@@ -15,8 +15,7 @@ const NEVER = '0 0 31 2 *';
 export function bindOnDemand(_scope: Construct, options: PreprocessingTriggerBindOptions): PreprocessingTriggerConfig {
   return {
     manifests: [cronJob(options.jobName, options.namespace, options.labels, options.jobSpec, NEVER, true)],
-    // Epoch seconds keep the name unique and within 63 characters (jobName has at most 52).
-    runCommand: `kubectl -n ${options.namespace} create job ${options.jobName}-$(date +%s) --from=cronjob/${options.jobName}`,
+    runCommand: runFromCronJob(options),
   };
 }
 
@@ -28,6 +27,11 @@ export function bindSchedule(_scope: Construct, options: PreprocessingTriggerBin
   }
   return {
     manifests: [cronJob(options.jobName, options.namespace, options.labels, options.jobSpec, cron.trim(), false)],
-    runCommand: `kubectl -n ${options.namespace} create job ${options.jobName}-$(date +%s) --from=cronjob/${options.jobName}`,
+    runCommand: runFromCronJob(options),
   };
+}
+
+/** Starts a run from the CronJob's template; epoch seconds keep the name unique and within 63 characters (jobName ≤ 52). */
+function runFromCronJob(options: PreprocessingTriggerBindOptions): string {
+  return `kubectl -n ${options.namespace} create job ${options.jobName}-$(date +%s) --from=cronjob/${options.jobName}`;
 }
