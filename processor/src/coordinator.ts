@@ -122,7 +122,7 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
     });
     const spilledValueBytes = (ages.count + salaries.count) * 8;
     const started = Date.now();
-    const [ageMedian, salaryMedian] = [await ages.median(), await salaries.median()];
+    const [ageMedian, salaryMedian] = await Promise.all([ages.median(), salaries.median()]);
     context.log.debug('Medians found', { values: ages.count + salaries.count, ms: Date.now() - started });
     return {
       layout,

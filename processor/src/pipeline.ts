@@ -152,15 +152,19 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     executor.beginRun(run);
     log.info('Threads', { threads: executor.threads });
     const owned = options.executor === undefined ? executor : undefined;
-    // The threads stop while the main thread counts duplicates and writes the small outputs.
+    const spoolPath = join(scratch, 'rows.spool');
+    let spoolRemoved: Promise<void> | undefined;
+    // The threads stop, and the spool (hundreds of MB of page cache to free) is deleted, while
+    // the main thread counts duplicates and writes the small outputs.
     const tasksDone = (): void => {
       closing ??= owned?.close();
       closing?.catch(() => undefined); // awaited in finally
+      spoolRemoved ??= rm(spoolPath, { force: true });
+      spoolRemoved.catch(() => undefined); // awaited after pass 2
     };
     const context: PassContext = { executor, run, scratch, rangeBytes, naValues: options.naValues ?? 'default', log, signal, tasksDone };
     await target.prepare();
     const names = outputFileNames(runId);
-    const spoolPath = join(scratch, 'rows.spool');
     const { summary, rejectedBytes } = await runPass1(source.bytes, spoolPath, target, names.rejected, context);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
@@ -169,7 +173,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     log.info('Filling missing values...', { ageMedian: formatFloat(summary.ageMedian), salaryMedian: formatFloat(summary.salaryMedian) });
     log.info('Extracting profile fields...');
     const rows = await runPass2(spoolPath, summary, target, names, context);
-    await rm(spoolPath, { force: true });
+    await (spoolRemoved ?? rm(spoolPath, { force: true }));
     const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified);
     const metrics: QualityMetrics = {
       total_rows: rows.totalRows,

@@ -8,36 +8,47 @@
  * goes through python-json.ts, so the result is what the walkthrough's `json.loads` and `str()`
  * give: `5551234567`, `True`, `{'a': 1}`; a null or NaN value is missing.
  */
+import type { QuotedValueReader } from './csv/scanner';
 import { PyValue, PythonJsonError, parsePythonJson, pythonStr } from './python-json';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const FIRST_PRINTABLE = 0x20;
 
-const ADDRESS_OPEN = Buffer.from('{"address": "');
-const PHONE_OPEN = Buffer.from('", "phone": "');
-const EMAIL_OPEN = Buffer.from('", "email": "');
-const CLOSE = Buffer.from('"}');
+/** A literal of the shape, and its whole 32-bit words (little-endian) for comparing four bytes at a time. */
+interface Literal {
+  readonly bytes: Buffer;
+  readonly words: Int32Array;
+}
+
+function literal(text: string): Literal {
+  const bytes = Buffer.from(text);
+  return { bytes, words: Int32Array.from({ length: bytes.length >> 2 }, (_, w) => bytes.readInt32LE(4 * w)) };
+}
+
+const SHAPE = ['{"address": "', '", "phone": "', '", "email": "', '"}'];
+const JSON_LITERALS = SHAPE.map(literal);
 /** The same shape as it stands in the CSV field, quotes doubled. */
-const CSV_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE].map(csvEscaped);
-const JSON_LITERALS = [ADDRESS_OPEN, PHONE_OPEN, EMAIL_OPEN, CLOSE];
+const CSV_LITERALS = SHAPE.map(csvEscaped).map(literal);
 
 /** The literals of the same shape with keys left out: each key's opening as the first and as a later key. */
 interface PartialShape {
-  readonly first: readonly Buffer[];
-  readonly later: readonly Buffer[];
-  readonly close: Buffer;
+  readonly first: readonly Literal[];
+  readonly later: readonly Literal[];
+  readonly close: Literal;
 }
 const KEY_NAMES = ['address', 'phone', 'email'];
+const PARTIAL_FIRST = KEY_NAMES.map((k) => `{"${k}": "`);
+const PARTIAL_LATER = KEY_NAMES.map((k) => `", "${k}": "`);
 const JSON_PARTIAL: PartialShape = {
-  first: KEY_NAMES.map((k) => Buffer.from(`{"${k}": "`)),
-  later: KEY_NAMES.map((k) => Buffer.from(`", "${k}": "`)),
-  close: CLOSE,
+  first: PARTIAL_FIRST.map(literal),
+  later: PARTIAL_LATER.map(literal),
+  close: JSON_LITERALS[3],
 };
 const CSV_PARTIAL: PartialShape = {
-  first: JSON_PARTIAL.first.map(csvEscaped),
-  later: JSON_PARTIAL.later.map(csvEscaped),
-  close: csvEscaped(CLOSE),
+  first: PARTIAL_FIRST.map(csvEscaped).map(literal),
+  later: PARTIAL_LATER.map(csvEscaped).map(literal),
+  close: CSV_LITERALS[3],
 };
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -55,10 +66,13 @@ export class ProfileFields {
    * input: then they may hold non-ASCII characters that the input row spelled in ASCII (`\u00e9`).
    */
   decoded = false;
+  /** Whether the values hold no quote and no line break (read by a fast path), so only a delimiter makes one need quoting. */
+  plain = false;
 
   clear(): void {
     for (let k = 0; k < 3; k++) this.set(k, EMPTY, 0, 0);
     this.decoded = false;
+    this.plain = true;
   }
 
   set(k: number, buf: Buffer, start: number, end: number): void {
@@ -90,28 +104,56 @@ export function readEscapedProfile(buf: Buffer, start: number, end: number, out:
   return matchPythonDumpsShape(buf, start, end, out, CSV_LITERALS) || matchPartialShape(buf, start, end, out, CSV_PARTIAL);
 }
 
-function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Buffer[]): boolean {
+function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Literal[]): boolean {
+  return matchShapeFrom(buf, start, end, out, literals, plainStringEnd) === end;
+}
+
+/**
+ * The full shape from `start` on: the offset after its closing literal, else -1. `valueEnd` finds
+ * the end of each value. Fills `out` when the shape matches.
+ */
+function matchShapeFrom(
+  buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Literal[], valueEnd: typeof plainStringEnd,
+): number {
   let p = matchLiteral(buf, start, end, literals[0]);
-  if (p < 0) return false;
-  const addressEnd = plainStringEnd(buf, p, end);
-  if (addressEnd < 0) return false;
+  if (p < 0) return -1;
+  const addressEnd = valueEnd(buf, p, end);
+  if (addressEnd < 0) return -1;
   const addressStart = p;
   p = matchLiteral(buf, addressEnd, end, literals[1]);
-  if (p < 0) return false;
-  const phoneEnd = plainStringEnd(buf, p, end);
-  if (phoneEnd < 0) return false;
+  if (p < 0) return -1;
+  const phoneEnd = valueEnd(buf, p, end);
+  if (phoneEnd < 0) return -1;
   const phoneStart = p;
   p = matchLiteral(buf, phoneEnd, end, literals[2]);
-  if (p < 0) return false;
-  const emailEnd = plainStringEnd(buf, p, end);
-  if (emailEnd < 0) return false;
+  if (p < 0) return -1;
+  const emailEnd = valueEnd(buf, p, end);
+  if (emailEnd < 0) return -1;
   const emailStart = p;
-  if (matchLiteral(buf, emailEnd, end, literals[3]) !== end) return false;
+  p = matchLiteral(buf, emailEnd, end, literals[3]);
+  if (p < 0) return -1;
   out.decoded = false;
+  out.plain = true;
   out.set(0, buf, addressStart, addressEnd);
   out.set(1, buf, phoneStart, phoneEnd);
   out.set(2, buf, emailStart, emailEnd);
-  return true;
+  return p;
+}
+
+/**
+ * Reads the profile column's usual shape (all three keys, ASCII values without escapes) while the
+ * scanner scans the record, from the CSV field's escaped bytes into `out` (csv/scanner.ts
+ * QuotedValueReader). Any other profile is scanned by the byte loop and read by RowCleaner's
+ * usual path (readEscapedProfile, readProfile).
+ */
+export class ProfileShapeReader implements QuotedValueReader {
+  constructor(readonly field: number, private readonly out: ProfileFields) {}
+
+  read(buf: Buffer, start: number, end: number): number {
+    const closingQuote = matchShapeFrom(buf, start, end, this.out, CSV_LITERALS, asciiStringEnd);
+    if (closingQuote < 0 || closingQuote + 1 >= end || buf[closingQuote] !== QUOTE || buf[closingQuote + 1] === QUOTE) return -1;
+    return closingQuote;
+  }
 }
 
 /**
@@ -135,19 +177,44 @@ function matchPartialShape(buf: Buffer, start: number, end: number, out: Profile
   }
   if (found === 0 || matchLiteral(buf, p, end, shape.close) !== end) return false;
   out.decoded = false;
+  out.plain = true;
   return true;
 }
 
-function csvEscaped(literal: Buffer): Buffer {
-  return Buffer.from(literal.toString().replace(/"/g, '""'));
+function csvEscaped(text: string): string {
+  return text.replace(/"/g, '""');
 }
 
-function matchLiteral(buf: Buffer, pos: number, end: number, literal: Buffer): number {
-  if (end - pos < literal.length) return -1;
-  for (let k = 0; k < literal.length; k++) {
-    if (buf[pos + k] !== literal[k]) return -1;
+/** The buffer matchLiteral last read and a DataView of it (a range's profiles are all in its input buffer). */
+let viewed: Buffer | undefined;
+let view: DataView | undefined;
+
+/** The offset after `literal` when `buf[pos, end)` starts with it, else -1; compares four bytes per step. */
+function matchLiteral(buf: Buffer, pos: number, end: number, literal: Literal): number {
+  const bytes = literal.bytes;
+  if (end - pos < bytes.length) return -1;
+  if (buf !== viewed) {
+    viewed = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
-  return pos + literal.length;
+  const words = literal.words;
+  for (let w = 0; w < words.length; w++) {
+    if (view!.getInt32(pos + 4 * w, true) !== words[w]) return -1;
+  }
+  for (let k = 4 * words.length; k < bytes.length; k++) {
+    if (buf[pos + k] !== bytes[k]) return -1;
+  }
+  return pos + bytes.length;
+}
+
+/** Index of the closing quote of a JSON string body of printable ASCII without escapes, else -1. */
+function asciiStringEnd(buf: Buffer, pos: number, end: number): number {
+  for (let k = pos; k < end; k++) {
+    const b = buf[k];
+    if (b === QUOTE) return k;
+    if (b === BACKSLASH || b < FIRST_PRINTABLE || b >= 0x80) return -1;
+  }
+  return -1;
 }
 
 /** Index of the closing quote of a JSON string body with no escapes or control characters, else -1. */
@@ -184,6 +251,7 @@ function parseProfileJson(text: string, out: ProfileFields): string | undefined 
     out.set(k, bytes, 0, bytes.length);
   }
   out.decoded = true;
+  out.plain = false;
   return undefined;
 }
 

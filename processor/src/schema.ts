@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
+import { CsvScanner, FIELD_QUOTED, FIELD_READ, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
 import { IntegerParse, isNumberSpace, latin1, parseDecimal, parseInfinity, parseInteger, parsedDecimal } from './format';
 import { MissingValues } from './missing';
-import { PROFILE_KEYS, ProfileFields, codePointCount, readEscapedProfile, readProfile } from './profile';
+import { PROFILE_KEYS, ProfileFields, ProfileShapeReader, codePointCount, readEscapedProfile, readProfile } from './profile';
 
 /** Columns the input must have, in the seed's order (the input may order them differently). */
 export const INPUT_COLUMNS = ['id', 'name', 'age', 'salary', 'hire_date', 'profile', 'department', 'bonus'] as const;
@@ -173,11 +173,14 @@ export class RowCleaner {
   /** The id as pandas prints it when the input's bytes are not already that text. */
   idCanonical: string | undefined;
   readonly profile = new ProfileFields();
+  /** Give it to the scanner (CsvScanner.quotedValueReader): it reads the usual profiles into {@link profile} during the scan. */
+  readonly profileReader: ProfileShapeReader;
   addressLength = 0;
   private readonly missing: MissingValues;
 
   constructor(readonly layout: ColumnLayout, options: RowCleanerOptions) {
     this.missing = options.missing;
+    this.profileReader = new ProfileShapeReader(layout.profile, this.profile);
   }
 
   check(scanner: CsvScanner, buf: Buffer): boolean {
@@ -209,7 +212,9 @@ export class RowCleaner {
       this.profile.clear();
       this.addressLength = 0;
     } else {
-      if (!scanner.isEscaped(p) || !readEscapedProfile(buf, profileStart, profileEnd, this.profile)) {
+      // A field the scanner's ProfileShapeReader read is in `profile` already.
+      const read = (scanner.flags[p] & FIELD_READ) !== 0;
+      if (!read && (!scanner.isEscaped(p) || !readEscapedProfile(buf, profileStart, profileEnd, this.profile))) {
         const src = scanner.bufferOf(p, buf);
         const problem = readProfile(src, scanner.starts[p], scanner.ends[p], this.profile);
         if (problem !== undefined) return this.reject(problem);

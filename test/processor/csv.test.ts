@@ -3,19 +3,24 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { BufferSource } from './helpers';
 import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, RangeResult, readRanges, scanRange } from '../../processor/src/csv/ranges';
-import { CsvScanner, MalformedKind } from '../../processor/src/csv/scanner';
+import { CsvScanner, FIELD_READ, MalformedKind } from '../../processor/src/csv/scanner';
 import { CsvSink } from '../../processor/src/csv/writer';
 import { BadInputError } from '../../processor/src/errors';
 import { Slots } from '../../processor/src/parallel/slots';
+import { ProfileFields, ProfileShapeReader } from '../../processor/src/profile';
 
 interface ScannedRecord {
   fields: string[];
   line: number;
   raw: string;
   malformed?: MalformedKind;
+  /** address, phone and email as the scanner's ProfileShapeReader read them, when it read the record's profile. */
+  profile?: string[];
 }
 
-function recordOf(scanner: CsvScanner, buf: Buffer, line: number): ScannedRecord {
+function recordOf(scanner: CsvScanner, buf: Buffer, line: number, profile?: ProfileFields): ScannedRecord {
+  const reader = scanner.quotedValueReader;
+  const read = profile !== undefined && reader !== undefined && reader.field < scanner.fieldCount && (scanner.flags[reader.field] & FIELD_READ) !== 0;
   const fields: string[] = [];
   for (let f = 0; f < scanner.fieldCount; f++) {
     fields.push(scanner.bufferOf(f, buf).toString('utf8', scanner.starts[f], scanner.ends[f]));
@@ -25,6 +30,7 @@ function recordOf(scanner: CsvScanner, buf: Buffer, line: number): ScannedRecord
     line,
     raw: buf.toString('utf8', scanner.recordStart, scanner.recordEnd),
     ...(scanner.malformed ? { malformed: scanner.malformed } : {}),
+    ...(read ? { profile: [0, 1, 2].map((k) => profile.bufs[k].toString('utf8', profile.starts[k], profile.ends[k])) } : {}),
   };
 }
 
@@ -34,6 +40,8 @@ interface ScanOptions {
   /** Bytes the source hands out per read (S3 parts end anywhere). */
   readonly maxRead?: number;
   readonly maxRecordBytes?: number;
+  /** Attach a ProfileShapeReader for this field to the data records' scanner, as the pipeline does. */
+  readonly profileField?: number;
 }
 
 /** Records as the pipeline reads them: the header, then ranges cut speculatively, parsed, verified and merged in order. */
@@ -47,12 +55,14 @@ async function scanAll(input: string | Buffer, options: ScanOptions = {}): Promi
   const records: ScannedRecord[] = [];
   const headerLines = await chunker.readFirstRecord((scanner, buf) => records.push(recordOf(scanner, buf, scanner.line)), maxRecordBytes);
   const scanner = new CsvScanner();
+  const profile = options.profileField === undefined ? undefined : new ProfileFields();
+  if (profile !== undefined) scanner.quotedValueReader = new ProfileShapeReader(options.profileField!, profile);
   let dropped = 0;
   await readRanges<RangeResult & { found: ScannedRecord[] }>(chunker, {
     parse: async (range) => {
       const found: ScannedRecord[] = [];
       const buf = slots.bytesOf(range.input);
-      const { consumed, lines } = scanRange(scanner, buf, buf.length, range.last, (s, b) => found.push(recordOf(s, b, s.line)));
+      const { consumed, lines } = scanRange(scanner, buf, buf.length, range.last, (s, b) => found.push(recordOf(s, b, s.line, profile)));
       return { input: range.input, consumed, lines, found };
     },
     accept: (result, firstLine) => {
@@ -154,6 +164,46 @@ describe('CsvScanner and the range reader', () => {
     await expect(recordsOf(text, { rangeBytes: 16, maxRead: 10, maxRecordBytes: 64 })).rejects.toThrow(/near line 2 is longer than 64 bytes/);
     // The header itself is held to the limit too.
     await expect(recordsOf('"' + 'h\n'.repeat(100), { rangeBytes: 16, maxRecordBytes: 64 })).rejects.toThrow(/near line 1 is longer than 64 bytes/);
+  });
+});
+
+describe('CsvScanner with the profile reader (ProfileShapeReader)', () => {
+  const profile = (address: string, phone = '5551234567', email = 'e@x.io'): string =>
+    `"{""address"": ""${address}"", ""phone"": ""${phone}"", ""email"": ""${email}""}"`;
+  const rows = [
+    'id,profile,department',
+    `1,${profile('Street 9, City 4')},IT`,
+    `2,${profile('Straße 5')},IT`, // non-ASCII: left to the byte loop
+    `3,${profile('say \\""hi\\""')},IT`, // a JSON escape inside a value
+    `4,"{""address"": ""a\nb"", ""phone"": ""1"", ""email"": ""e""}",IT`, // a line break inside the field
+    `5,"{""phone"": ""1"", ""email"": ""e""}",IT`, // a key left out
+    `6,${profile('x')}"",IT`, // a quote after the closing quote: the field goes on
+    `7,${profile('y')}z,IT`, // text after the closing quote: read, and the record flagged as the byte loop flags it
+    `8,IT,${profile('in another column')}`,
+    `9,${profile('a')},`,
+    `10,${profile('last')}`, // the input's last byte is the closing quote: left to the byte loop
+  ];
+  const text = rows.join('\r\n').replace('a\\nb', 'a\nb');
+
+  test('reads the same records, lines and raw text as the byte loop, wherever the ranges are cut', async () => {
+    const plain = await recordsOf(text);
+    const withReader = await recordsOf(text, { profileField: 1 });
+    const strip = (records: ScannedRecord[]): ScannedRecord[] => records.map(({ profile: _, ...rest }) => rest);
+    expect(strip(withReader)).toEqual(plain);
+    for (let rangeBytes = 1; rangeBytes <= text.length; rangeBytes += 7) {
+      expect({ rangeBytes, records: await recordsOf(text, { rangeBytes, profileField: 1 }) }).toEqual({ rangeBytes, records: withReader });
+    }
+  });
+
+  test('reads the usual shape during the scan, with the values the JSON holds, and leaves every other profile to the byte loop', async () => {
+    const records = await recordsOf(text, { profileField: 1 });
+    const read = records.filter((r) => r.profile !== undefined);
+    expect(read.map((r) => r.fields[0])).toEqual(['1', '7', '9']);
+    expect(records.find((r) => r.fields[0] === '7')?.malformed).toBe('text-after-closing-quote');
+    for (const record of read) {
+      const json = JSON.parse(record.fields[1]) as Record<string, string>;
+      expect(record.profile).toEqual([json.address, json.phone, json.email]);
+    }
   });
 });
 

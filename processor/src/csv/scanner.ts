@@ -25,6 +25,24 @@ export const FIELD_QUOTED = 1;
 export const FIELD_ESCAPED = 2;
 /** Field flag: the escaped field's value has been copied, unescaped, to `unescaped`. */
 export const FIELD_UNESCAPED = 4;
+/** Field flag: the quoted field was read by the scanner's {@link QuotedValueReader}, which holds what it found in it. */
+export const FIELD_READ = 8;
+
+/**
+ * Reads one column's quoted values in the same pass as the scan when they have a shape it knows,
+ * instead of the byte loop and then a second reading of the value by whoever uses it: for the
+ * profile JSON, two thirds of a seed row, that saves about a third of the scan's time (profile.ts).
+ */
+export interface QuotedValueReader {
+  /** The field (0-based) whose quoted values it reads. */
+  readonly field: number;
+  /**
+   * Given the bytes after the opening quote, the index of the closing quote when `buf[start, end)`
+   * holds the whole value in the reader's shape: ASCII with `""` escapes and no line break, and
+   * after the closing quote a byte that is not a quote. Else -1, and the byte loop reads the value.
+   */
+  read(buf: Uint8Array, start: number, end: number): number;
+}
 
 export type MalformedKind = 'stray-quote' | 'text-after-closing-quote' | 'unterminated-quote';
 
@@ -55,6 +73,8 @@ export class CsvScanner {
   malformedField = 0;
   /** Holds the unescaped values of fields that had `""` escapes (the input buffer stays untouched). */
   unescaped = Buffer.allocUnsafe(4096);
+  /** Reads one column's usual quoted values (FIELD_READ), if set. */
+  quotedValueReader: QuotedValueReader | undefined;
   private unescapedLength = 0;
 
   private nextLine = 1;
@@ -107,50 +127,60 @@ export class CsvScanner {
     let high = 0;
     let malformed: MalformedKind | undefined;
     let malformedField = 0;
+    const reader = this.quotedValueReader;
+    const readerField = reader === undefined ? -1 : reader.field;
 
     for (;;) {
       if (n === this.starts.length) this.growFields();
       if (i < end && buf[i] === QUOTE) {
         const valueStart = i + 1;
-        let j = valueStart;
-        let escaped = false;
-        let valueEnd: number;
-        for (;;) {
-          if (j >= end) {
-            if (!eof) return NEED_MORE_INPUT;
-            if (malformed === undefined) {
-              malformed = 'unterminated-quote';
-              malformedField = n;
+        const closingQuote = n === readerField ? reader!.read(buf, valueStart, end) : -1;
+        if (closingQuote >= 0) {
+          this.starts[n] = valueStart;
+          this.ends[n] = closingQuote;
+          this.flags[n] = FIELD_QUOTED | FIELD_ESCAPED | FIELD_READ;
+          i = closingQuote + 1;
+        } else {
+          let j = valueStart;
+          let escaped = false;
+          let valueEnd: number;
+          for (;;) {
+            if (j >= end) {
+              if (!eof) return NEED_MORE_INPUT;
+              if (malformed === undefined) {
+                malformed = 'unterminated-quote';
+                malformedField = n;
+              }
+              valueEnd = end;
+              i = end;
+              break;
             }
-            valueEnd = end;
-            i = end;
-            break;
-          }
-          const b = buf[j];
-          // Most bytes are printable ASCII after the quote character: one range test.
-          if (b > QUOTE && b < 0x80) {
-            j++;
-            continue;
-          }
-          if (b === QUOTE) {
-            if (j + 1 >= end && !eof) return NEED_MORE_INPUT;
-            if (j + 1 < end && buf[j + 1] === QUOTE) {
-              escaped = true;
-              j += 2;
+            const b = buf[j];
+            // Most bytes are printable ASCII after the quote character: one range test.
+            if (b > QUOTE && b < 0x80) {
+              j++;
               continue;
             }
-            valueEnd = j;
-            i = j + 1;
-            break;
+            if (b === QUOTE) {
+              if (j + 1 >= end && !eof) return NEED_MORE_INPUT;
+              if (j + 1 < end && buf[j + 1] === QUOTE) {
+                escaped = true;
+                j += 2;
+                continue;
+              }
+              valueEnd = j;
+              i = j + 1;
+              break;
+            }
+            if (b >= 0x80) high = 0x80;
+            else if (b === LF || (b === CR && (j + 1 >= end || buf[j + 1] !== LF))) lines++;
+            j++;
           }
-          if (b >= 0x80) high = 0x80;
-          else if (b === LF || (b === CR && (j + 1 >= end || buf[j + 1] !== LF))) lines++;
-          j++;
+          // Unescaping waits until the value is used: the profile's usual shape is read escaped.
+          this.starts[n] = valueStart;
+          this.ends[n] = valueEnd;
+          this.flags[n] = escaped ? FIELD_QUOTED | FIELD_ESCAPED : FIELD_QUOTED;
         }
-        // Unescaping waits until the value is used: the profile's usual shape is read escaped.
-        this.starts[n] = valueStart;
-        this.ends[n] = valueEnd;
-        this.flags[n] = escaped ? FIELD_QUOTED | FIELD_ESCAPED : FIELD_QUOTED;
         // After the closing quote only a delimiter or a line break may follow.
         if (i < end) {
           const b = buf[i];

