@@ -21,15 +21,15 @@ interface Literal {
   readonly words: Int32Array;
 }
 
-function literal(text: string): Literal {
+function literalOf(text: string): Literal {
   const bytes = Buffer.from(text);
   return { bytes, words: Int32Array.from({ length: bytes.length >> 2 }, (_, w) => bytes.readInt32LE(4 * w)) };
 }
 
 const SHAPE = ['{"address": "', '", "phone": "', '", "email": "', '"}'];
-const JSON_LITERALS = SHAPE.map(literal);
+const JSON_LITERALS = SHAPE.map(literalOf);
 /** The same shape as it stands in the CSV field, quotes doubled. */
-const CSV_LITERALS = SHAPE.map(csvEscaped).map(literal);
+const CSV_LITERALS = SHAPE.map(csvEscaped).map(literalOf);
 
 /** The literals of the same shape with keys left out: each key's opening as the first and as a later key. */
 interface PartialShape {
@@ -41,13 +41,13 @@ const KEY_NAMES = ['address', 'phone', 'email'];
 const PARTIAL_FIRST = KEY_NAMES.map((k) => `{"${k}": "`);
 const PARTIAL_LATER = KEY_NAMES.map((k) => `", "${k}": "`);
 const JSON_PARTIAL: PartialShape = {
-  first: PARTIAL_FIRST.map(literal),
-  later: PARTIAL_LATER.map(literal),
+  first: PARTIAL_FIRST.map(literalOf),
+  later: PARTIAL_LATER.map(literalOf),
   close: JSON_LITERALS[3],
 };
 const CSV_PARTIAL: PartialShape = {
-  first: PARTIAL_FIRST.map(csvEscaped).map(literal),
-  later: PARTIAL_LATER.map(csvEscaped).map(literal),
+  first: PARTIAL_FIRST.map(csvEscaped).map(literalOf),
+  later: PARTIAL_LATER.map(csvEscaped).map(literalOf),
   close: CSV_LITERALS[3],
 };
 

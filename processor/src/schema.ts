@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { CsvScanner, FIELD_QUOTED, FIELD_READ, MalformedKind } from './csv/scanner';
+import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
 import { IntegerParse, isNumberSpace, latin1, parseDecimal, parseInfinity, parseInteger, parsedDecimal } from './format';
 import { MissingValues } from './missing';
@@ -213,8 +213,7 @@ export class RowCleaner {
       this.addressLength = 0;
     } else {
       // A field the scanner's ProfileShapeReader read is in `profile` already.
-      const read = (scanner.flags[p] & FIELD_READ) !== 0;
-      if (!read && (!scanner.isEscaped(p) || !readEscapedProfile(buf, profileStart, profileEnd, this.profile))) {
+      if (!scanner.wasRead(p) && (!scanner.isEscaped(p) || !readEscapedProfile(buf, profileStart, profileEnd, this.profile))) {
         const src = scanner.bufferOf(p, buf);
         const problem = readProfile(src, scanner.starts[p], scanner.ends[p], this.profile);
         if (problem !== undefined) return this.reject(problem);

@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { BufferSource } from './helpers';
 import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, RangeResult, readRanges, scanRange } from '../../processor/src/csv/ranges';
-import { CsvScanner, FIELD_READ, MalformedKind } from '../../processor/src/csv/scanner';
+import { CsvScanner, MalformedKind } from '../../processor/src/csv/scanner';
 import { CsvSink } from '../../processor/src/csv/writer';
 import { BadInputError } from '../../processor/src/errors';
 import { Slots } from '../../processor/src/parallel/slots';
@@ -20,7 +20,7 @@ interface ScannedRecord {
 
 function recordOf(scanner: CsvScanner, buf: Buffer, line: number, profile?: ProfileFields): ScannedRecord {
   const reader = scanner.quotedValueReader;
-  const read = profile !== undefined && reader !== undefined && reader.field < scanner.fieldCount && (scanner.flags[reader.field] & FIELD_READ) !== 0;
+  const read = profile !== undefined && reader !== undefined && reader.field < scanner.fieldCount && scanner.wasRead(reader.field);
   const fields: string[] = [];
   for (let f = 0; f < scanner.fieldCount; f++) {
     fields.push(scanner.bufferOf(f, buf).toString('utf8', scanner.starts[f], scanner.ends[f]));
@@ -175,8 +175,8 @@ describe('CsvScanner with the profile reader (ProfileShapeReader)', () => {
     `1,${profile('Street 9, City 4')},IT`,
     `2,${profile('Straße 5')},IT`, // non-ASCII: left to the byte loop
     `3,${profile('say \\""hi\\""')},IT`, // a JSON escape inside a value
-    `4,"{""address"": ""a\nb"", ""phone"": ""1"", ""email"": ""e""}",IT`, // a line break inside the field
-    `5,"{""phone"": ""1"", ""email"": ""e""}",IT`, // a key left out
+    '4,"{""address"": ""a\nb"", ""phone"": ""1"", ""email"": ""e""}",IT', // a line break inside the field
+    '5,"{""phone"": ""1"", ""email"": ""e""}",IT', // a key left out
     `6,${profile('x')}"",IT`, // a quote after the closing quote: the field goes on
     `7,${profile('y')}z,IT`, // text after the closing quote: read, and the record flagged as the byte loop flags it
     `8,IT,${profile('in another column')}`,

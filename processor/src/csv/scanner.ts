@@ -274,6 +274,11 @@ export class CsvScanner {
     return this.unescaped;
   }
 
+  /** Whether field `f` was read by the {@link quotedValueReader} (which then holds what it found). */
+  wasRead(f: number): boolean {
+    return (this.flags[f] & FIELD_READ) !== 0;
+  }
+
   /** Whether field `f` still holds `""` escapes in the input buffer (not unescaped yet). */
   isEscaped(f: number): boolean {
     return (this.flags[f] & (FIELD_ESCAPED | FIELD_UNESCAPED)) === FIELD_ESCAPED;
