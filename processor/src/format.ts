@@ -41,6 +41,40 @@ export const parsedDecimal = { canonical: false };
  * which V8 also rounds correctly.
  */
 export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
+  // The usual cell (`105202.35`, `-3.0`): an optional minus, an integer part without a leading
+  // zero, a fraction, at most 15 digits in all. One pass, the same value as below (the digits
+  // make an exact integer, divided once by an exact power of ten), canonical unless the fraction
+  // has a trailing zero. Anything else is read again by the general grammar.
+  let i = start;
+  const negative = i < end && buf[i] === MINUS;
+  if (negative) i++;
+  const integerStart = i;
+  let mantissa = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - DIGIT_0;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
+  }
+  const integerDigits = i - integerStart;
+  if (integerDigits > 0 && integerDigits < MAX_EXACT_DIGITS && buf[integerStart] !== DIGIT_0 && i < end && buf[i] === DOT) {
+    const fractionStart = ++i;
+    for (; i < end; i++) {
+      const d = buf[i] - DIGIT_0;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
+    }
+    const fractionDigits = i - fractionStart;
+    if (i === end && fractionDigits > 0 && integerDigits + fractionDigits <= MAX_EXACT_DIGITS) {
+      parsedDecimal.canonical = fractionDigits === 1 || buf[end - 1] !== DIGIT_0;
+      const magnitude = mantissa / EXACT_POWERS_OF_TEN[fractionDigits];
+      return negative ? -magnitude : magnitude;
+    }
+  }
+  return parseDecimalGrammar(buf, start, end);
+}
+
+/** {@link parseDecimal} for any text of its grammar. */
+function parseDecimalGrammar(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   let negative = false;
   let canonical = true;

@@ -76,7 +76,8 @@ export class ProfileFields {
   }
 
   set(k: number, buf: Buffer, start: number, end: number): void {
-    this.bufs[k] = buf;
+    // Row after row the buffer is the same (a range's input): a read is cheaper than a store.
+    if (this.bufs[k] !== buf) this.bufs[k] = buf;
     this.starts[k] = start;
     this.ends[k] = end;
   }

@@ -36,6 +36,25 @@ describe('parseDecimal', () => {
     },
   );
 
+  test('the usual cells, read in one pass, give Number()\'s value and are copied exactly when Python prints them as written', () => {
+    let seed = 12345;
+    const digit = (from: number): string => {
+      seed = (seed * 16807) % 2147483647; // Park-Miller
+      return String(from + (seed % (10 - from)));
+    };
+    for (let n = 0; n < 20000; n++) {
+      const integerDigits = 1 + (n % 14);
+      const fractionDigits = 1 + (Math.floor(n / 16) % (15 - integerDigits));
+      let text = (n % 3 === 0 ? '-' : '') + digit(1);
+      for (let k = 1; k < integerDigits; k++) text += digit(0);
+      text += '.';
+      for (let k = 0; k < fractionDigits; k++) text += digit(0);
+      const value = parse(text);
+      expect({ text, value }).toEqual({ text, value: Number(text) });
+      expect({ text, canonical: parsedDecimal.canonical }).toEqual({ text, canonical: formatFloat(value) === text });
+    }
+  });
+
   test('an overflowing exponent gives Infinity (the row is then rejected)', () => {
     expect(parse('1e999')).toBe(Infinity);
     expect(parse('-1e999')).toBe(-Infinity);
