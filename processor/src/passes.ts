@@ -357,15 +357,14 @@ class RowSpooler {
     let salaryText: number;
     let segmentB: number;
     if (this.inSeedOrder && this.copiesAsIs(scanner, buf, row)) {
-      // id,name,age and salary,hire_date are the input's bytes: two copies instead of five fields.
+      // `id,name,age,salary,hire_date` is the input's bytes: one copy instead of five fields.
       const starts = scanner.starts;
       const ends = scanner.ends;
-      out.raw(buf, starts[layout.id], starts[layout.age]);
-      ageText = out.pos;
-      out.raw(buf, starts[layout.age], ends[layout.age]);
-      salaryText = out.pos;
-      segmentB = salaryText + ends[layout.salary] - starts[layout.salary];
-      out.raw(buf, starts[layout.salary], ends[layout.hireDate]);
+      const from = starts[layout.id];
+      ageText = segmentA + starts[layout.age] - from;
+      salaryText = segmentA + starts[layout.salary] - from;
+      segmentB = segmentA + ends[layout.salary] - from;
+      out.raw(buf, from, ends[layout.hireDate]);
     } else {
       if (row.idCanonical !== undefined) out.pos += out.buf.write(row.idCanonical, out.pos, 'latin1');
       else out.raw(scanner.bufferOf(layout.id, buf), scanner.starts[layout.id], scanner.ends[layout.id]);
@@ -374,6 +373,7 @@ class RowSpooler {
       out.byte(CSV_COMMA);
       ageText = out.pos;
       if (row.age === row.age) this.number(scanner, buf, layout.age, row.age, row.ageIsCanonical);
+      out.byte(CSV_COMMA);
       salaryText = out.pos;
       if (row.salary === row.salary) this.number(scanner, buf, layout.salary, row.salary, row.salaryIsCanonical);
       segmentB = out.pos;
@@ -413,7 +413,7 @@ class RowSpooler {
     const header = out.view;
     header.setInt32(recordStart + SPOOL_RECORD_LENGTH, out.pos - recordStart, true);
     header.setInt32(recordStart + SPOOL_SEGMENT_A, ageText - segmentA, true);
-    header.setInt32(recordStart + SPOOL_AGE_TEXT, salaryText - ageText, true);
+    header.setInt32(recordStart + SPOOL_AGE_TEXT, salaryText - 1 - ageText, true);
     header.setInt32(recordStart + SPOOL_SALARY_TEXT, segmentB - salaryText, true);
     header.setInt32(recordStart + SPOOL_SEGMENT_B, out.pos - segmentB, true);
     header.setInt32(recordStart + SPOOL_DEPARTMENT, departmentId, true);
@@ -503,27 +503,27 @@ class RowEmitter {
     const out = this.transformed;
     out.ensure(view.getInt32(offset + SPOOL_RECORD_LENGTH, true) + this.ageFillText.byteLength + this.salaryFillText.byteLength + 64);
     const rowStart = out.pos;
-    let p = offset + SPOOL_HEADER_BYTES;
-    out.copyFrom(view, p, p + lengthA);
-    p += lengthA;
-    if (ageTextLength > 0) {
-      out.copyFrom(view, p, p + ageTextLength);
-      p += ageTextLength;
+    const p = offset + SPOOL_HEADER_BYTES;
+    const bodyEnd = p + lengthA + ageTextLength + 1 + salaryTextLength + lengthB;
+    if (ageTextLength > 0 && salaryTextLength > 0) {
+      // Nothing to fill: the record's body is the cleaned row.
+      out.copyFrom(view, p, bodyEnd);
     } else {
-      age = this.ageFill;
-      if (this.ageFillText.byteLength === 0) missing++;
-      out.copyFrom(this.ageFillText, 0, this.ageFillText.byteLength);
+      const salaryAt = p + lengthA + ageTextLength + 1;
+      out.copyFrom(view, p, p + lengthA + ageTextLength);
+      if (ageTextLength === 0) {
+        age = this.ageFill;
+        if (this.ageFillText.byteLength === 0) missing++;
+        out.copyFrom(this.ageFillText, 0, this.ageFillText.byteLength);
+      }
+      out.byte(CSV_COMMA);
+      if (salaryTextLength === 0) {
+        salary = this.salaryFill;
+        if (this.salaryFillText.byteLength === 0) missing++;
+        out.copyFrom(this.salaryFillText, 0, this.salaryFillText.byteLength);
+      }
+      out.copyFrom(view, salaryAt, bodyEnd);
     }
-    out.byte(CSV_COMMA);
-    if (salaryTextLength > 0) {
-      out.copyFrom(view, p, p + salaryTextLength);
-      p += salaryTextLength;
-    } else {
-      salary = this.salaryFill;
-      if (this.salaryFillText.byteLength === 0) missing++;
-      out.copyFrom(this.salaryFillText, 0, this.salaryFillText.byteLength);
-    }
-    out.copyFrom(view, p, p + lengthB);
     const cleanedEnd = out.pos;
 
     const cleaned = this.cleaned;

@@ -3,11 +3,12 @@
  *
  * Pass 1 turns each valid input row into its finished output bytes except for the parts that
  * need the medians, so pass 2 only copies bytes and fills gaps instead of parsing the CSV again.
- * One record per valid row, in input order:
+ * One record per valid row, in input order: a header, then the body `A age , salary B`, which is
+ * the cleaned row itself when neither the age nor the salary is missing (pass 2 copies it whole).
  *
  *   offset  0  int32    record length in bytes (header included)
  *           4  int32    length of segment A: `id,name,`
- *           8  int32    length of the age text (0 when the age is missing)
+ *           8  int32    length of the age text (0 when the age is missing); a comma follows it
  *          12  int32    length of the salary text (0 when missing)
  *          16  int32    length of segment B: `,hire_date,department,bonus,address,phone,email[,extras]`
  *          20  int32    department id (index into the pass-1 department list)
@@ -16,7 +17,7 @@
  *                       extras), plus SPOOL_NEGATIVE_BONUS when the bonus is -0.0
  *          32  float64  age (NaN when missing)
  *          40  float64  salary (NaN when missing)
- *          48  bytes    A, age text, salary text, B
+ *          48  bytes    A, age text, `,`, salary text, B
  *
  * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory. Pass 1
  * writes it one input range at a time, so pass 2 knows where ranges of whole records start and end.
