@@ -185,6 +185,8 @@ export function parseInfinity(buf: Uint8Array, start: number, end: number): numb
 export type IntegerParse = { ok: true; canonical: string | undefined } | { ok: false; reason: 'not-integer' | 'out-of-range' };
 
 const INT64_MAX = '9223372036854775807';
+/** The usual result, shared: one object per row would keep the garbage collector busy. */
+const ALREADY_CANONICAL: IntegerParse = Object.freeze({ ok: true, canonical: undefined });
 const INT64_MIN_MAGNITUDE = '9223372036854775808';
 
 /**
@@ -216,7 +218,7 @@ export function parseInteger(buf: Uint8Array, start: number, end: number): Integ
     if (text > (negative ? INT64_MIN_MAGNITUDE : INT64_MAX)) return { ok: false, reason: 'out-of-range' };
   }
   const alreadyCanonical = sign !== PLUS && firstSignificant === i;
-  if (alreadyCanonical) return { ok: true, canonical: undefined };
+  if (alreadyCanonical) return ALREADY_CANONICAL;
   return { ok: true, canonical: (negative ? '-' : '') + latin1(buf, firstSignificant, end) };
 }
 
