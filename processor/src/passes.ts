@@ -401,7 +401,7 @@ class RowSpooler {
     for (let k = 0; k < 3; k++) {
       out.byte(CSV_COMMA);
       if (profile.isEmpty(k)) missing++;
-      else if (profile.plain) out.plainField(profile.bufs[k], profile.starts[k], profile.ends[k]);
+      else if (profile.plain) out.plainField(profile.bufs[k], profile.starts[k], profile.ends[k], profile.commas[k] !== 0);
       else out.field(profile.bufs[k], profile.starts[k], profile.ends[k]);
     }
     const extras = layout.extras;

@@ -13,6 +13,7 @@ import { PyValue, PythonJsonError, parsePythonJson, pythonStr } from './python-j
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
 const FIRST_PRINTABLE = 0x20;
 
 /** A literal of the shape, and its whole 32-bit words (little-endian) for comparing four bytes at a time. */
@@ -68,6 +69,8 @@ export class ProfileFields {
   decoded = false;
   /** Whether the values hold no quote and no line break (read by a fast path), so only a delimiter makes one need quoting. */
   plain = false;
+  /** For plain values: 1 where the value holds a comma (it is written quoted). */
+  readonly commas = new Uint8Array(3);
 
   clear(): void {
     for (let k = 0; k < 3; k++) this.set(k, EMPTY, 0, 0);
@@ -75,11 +78,12 @@ export class ProfileFields {
     this.plain = true;
   }
 
-  set(k: number, buf: Buffer, start: number, end: number): void {
+  set(k: number, buf: Buffer, start: number, end: number, comma = false): void {
     // Row after row the buffer is the same (a range's input): a read is cheaper than a store.
     if (this.bufs[k] !== buf) this.bufs[k] = buf;
     this.starts[k] = start;
     this.ends[k] = end;
+    this.commas[k] = comma ? 1 : 0;
   }
 
   isEmpty(k: number): boolean {
@@ -106,7 +110,7 @@ export function readEscapedProfile(buf: Buffer, start: number, end: number, out:
 }
 
 function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Literal[]): boolean {
-  return matchShapeFrom(buf, start, end, out, literals, plainStringEnd) === end;
+  return matchShapeFrom(buf, start, end, out, literals, false) === end;
 }
 
 /**
@@ -114,30 +118,33 @@ function matchPythonDumpsShape(buf: Buffer, start: number, end: number, out: Pro
  * the end of each value. Fills `out` when the shape matches.
  */
 function matchShapeFrom(
-  buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Literal[], valueEnd: typeof plainStringEnd,
+  buf: Buffer, start: number, end: number, out: ProfileFields, literals: readonly Literal[], asciiOnly: boolean,
 ): number {
   let p = matchLiteral(buf, start, end, literals[0]);
   if (p < 0) return -1;
-  const addressEnd = valueEnd(buf, p, end);
+  const addressEnd = (asciiOnly ? asciiStringEnd(buf, p, end) : plainStringEnd(buf, p, end));
   if (addressEnd < 0) return -1;
   const addressStart = p;
+  const addressComma = stringHasComma;
   p = matchLiteral(buf, addressEnd, end, literals[1]);
   if (p < 0) return -1;
-  const phoneEnd = valueEnd(buf, p, end);
+  const phoneEnd = (asciiOnly ? asciiStringEnd(buf, p, end) : plainStringEnd(buf, p, end));
   if (phoneEnd < 0) return -1;
   const phoneStart = p;
+  const phoneComma = stringHasComma;
   p = matchLiteral(buf, phoneEnd, end, literals[2]);
   if (p < 0) return -1;
-  const emailEnd = valueEnd(buf, p, end);
+  const emailEnd = (asciiOnly ? asciiStringEnd(buf, p, end) : plainStringEnd(buf, p, end));
   if (emailEnd < 0) return -1;
   const emailStart = p;
+  const emailComma = stringHasComma;
   p = matchLiteral(buf, emailEnd, end, literals[3]);
   if (p < 0) return -1;
   out.decoded = false;
   out.plain = true;
-  out.set(0, buf, addressStart, addressEnd);
-  out.set(1, buf, phoneStart, phoneEnd);
-  out.set(2, buf, emailStart, emailEnd);
+  out.set(0, buf, addressStart, addressEnd, addressComma);
+  out.set(1, buf, phoneStart, phoneEnd, phoneComma);
+  out.set(2, buf, emailStart, emailEnd, emailComma);
   return p;
 }
 
@@ -151,7 +158,7 @@ export class ProfileShapeReader implements QuotedValueReader {
   constructor(readonly field: number, private readonly out: ProfileFields) {}
 
   read(buf: Buffer, start: number, end: number): number {
-    const closingQuote = matchShapeFrom(buf, start, end, this.out, CSV_LITERALS, asciiStringEnd);
+    const closingQuote = matchShapeFrom(buf, start, end, this.out, CSV_LITERALS, true);
     if (closingQuote < 0 || closingQuote + 1 >= end || buf[closingQuote] !== QUOTE || buf[closingQuote + 1] === QUOTE) return -1;
     return closingQuote;
   }
@@ -172,7 +179,7 @@ function matchPartialShape(buf: Buffer, start: number, end: number, out: Profile
     }
     const valueEnd = plainStringEnd(buf, valueStart, end);
     if (valueEnd < 0) return false;
-    out.set(k, buf, valueStart, valueEnd);
+    out.set(k, buf, valueStart, valueEnd, stringHasComma);
     p = valueEnd;
     found++;
   }
@@ -208,22 +215,35 @@ function matchLiteral(buf: Buffer, pos: number, end: number, literal: Literal): 
   return pos + bytes.length;
 }
 
-/** Index of the closing quote of a JSON string body of printable ASCII without escapes, else -1. */
+/** Set by asciiStringEnd and plainStringEnd: whether the string it read holds a comma (so its CSV cell must be quoted). */
+let stringHasComma = false;
+
+/** Index of the closing quote of a JSON string body of printable ASCII without escapes, else -1; notes {@link stringHasComma}. */
 function asciiStringEnd(buf: Buffer, pos: number, end: number): number {
+  let comma = false;
   for (let k = pos; k < end; k++) {
     const b = buf[k];
-    if (b === QUOTE) return k;
-    if (b === BACKSLASH || b < FIRST_PRINTABLE || b >= 0x80) return -1;
+    if (b === QUOTE) {
+      stringHasComma = comma;
+      return k;
+    }
+    if (b === COMMA) comma = true;
+    else if (b === BACKSLASH || b < FIRST_PRINTABLE || b >= 0x80) return -1;
   }
   return -1;
 }
 
-/** Index of the closing quote of a JSON string body with no escapes or control characters, else -1. */
+/** Index of the closing quote of a JSON string body with no escapes or control characters, else -1; notes {@link stringHasComma}. */
 function plainStringEnd(buf: Buffer, pos: number, end: number): number {
+  let comma = false;
   for (let k = pos; k < end; k++) {
     const b = buf[k];
-    if (b === QUOTE) return k;
-    if (b === BACKSLASH || b < FIRST_PRINTABLE) return -1;
+    if (b === QUOTE) {
+      stringHasComma = comma;
+      return k;
+    }
+    if (b === COMMA) comma = true;
+    else if (b === BACKSLASH || b < FIRST_PRINTABLE) return -1;
   }
   return -1;
 }

@@ -106,19 +106,12 @@ export class CsvBuffer {
 
   /**
    * Writes a field value known to hold no quote and no line break (a profile value read by the
-   * fast path): quoted only when it holds a delimiter.
+   * fast path), quoted when the caller knows it holds a delimiter.
    */
-  plainField(src: Uint8Array, start: number, end: number): void {
-    let comma = false;
-    for (let k = start; k < end; k++) {
-      if (src[k] === COMMA) {
-        comma = true;
-        break;
-      }
-    }
-    if (comma) this.buf[this.pos++] = QUOTE;
+  plainField(src: Uint8Array, start: number, end: number, hasComma: boolean): void {
+    if (hasComma) this.buf[this.pos++] = QUOTE;
     this.raw(src, start, end);
-    if (comma) this.buf[this.pos++] = QUOTE;
+    if (hasComma) this.buf[this.pos++] = QUOTE;
   }
 
   /**
