@@ -109,9 +109,9 @@ const buildProcessor = project.addTask('processor:compile', {
 // not a projen task: the task runner would turn the processor's exit code (0, 2, 1, 143) into its
 // own, and compile every time. scripts/preprocess.js compiles only when processor/lib is stale and
 // runs the CLI in its process. `exec`: npm forwards SIGTERM to the shell it starts; the shell must
-// be the processor itself. The node flag is NODE_FLAGS of processor/src/config.ts (a small young
-// generation keeps memory flat).
-project.package.setScript('preprocess', 'exec node --max-semi-space-size=2 scripts/preprocess.js');
+// be the processor itself. The node flags are NODE_FLAGS of processor/src/config.ts (a small young
+// generation keeps memory flat; hot code compiled on the thread that runs it).
+project.package.setScript('preprocess', 'exec node --max-semi-space-size=2 --no-concurrent-recompilation scripts/preprocess.js');
 const synthExample = project.addTask('synth:example', {
   description: 'Synthesize examples/app.ts into cdk.out/ (no AWS account needed)',
   exec: 'cdk synth --quiet --no-notices --no-version-reporting --output cdk.out',
