@@ -5,7 +5,10 @@
  * - {@link ValueSpill}: the valid ages or salaries, 8 bytes each, for the exact median. A
  *   histogram of the values' top 16 bits is counted as they are written; the median is then found
  *   by radix selection: the bucket that holds the middle rank is read back and the rank selected
- *   among its values (narrowed by the next 16 bits first when the bucket is large).
+ *   among its values (narrowed by the next 16 bits first when the bucket is large). The values of
+ *   the bucket where the first values' median lies are also kept in memory (up to 2 MiB): when
+ *   the median ends up there, as it does when a column's values are alike throughout, nothing is
+ *   read back.
  * - {@link HashSpill}: the 64-bit row hashes, for the duplicate count. Each run of hashes is
  *   partitioned by its top 8 bits before it is written; counting reads one group of partitions
  *   at a time (every run's slice of them) and counts the distinct hashes in it with a hash set.
@@ -13,7 +16,7 @@
  * Reading back happens once the rows are all written, when nothing else runs, so it reads
  * synchronously: hundreds of small reads would otherwise each wait a turn of the event loop.
  *
- * Memory: a few fixed buffers of 1–8 MiB each, whatever the row count.
+ * Memory: a few fixed buffers of 1–4 MiB each, whatever the row count.
  */
 import { readSync } from 'node:fs';
 import { FileHandle, open, rm } from 'node:fs/promises';
@@ -21,6 +24,8 @@ import { selectInPlace } from './stats';
 
 /** Values read back at most at once (4 MiB); a larger bucket is narrowed first. */
 const COLLECT_LIMIT = 1 << 19;
+/** Values of the likely median bucket kept in memory as they are added (2 MiB). */
+const KEEP_LIMIT = 1 << 18;
 /** Hashes per run (2 MiB). */
 const RUN_HASHES = 1 << 18;
 /**
@@ -33,6 +38,8 @@ const GROUP_LIMIT = 1 << 16;
 export interface SpillLimits {
   /** ValueSpill: values read back at once. */
   readonly collectLimit?: number;
+  /** ValueSpill: values of the likely median bucket kept in memory. */
+  readonly keepLimit?: number;
   /** HashSpill: hashes per partitioned run. */
   readonly runHashes?: number;
   /** HashSpill: hashes counted in memory at once. */
@@ -167,7 +174,7 @@ function bucketOf(counts: Float64Array, k: number): [number, number] {
  */
 export class ValueSpill {
   static async create(path: string, limits: SpillLimits = {}): Promise<ValueSpill> {
-    return new ValueSpill(await SpillFile.create(path), limits.collectLimit ?? COLLECT_LIMIT);
+    return new ValueSpill(await SpillFile.create(path), limits.collectLimit ?? COLLECT_LIMIT, limits.keepLimit ?? KEEP_LIMIT);
   }
 
   /** Values written. */
@@ -179,15 +186,35 @@ export class ValueSpill {
   private readonly bits = new Uint32Array(2);
   private readonly bitsAsFloat = new Float64Array(this.bits.buffer);
   private readBlock: Float64Array | undefined;
+  /**
+   * The values of one bucket, kept as they are added: the bucket that holds the median of the
+   * first values added. When a column's values are alike from start to end, the median ends up
+   * there, and reading the spill back is skipped. `keptAll` turns false when the bucket outgrows
+   * `kept`; then the spill is read back as usual.
+   */
+  private kept: Float64Array | undefined;
+  private keptBucket = -1;
+  private keptCount = 0;
+  private keptAll = true;
 
-  private constructor(private readonly file: SpillFile, private readonly collectLimit: number) {
+  private constructor(private readonly file: SpillFile, private readonly collectLimit: number, private readonly keepLimit: number) {
     this.current = new Float64Array(WRITE_BUFFER_BYTES / 8);
   }
 
   add(values: Float64Array): void {
     const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     const histogram = this.histogram;
-    for (let i = 0; i < values.length; i++) histogram[keyHi(words[2 * i + 1]) >>> 16]++;
+    if (this.keptBucket < 0) {
+      for (let i = 0; i < values.length; i++) histogram[keyHi(words[2 * i + 1]) >>> 16]++;
+      if (values.length > 0) this.keepBucket(bucketOf(histogram, values.length >>> 1)[0], values, words);
+    } else {
+      const keptBucket = this.keptBucket;
+      for (let i = 0; i < values.length; i++) {
+        const digit = keyHi(words[2 * i + 1]) >>> 16;
+        histogram[digit]++;
+        if (digit === keptBucket) this.keep(values[i]);
+      }
+    }
     let done = 0;
     while (done < values.length) {
       const n = Math.min(values.length - done, this.current.length - this.currentCount);
@@ -204,6 +231,17 @@ export class ValueSpill {
     return this.file.drain();
   }
 
+  private keepBucket(bucket: number, values: Float64Array, words: Uint32Array): void {
+    this.keptBucket = bucket;
+    this.kept = new Float64Array(Math.min(this.keepLimit, this.collectLimit));
+    for (let i = 0; i < values.length; i++) if (keyHi(words[2 * i + 1]) >>> 16 === bucket) this.keep(values[i]);
+  }
+
+  private keep(value: number): void {
+    if (this.keptCount < this.kept!.length) this.kept![this.keptCount++] = value;
+    else this.keptAll = false;
+  }
+
   async median(): Promise<number> {
     this.flush();
     await this.file.finish();
@@ -211,21 +249,29 @@ export class ValueSpill {
     if (n === 0) return NaN;
     // numpy takes the mean of the middle value(s), summing from +0.0: a median of -0.0 is 0.0.
     const mid = n >>> 1;
-    if (n % 2 === 1) return (this.select(mid)) + 0;
-    // Both middle values are usually in one bucket: then one pass reads them both.
+    const odd = n % 2 === 1;
+    // Both middle values are usually in one bucket: then one pass (or none) finds them both.
     const [bucket, rank] = bucketOf(this.histogram, mid);
-    if (rank > 0 && this.histogram[bucket] <= this.collectLimit) {
-      const values = this.collect(narrowed(ALL_KEYS, bucket), this.histogram[bucket]);
+    const values = odd || rank > 0 ? this.valuesOfBucket(bucket) : undefined;
+    if (values !== undefined) {
       const upper = selectInPlace(values, rank);
+      if (odd) return upper + 0;
       let lower = -Infinity;
       for (let i = 0; i < rank; i++) if (values[i] > lower) lower = values[i];
       return (0 + lower + upper) / 2;
     }
-    return (0 + (this.select(mid - 1)) + (this.select(mid))) / 2;
+    if (odd) return this.select(mid) + 0;
+    return (0 + this.select(mid - 1) + this.select(mid)) / 2;
   }
 
   remove(): Promise<void> {
     return this.file.remove();
+  }
+
+  /** The values of a bucket of the first histogram: the kept ones, or read back when not too many; else undefined. */
+  private valuesOfBucket(bucket: number): Float64Array | undefined {
+    if (bucket === this.keptBucket && this.keptAll) return this.kept!.subarray(0, this.keptCount);
+    return this.histogram[bucket] <= this.collectLimit ? this.collect(narrowed(ALL_KEYS, bucket), this.histogram[bucket]) : undefined;
   }
 
   /** The value of rank `k` (0-based, in ascending order). */

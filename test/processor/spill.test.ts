@@ -53,6 +53,17 @@ describe('ValueSpill: the exact median from values spilled to disk', () => {
     expect(await spilledMedian(values.slice(1), { collectLimit: 0 })).toBe(sortedMedian(values.slice(1)));
   });
 
+  test('the same when the median leaves the bucket kept in memory, or that bucket outgrows its room', async () => {
+    // The first batch decides the kept bucket (about 40); the rest moves the median to about 3000.
+    const shifting = [...Array.from({ length: 1000 }, () => 40 + next()), ...Array.from({ length: 5001 }, () => 3000 + next())];
+    expect(await spilledMedian(shifting)).toBe(sortedMedian(shifting));
+    const ages = columns['whole ages, many repeated'];
+    for (const keepLimit of [0, 1, 50]) {
+      expect({ keepLimit, median: await spilledMedian(ages, { keepLimit }) }).toEqual({ keepLimit, median: sortedMedian(ages) });
+      expect({ keepLimit, median: await spilledMedian(ages.slice(1), { keepLimit }) }).toEqual({ keepLimit, median: sortedMedian(ages.slice(1)) });
+    }
+  });
+
   test('more values than one write buffer holds, added in uneven batches', async () => {
     const values = Array.from({ length: 300_001 }, () => Math.floor(next() * 1000) / 8);
     expect(await spilledMedian(values, {}, 77_777)).toBe(sortedMedian(values));
