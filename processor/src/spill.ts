@@ -374,7 +374,7 @@ export class HashSpill {
   private readonly run: Uint32Array;
   private runCount = 0;
   /** Per run: its byte position and where each of the 256 partitions starts (in hashes), plus the end. */
-  private readonly runs: Array<{ position: number; starts: Float64Array }> = [];
+  private readonly runs: Array<{ position: number; starts: Int32Array }> = [];
   private readonly free: Uint32Array[] = [];
   /** For counting, allocated once: a set of a group's distinct hashes, a read block. */
   private counting: { table: HashSet; block: Uint32Array } | undefined;
@@ -503,10 +503,11 @@ export class HashSpill {
     const n = this.runCount;
     if (n === 0) return;
     const run = this.run;
-    const starts = new Float64Array(257);
+    // Int32 counters (a run holds at most runHashes): float ones cost a conversion per hash.
+    const starts = new Int32Array(257);
     for (let i = 0; i < n; i++) starts[(run[2 * i + 1] >>> 24) + 1]++;
     for (let p = 0; p < 256; p++) starts[p + 1] += starts[p];
-    const next = Float64Array.from(starts.subarray(0, 256));
+    const next = starts.slice(0, 256);
     const out = this.free.pop() ?? new Uint32Array(this.runHashes * 2);
     for (let i = 0; i < n; i++) {
       const hi = run[2 * i + 1];
