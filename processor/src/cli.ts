@@ -7,15 +7,22 @@
  */
 import { parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
-import { queueModule } from './io/lazy';
+import { pipelineModule, queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
-import { runPipeline } from './pipeline';
+import { DEFAULT_RANGE_BYTES, WorkerPool } from './parallel/executor';
+import { defaultThreadCount } from './parallel/threads';
 
 export interface MainOptions {
   /** Stops the run (the process wires SIGTERM and SIGINT to it). */
   readonly signal?: AbortSignal;
   /** Log line sink; default stderr. */
   readonly write?: (line: string) => void;
+  /**
+   * Start the worker threads of a one-input run first thing, so that they boot (about 30 ms)
+   * while the rest of the program loads and the input is opened. The process entry point does;
+   * in-process callers (tests) mostly run small inputs on one thread and do not.
+   */
+  readonly startThreadsEarly?: boolean;
 }
 
 /** Runs the job for these arguments and environment and returns the exit code; never throws. */
@@ -45,7 +52,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       const { runQueueJob } = queueModule();
       return await runQueueJob({ ...config.queue, ...run });
     }
-    await runPipeline({ input: config.input, ...run });
+    const threads = config.threads ?? defaultThreadCount();
+    const startedPool = options.startThreadsEarly && threads > 1 ? new WorkerPool(threads, DEFAULT_RANGE_BYTES) : undefined;
+    await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
     return EXIT_OK;
   } catch (error) {
     const code = exitCodeFor(error);
@@ -66,7 +75,7 @@ export function runAsProcess(argv: readonly string[]): void {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   // Exit explicitly: idle keep-alive sockets must not hold the process open after the job.
-  void main(argv, process.env, { signal: controller.signal }).then((code) => process.exit(code));
+  void main(argv, process.env, { signal: controller.signal, startThreadsEarly: true }).then((code) => process.exit(code));
 }
 
 if (require.main === module) runAsProcess(process.argv.slice(2));

@@ -20,9 +20,6 @@ import { ColumnLayout, readHeader, resolveColumns } from './schema';
 import { HashSpill, ValueSpill } from './spill';
 import { DepartmentStatistics, DepartmentTable } from './stats';
 
-/** Input bytes per range: enough to keep messages between threads rare, few enough to keep memory small. */
-export const DEFAULT_RANGE_BYTES = 1024 * 1024;
-
 export interface PassContext {
   readonly executor: RangeExecutor;
   /** Identifies the run to the executor's threads. */

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
 import { InputLocation, isoSeconds, parseInputLocation, parseOutputLocation, runIdFor, s3Uri, timeOfRunId, validateRunId } from './config';
-import { DEFAULT_RANGE_BYTES, InputSummary, OutputSummary, PassContext, prepareRows, writeRows } from './coordinator';
+import { InputSummary, OutputSummary, PassContext, prepareRows, writeRows } from './coordinator';
 import { CsvSink } from './csv/writer';
 import { RunAbortedError } from './errors';
 import { formatFloat } from './format';
@@ -46,7 +46,8 @@ import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
   outputFileNames,
 } from './outputs';
-import { InlineExecutor, RangeExecutor, WorkerPool } from './parallel/executor';
+import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/executor';
+import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
 
@@ -81,6 +82,12 @@ export interface PipelineOptions {
   readonly threads?: number;
   /** Threads to run on instead of starting them for this run (tests share them across runs); not closed by the run. */
   readonly executor?: RangeExecutor;
+  /**
+   * Worker threads started ahead of the run: the CLI starts them before it loads the rest of the
+   * program, so they boot meanwhile. The run uses them when it would start the same ones (the
+   * same number of threads, more than two ranges of input) and stops them either way.
+   */
+  readonly startedPool?: WorkerPool;
   /** Input bytes per range (default 1 MiB); tests make it small to put range cuts everywhere. */
   readonly rangeBytes?: number;
 }
@@ -148,7 +155,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
     source = await openInput(input, s3, log, signal);
     const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
-    executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes);
+    executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes, options.startedPool);
     executor.beginRun(run);
     log.info('Threads', { threads: executor.threads });
     const owned = options.executor === undefined ? executor : undefined;
@@ -259,6 +266,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await source?.bytes.close().catch(() => undefined);
     executor?.endRun(run);
     if (options.executor === undefined) await (closing ?? executor?.close());
+    // Started threads the run did not use (it failed first, or they did not fit): stopped as well.
+    if (options.startedPool !== undefined && options.startedPool !== executor) await options.startedPool.close().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }
@@ -266,9 +275,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 /** Identifies a run to the executor's threads (an executor may serve several runs). */
 let nextRun = 1;
 
-/** Worker threads when there is more than one and the input has ranges for them, else the main thread. */
-function startExecutor(threads: number, inputSize: number, rangeBytes: number): RangeExecutor {
-  return threads > 1 && inputSize > 2 * rangeBytes ? new WorkerPool(threads, rangeBytes) : new InlineExecutor(rangeBytes);
+/** Worker threads when there is more than one and the input has ranges for them (`started` if it fits), else the main thread. */
+function startExecutor(threads: number, inputSize: number, rangeBytes: number, started: WorkerPool | undefined): RangeExecutor {
+  const parallel = threads > 1 && inputSize > 2 * rangeBytes;
+  if (parallel && started?.threads === threads && started.rangeBytes === rangeBytes) return started;
+  started?.close().catch(() => undefined);
+  return parallel ? new WorkerPool(threads, rangeBytes) : new InlineExecutor(rangeBytes);
 }
 
 interface OpenedInput {

@@ -51,7 +51,7 @@ function trickyInput(): Buffer {
 
 async function runWith(
   inputPath: string,
-  options: { threads?: number; rangeBytes?: number; executor?: WorkerPool; naValues?: NaValuesMode },
+  options: { threads?: number; rangeBytes?: number; executor?: WorkerPool; startedPool?: WorkerPool; naValues?: NaValuesMode },
 ): Promise<Map<string, Buffer>> {
   const dir = temp.make();
   const result = await runPipeline({ input: inputPath, output: dir, runId: RUN_ID, scratchDir: temp.make('scratch-'), ...options });
@@ -126,6 +126,35 @@ describe('outputs are the same bytes with any number of threads', () => {
       expectSameFiles(await runWith(inputPath, { executor: pool, rangeBytes: 512 }), reference);
       expect(close).not.toHaveBeenCalled();
     } finally {
+      close.mockRestore();
+    }
+  });
+
+  test('threads started ahead of the run (the CLI\'s startedPool) are used when they fit, and stopped either way', async () => {
+    const prepare = jest.spyOn(WorkerPool.prototype, 'prepare');
+    const close = jest.spyOn(WorkerPool.prototype, 'close');
+    try {
+      const started = new WorkerPool(2, 512);
+      expectSameFiles(await runWith(inputPath, { threads: 2, rangeBytes: 512, startedPool: started }), reference);
+      expect(prepare.mock.contexts.length).toBeGreaterThan(0);
+      expect(prepare.mock.contexts.every((context) => context === started)).toBe(true);
+      expect(close.mock.contexts).toContain(started);
+
+      // One thread asked for, or ranges of another size: the started threads are stopped unused.
+      for (const options of [{ threads: 1, rangeBytes: 512 }, { threads: 2, rangeBytes: 1024 }]) {
+        prepare.mockClear();
+        const unused = new WorkerPool(2, 512);
+        expectSameFiles(await runWith(inputPath, { ...options, startedPool: unused }), reference);
+        expect(prepare.mock.contexts).not.toContain(unused);
+        expect(close.mock.contexts).toContain(unused);
+      }
+
+      // A run that fails before it needs threads stops them too.
+      const early = new WorkerPool(2, 512);
+      await expect(runWith(join(temp.make(), 'missing.csv'), { threads: 2, rangeBytes: 512, startedPool: early })).rejects.toThrow();
+      expect(close.mock.contexts).toContain(early);
+    } finally {
+      prepare.mockRestore();
       close.mockRestore();
     }
   });

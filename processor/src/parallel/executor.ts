@@ -1,14 +1,20 @@
 /**
  * Where range tasks run: worker threads ({@link WorkerPool}), or the main thread itself when one
- * thread is asked for ({@link InlineExecutor}). Both run the same RangeWorker code, so the outputs
- * are the same bytes either way. Tasks and results are a few numbers plus transferred
+ * thread is asked for (InlineExecutor, inline.ts). Both run the same RangeWorker code, so the
+ * outputs are the same bytes either way. Tasks and results are a few numbers plus transferred
  * ArrayBuffers (the range's bytes, the output bytes): no per-row messages, no copies.
+ *
+ * This module loads no processing code (passes.ts is imported for its types only), so the CLI
+ * can start the worker threads before it loads the rest of the program.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SlotPlan, Slots } from './slots';
 import { MAX_QUEUED_APPENDS } from '../csv/writer';
-import { PrepareResult, PrepareTask, RangeTask, RangeTaskResult, RangeWorker, WriteResult, WriteTask } from '../passes';
+import type { PrepareResult, PrepareTask, RangeTask, RangeTaskResult, WriteResult, WriteTask } from '../passes';
+
+/** Input bytes per range: enough to keep messages between threads rare, few enough to keep memory small. */
+export const DEFAULT_RANGE_BYTES = 1024 * 1024;
 
 export interface RangeExecutor {
   /** Threads that run tasks. */
@@ -48,7 +54,7 @@ export function rangesInFlight(threads: number): number {
 }
 
 /** Keeps one run at a time on an executor (its slots are reset between runs). */
-class RunGuard {
+export class RunGuard {
   private current: number | undefined;
 
   begin(run: number, slots: Slots): void {
@@ -60,38 +66,6 @@ class RunGuard {
   end(run: number): void {
     if (this.current === run) this.current = undefined;
   }
-}
-
-/** Runs tasks on the calling thread, at once. */
-export class InlineExecutor implements RangeExecutor {
-  readonly threads = 1;
-  readonly slots: Slots;
-  private readonly worker: RangeWorker;
-  private readonly guard = new RunGuard();
-
-  constructor(rangeBytes: number) {
-    this.slots = new Slots(slotPlan(1, rangeBytes), false);
-    this.worker = new RangeWorker(0, this.slots.buffers);
-  }
-
-  prepare(task: PrepareTask): Promise<PrepareResult> {
-    return new Promise((resolve) => resolve(this.worker.prepare(task)));
-  }
-
-  write(task: WriteTask): Promise<WriteResult> {
-    return new Promise((resolve) => resolve(this.worker.write(task)));
-  }
-
-  beginRun(run: number): void {
-    this.guard.begin(run, this.slots);
-  }
-
-  endRun(run: number): void {
-    this.worker.end(run);
-    this.guard.end(run);
-  }
-
-  async close(): Promise<void> {}
 }
 
 /** What the main thread sends a worker. */
@@ -139,7 +113,7 @@ export class WorkerPool implements RangeExecutor {
   private closing = false;
 
   /** Starts `threads` worker threads for ranges of at most `rangeBytes`. */
-  constructor(readonly threads: number, rangeBytes: number) {
+  constructor(readonly threads: number, readonly rangeBytes: number) {
     this.slots = new Slots(slotPlan(threads, rangeBytes), true);
     this.workers = Array.from({ length: threads }, (_, thread) => this.startThread(thread));
   }
