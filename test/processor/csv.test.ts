@@ -1,10 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { PassThrough, Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { BufferSource } from './helpers';
 import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, RangeResult, readRanges, scanRange } from '../../processor/src/csv/ranges';
 import { CsvScanner, MalformedKind } from '../../processor/src/csv/scanner';
-import { CsvSink } from '../../processor/src/csv/writer';
+import { CsvBuffer, CsvSink } from '../../processor/src/csv/writer';
 import { BadInputError } from '../../processor/src/errors';
 import { Slots } from '../../processor/src/parallel/slots';
 import { ProfileFields, ProfileShapeReader } from '../../processor/src/profile';
@@ -204,6 +205,42 @@ describe('CsvScanner with the profile reader (ProfileShapeReader)', () => {
       const json = JSON.parse(record.fields[1]) as Record<string, string>;
       expect(record.profile).toEqual([json.address, json.phone, json.email]);
     }
+  });
+});
+
+describe('CsvBuffer.copyFrom (eight bytes per step, through float64 values)', () => {
+  const nanWindows = (bytes: Buffer): number => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let nans = 0;
+    for (let k = 0; k + 8 <= bytes.length; k++) if (Number.isNaN(view.getFloat64(k, true))) nans++;
+    return nans;
+  };
+
+  test('no eight bytes of valid UTF-8 are a NaN (whose bits an engine may change), so text is copied exactly', () => {
+    // ASCII with DEL, and 2-, 3- and 4-byte sequences, the highest code points included.
+    const chars = ['a', '\u007f', ',', 'é', '€', '\uffff', '😀', '\u{10000}', '\u{10ffff}'];
+    let seed = 7;
+    let nans = 0;
+    for (let n = 0; n < 2000; n++) {
+      let text = '';
+      for (let k = 0; k < 24; k++) {
+        seed = (seed * 16807) % 2147483647;
+        text += chars[seed % chars.length];
+      }
+      const bytes = Buffer.from(text);
+      nans += nanWindows(bytes);
+      const out = new CsvBuffer(bytes.length);
+      for (const [from, to] of [[0, bytes.length], [1, bytes.length - 3], [5, 12]]) {
+        out.pos = 0;
+        out.copyFrom(new DataView(bytes.buffer, bytes.byteOffset, bytes.length), from, to);
+        expect(out.buf.subarray(0, out.pos).equals(bytes.subarray(from, to))).toBe(true);
+      }
+    }
+    expect(nans).toBe(0);
+    // What a NaN needs, a byte of 0xF0 or more followed by 0x7F or 0xFF, is not UTF-8.
+    const nan = Buffer.from([0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0xf0, 0x7f]);
+    expect(nanWindows(nan)).toBe(1);
+    expect(isUtf8(nan)).toBe(false);
   });
 });
 
