@@ -390,7 +390,8 @@ class RowSpooler {
       out.copyFrom(UNKNOWN_VIEW, 0, UNKNOWN_BYTES.length);
       departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
     } else {
-      this.inputField(scanner, buf, dept);
+      if (wasQuoted(scanner, dept)) out.field(deptBuf, deptStart, deptEnd);
+      else out.raw(deptBuf, deptStart, deptEnd);
       departmentId = this.departments.idOf(deptBuf, deptStart, deptEnd);
     }
     out.byte(CSV_COMMA);
