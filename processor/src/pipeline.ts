@@ -14,7 +14,7 @@
  * the row hashes (8 bytes per row) go to the scratch directory (spill.ts) and are read back a
  * bounded part at a time. What is held, whatever the row count: the shared slots
  * (parallel/executor.ts slotPlan: for 2 threads 20 of 1.6 MiB and 7 of 0.26 MiB, about 34 MiB;
- * only the slots in use are ever touched), 1 MiB write buffers per spill, up to 2 MiB of kept
+ * only the slots in use are ever touched), 1 MiB write buffers per spill, up to 1 MiB of kept
  * median-bucket values per median column, a 1 MiB hash set to count one group of hashes, S3 read-ahead (4 x 4 MiB) and upload parts (4 x 8 MiB), one V8 heap per
  * worker thread (about 10 MiB each; young generations kept small, see NODE_FLAGS in config.ts),
  * plus one entry per distinct department and per range of the spool (about 50 bytes per MiB).

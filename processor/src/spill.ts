@@ -6,7 +6,7 @@
  *   histogram of the values' top 16 bits is counted as they are written; the median is then found
  *   by radix selection: the bucket that holds the middle rank is read back and the rank selected
  *   among its values (narrowed by the next 16 bits first when the bucket is large). The values of
- *   the bucket where the first values' median lies are also kept in memory (up to 2 MiB): when
+ *   the bucket where the first values' median lies are also kept in memory (up to 1 MiB): when
  *   the median ends up there, as it does when a column's values are alike throughout, nothing is
  *   read back.
  * - {@link HashSpill}: the 64-bit row hashes, for the duplicate count. Each run of hashes is
@@ -16,16 +16,16 @@
  * Reading back happens once the rows are all written, when nothing else runs, so it reads
  * synchronously: hundreds of small reads would otherwise each wait a turn of the event loop.
  *
- * Memory: a few fixed buffers of 1–4 MiB each, whatever the row count.
+ * Memory: a few fixed buffers of 1–2 MiB each, whatever the row count.
  */
 import { readSync } from 'node:fs';
 import { FileHandle, open, rm } from 'node:fs/promises';
 import { selectInPlace } from './stats';
 
-/** Values read back at most at once (4 MiB); a larger bucket is narrowed first. */
-const COLLECT_LIMIT = 1 << 19;
-/** Values of the likely median bucket kept in memory as they are added (2 MiB). */
-const KEEP_LIMIT = 1 << 18;
+/** Values read back at most at once (2 MiB); a larger bucket is narrowed first (one more pass over the spill). */
+const COLLECT_LIMIT = 1 << 18;
+/** Values of the likely median bucket kept in memory as they are added (1 MiB: the whole bucket up to about 2,000,000 seed rows; more rows read it back). */
+const KEEP_LIMIT = 1 << 17;
 /** Hashes per run (2 MiB). */
 const RUN_HASHES = 1 << 18;
 /**
