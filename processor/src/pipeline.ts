@@ -14,13 +14,14 @@
  * the row hashes (8 bytes per row) go to the scratch directory (spill.ts) and are read back a
  * bounded part at a time. What is held, whatever the row count: the shared slots
  * (parallel/executor.ts slotPlan: for 2 threads 20 of 1.6 MiB and 7 of 0.26 MiB, about 34 MiB;
- * only the slots in use are ever touched), 1 MiB write buffers per spill, up to 1 MiB of kept
- * median-bucket values per median column, a 1 MiB hash set to count one group of hashes, S3 read-ahead (4 x 4 MiB) and upload parts (4 x 8 MiB), one V8 heap per
- * worker thread (about 10 MiB each; young generations kept small, see NODE_FLAGS in config.ts),
+ * only the slots in use are ever touched), 1 MiB write buffers per spill, per median column up to
+ * 1 MiB of kept and 2 MiB of read-back values, a 1 MiB hash set to count one group of hashes, S3
+ * read-ahead (4 x 4 MiB) and upload parts (4 x 8 MiB), one V8 heap per worker thread (about
+ * 10 MiB each; young generations kept small, see NODE_FLAGS in config.ts),
  * plus one entry per distinct department and per range of the spool (about 50 bytes per MiB).
- * Measured (npm run bench, Node 20, 2 threads): 118 MB peak RSS at 2,000,000 rows, 131 MB at
- * 10,000,000; the difference is the runtime warming up (code pages, allocator arenas), not
- * per-row state.
+ * Measured (npm run bench, Node 20, 2 threads): 113 MB peak RSS at 2,000,000 rows, 124 MB at
+ * 10,000,000; the difference is the runtime warming up (code pages, allocator arenas) and the
+ * median's bucket read back instead of kept, not per-row state.
  *
  * processing_timestamp: a rerun with the same run id must give the same bytes, so the timestamp is
  * not the wall clock. It is the time the run id names (default run ids are the UTC start time
