@@ -218,7 +218,11 @@ function matchLiteral(buf: Buffer, pos: number, end: number, literal: Literal): 
 /** Set by asciiStringEnd and plainStringEnd: whether the string it read holds a comma (so its CSV cell must be quoted). */
 let stringHasComma = false;
 
-/** Index of the closing quote of a JSON string body of printable ASCII without escapes, else -1; notes {@link stringHasComma}. */
+/**
+ * Index of the closing quote of a JSON string body of printable ASCII without escapes, else -1;
+ * notes {@link stringHasComma}. A copy of plainStringEnd with the ASCII test on purpose: one
+ * function with a flag for it made pass 1 measurably slower (the scanner's reader calls this).
+ */
 function asciiStringEnd(buf: Buffer, pos: number, end: number): number {
   let comma = false;
   for (let k = pos; k < end; k++) {
