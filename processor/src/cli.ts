@@ -54,7 +54,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     }
     const threads = config.threads ?? defaultThreadCount();
     const startedPool = options.startThreadsEarly && threads > 1 ? new WorkerPool(threads, DEFAULT_RANGE_BYTES) : undefined;
-    await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
+    let pipeline: ReturnType<typeof pipelineModule>;
+    try {
+      pipeline = pipelineModule();
+    } catch (error) {
+      await startedPool?.close().catch(() => undefined);
+      throw error;
+    }
+    await pipeline.runPipeline({ input: config.input, ...run, startedPool });
     return EXIT_OK;
   } catch (error) {
     const code = exitCodeFor(error);

@@ -132,6 +132,16 @@ export interface PipelineResult {
 
 /** Runs the job once. Rejects with BadInputError (exit 2), RunAbortedError, or another error (exit 1). */
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  try {
+    return await runOnce(options);
+  } finally {
+    // Threads started ahead of the run are stopped whatever happened, a failure before they were
+    // needed included (the run stops the ones it uses itself; stopping twice does no harm).
+    await options.startedPool?.close().catch(() => undefined);
+  }
+}
+
+async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? silentLogger;
   const signal = options.signal;
   const startedAt = Date.now();
@@ -267,8 +277,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await source?.bytes.close().catch(() => undefined);
     executor?.endRun(run);
     if (options.executor === undefined) await (closing ?? executor?.close());
-    // Started threads the run did not use (it failed first, or they did not fit): stopped as well.
-    if (options.startedPool !== undefined && options.startedPool !== executor) await options.startedPool.close().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -29,10 +29,13 @@ const KEEP_LIMIT = 1 << 17;
 /** Hashes per run (2 MiB). */
 const RUN_HASHES = 1 << 18;
 /**
- * Hashes counted in memory at once, in a set of twice as many slots (1 MiB): small enough to stay
- * in a core's L2 cache, where inserting costs a third of what it does in an 8 MiB set.
+ * Hashes a group of partitions holds, so that its set of twice as many slots (1 MiB) stays in a
+ * core's L2 cache, where inserting costs a third of what it does in an 8 MiB set. A partition
+ * larger than that (above about 16 million rows) is a group of its own, up to GROUP_LIMIT.
  */
-const GROUP_LIMIT = 1 << 16;
+const CACHED_GROUP_HASHES = 1 << 16;
+/** Hashes counted in memory at once at most (a set of 8 MiB); a larger partition is split by its next digit. */
+const GROUP_LIMIT = 1 << 19;
 
 /** Limits that bound a spill's memory; tests make them small to reach the paths large inputs take. */
 export interface SpillLimits {
@@ -408,13 +411,15 @@ export class HashSpill {
     for (const run of this.runs) {
       for (let p = 0; p < 256; p++) totals[p] += run.starts[p + 1] - run.starts[p];
     }
+    // Groups of consecutive partitions as small as the cache wants, as large as the largest partition needs.
+    const groupHashes = Math.min(this.groupLimit, Math.max(CACHED_GROUP_HASHES, ...totals));
     let distinct = 0;
     let first = 0;
     while (first < 256) {
-      // A group of consecutive partitions holding at most GROUP_LIMIT hashes (or one larger one).
+      // A group of consecutive partitions holding at most groupHashes hashes (or one larger one).
       let last = first;
       let total = totals[first];
-      while (last + 1 < 256 && total + totals[last + 1] <= this.groupLimit) total += totals[++last];
+      while (last + 1 < 256 && total + totals[last + 1] <= groupHashes) total += totals[++last];
       const slices = this.runs
         .map((run) => ({ position: run.position + run.starts[first] * 8, pairs: run.starts[last + 1] - run.starts[first] }))
         .filter((slice) => slice.pairs > 0);

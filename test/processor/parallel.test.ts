@@ -149,10 +149,13 @@ describe('outputs are the same bytes with any number of threads', () => {
         expect(close.mock.contexts).toContain(unused);
       }
 
-      // A run that fails before it needs threads stops them too.
+      // A run that fails before it needs threads stops them too: at the input, or before it looks at anything.
       const early = new WorkerPool(2, 512);
       await expect(runWith(join(temp.make(), 'missing.csv'), { threads: 2, rangeBytes: 512, startedPool: early })).rejects.toThrow();
       expect(close.mock.contexts).toContain(early);
+      const earlier = new WorkerPool(2, 512);
+      await expect(runPipeline({ input: inputPath, output: temp.make(), runId: 'not/a run id', startedPool: earlier })).rejects.toThrow(/run/i);
+      expect(close.mock.contexts).toContain(earlier);
     } finally {
       prepare.mockRestore();
       close.mockRestore();
