@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { main } from '../../processor/src/cli';
 import type { ByteSource } from '../../processor/src/io/source';
 import { NaValuesMode } from '../../processor/src/missing';
@@ -104,6 +104,12 @@ export async function runCli(env: NodeJS.ProcessEnv): Promise<{ code: number; lo
 export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** An object's bytes. */
+export async function objectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await response.Body!.transformToByteArray());
 }
 
 /**

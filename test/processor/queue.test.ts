@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { HEADER, TempDirs, listKeys as listKeysIn, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
+import { HEADER, TempDirs, listKeys as listKeysIn, objectBytes, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
 import {
   CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
   encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
@@ -112,8 +112,7 @@ function listKeys(prefix: string): Promise<string[]> {
 }
 
 async function getJson(key: string): Promise<Record<string, any>> {
-  const response = await admin.send(new GetObjectCommand({ Bucket: PROCESSED, Key: key }));
-  return JSON.parse(await response.Body!.transformToString());
+  return JSON.parse((await objectBytes(admin, PROCESSED, key)).toString('utf8'));
 }
 
 /** The run id in output keys `<folder><name>_<runId>.<ext>`. */

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { TempDirs, listKeys as listKeysIn, usePodIdentityCredentialsOnly, runCli } from './helpers';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { TempDirs, listKeys as listKeysIn, objectBytes, usePodIdentityCredentialsOnly, runCli } from './helpers';
 import { main } from '../../processor/src/cli';
 import { DOWNLOAD_PART_BYTES } from '../../processor/src/io/s3';
 import { generateMockCsv } from '../../processor/tools/generate-mock-data';
@@ -96,9 +96,8 @@ function listKeys(prefix: string): Promise<string[]> {
   return listKeysIn(admin, PROCESSED, prefix);
 }
 
-async function getObject(key: string): Promise<Buffer> {
-  const response = await admin.send(new GetObjectCommand({ Bucket: PROCESSED, Key: key }));
-  return Buffer.from(await response.Body!.transformToByteArray());
+function getObject(key: string): Promise<Buffer> {
+  return objectBytes(admin, PROCESSED, key);
 }
 
 /** Every output of the run under `runs/<label>/` equals the local run's bytes. */
