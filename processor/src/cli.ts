@@ -54,14 +54,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     }
     const threads = config.threads ?? defaultThreadCount();
     const startedPool = options.startThreadsEarly && threads > 1 ? new WorkerPool(threads, DEFAULT_RANGE_BYTES) : undefined;
-    let pipeline: ReturnType<typeof pipelineModule>;
-    try {
-      pipeline = pipelineModule();
-    } catch (error) {
-      await startedPool?.close().catch(() => undefined);
-      throw error;
-    }
-    await pipeline.runPipeline({ input: config.input, ...run, startedPool });
+    // runPipeline stops the threads whatever happens (a pipeline that fails to load can only be the
+    // process entry point's, which exits).
+    await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
     return EXIT_OK;
   } catch (error) {
     const code = exitCodeFor(error);

@@ -243,7 +243,7 @@ export class RangeWorker {
     const facts = new RowFacts(factsMemory, task.rows);
     const missingBefore = emitter.missingValues;
     emitter.begin(cleaned, transformed, facts);
-    const records = forEachSpoolRecord(spool, task.length, (_buf, view, offset) => emitter.write(view, offset));
+    const records = forEachSpoolRecord(spool, task.length, (view, offset) => emitter.write(view, offset));
     if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
     return {
       thread: this.thread,
@@ -460,7 +460,7 @@ class RowSpooler {
   }
 }
 
-/** The labels as DataViews: copied four bytes per step, not switching raw()'s source view every row. */
+/** The labels as DataViews: copied by copyFrom directly, not switching raw()'s source view every row. */
 const SALARY_CATEGORY_VIEWS = SALARY_CATEGORIES.map((c) => viewOf(Buffer.from(c)));
 const AGE_GROUP_VIEWS = AGE_GROUPS.map((g) => viewOf(Buffer.from(g)));
 

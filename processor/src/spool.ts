@@ -39,8 +39,8 @@ export const SPOOL_SALARY = 40;
  */
 export const SPOOL_NEGATIVE_BONUS = 1 << 30;
 
-/** Called per spool record with the buffer, a DataView of it and the record's offset; valid only during the call. */
-export type SpoolRecordHandler = (buf: Buffer, view: DataView, offset: number) => void;
+/** Called per spool record with a DataView of the buffer and the record's offset; valid only during the call. */
+export type SpoolRecordHandler = (view: DataView, offset: number) => void;
 
 /** Calls `onRecord` for each record in `buf[0, length)`, which holds whole records; returns their number. */
 export function forEachSpoolRecord(buf: Buffer, length: number, onRecord: SpoolRecordHandler): number {
@@ -50,7 +50,7 @@ export function forEachSpoolRecord(buf: Buffer, length: number, onRecord: SpoolR
   while (length - pos >= SPOOL_HEADER_BYTES) {
     const recordLength = view.getInt32(pos + SPOOL_RECORD_LENGTH, true);
     if (recordLength < SPOOL_HEADER_BYTES || length - pos < recordLength) break;
-    onRecord(buf, view, pos);
+    onRecord(view, pos);
     pos += recordLength;
     records++;
   }
