@@ -14,7 +14,6 @@ import { endpointAccessFor } from './endpoint';
 import { DEFAULT_KUBERNETES_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
-import { oncePerCluster } from '../private/once-per-cluster';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** Properties of {@link MlopsEksCluster}. */
@@ -283,7 +282,7 @@ export class MlopsEksCluster extends Construct {
       clusterName: props.clusterName,
       version: this.kubernetesVersion,
       vpc: props.vpc,
-      vpcSubnets: [props.clusterSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      vpcSubnets: [props.clusterSubnets ?? PRIVATE_SUBNETS],
       // Private unless CIDRs are named; the kubectl handler runs in the VPC either way.
       endpointAccess: endpointAccessFor(this, props.publicAccessCidrs),
       secretsEncryptionKey: this.secretsEncryptionKey,
@@ -329,9 +328,7 @@ export class MlopsEksCluster extends Construct {
 
   /** The node group with its role and launch template, the add-ons, and the Cluster Autoscaler. */
   private addManagedNodes(props: MlopsEksClusterProps): ManagedNodes {
-    const minSize = props.minSize ?? 1;
     const capacityType = props.capacityType ?? eks.CapacityType.ON_DEMAND;
-    const privateSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     // Not aws-eks-v2's default node role: that one also carries AmazonEKS_CNI_Policy, which the
     // VPC CNI gets from its own Pod Identity role here.
     const nodeRole = new iam.Role(this, 'NodeRole', {
@@ -348,10 +345,8 @@ export class MlopsEksCluster extends Construct {
       amiType: props.amiType ?? defaultAmiType(this.nodeArchitecture),
       capacityType,
       instanceTypes: nodeInstanceTypes(this.nodeArchitecture, capacityType, props.instanceTypes),
-      minSize,
-      maxSize: props.maxSize ?? 5,
-      desiredSize: props.desiredSize ?? minSize,
-      subnets: props.nodeSubnets ?? privateSubnets,
+      ...nodeSizes(props),
+      subnets: props.nodeSubnets ?? PRIVATE_SUBNETS,
       labels: props.nodeLabels,
       launchTemplateSpec: this.nodeLaunchTemplate(props.nodeDiskSize ?? Size.gibibytes(100)),
     });
@@ -360,12 +355,13 @@ export class MlopsEksCluster extends Construct {
       return { nodegroup, nodeRole, addons };
     }
     const version = clusterAutoscalerVersionFor(this.kubernetesVersion, props.clusterAutoscalerVersion);
-    const clusterAutoscaler = oncePerCluster(this.eksCluster, 'ClusterAutoscaler', (scope, id) => new ClusterAutoscaler(scope, id, {
+    // On the cluster's construct node, beside what workloads add to it once (KEDA, namespaces).
+    const clusterAutoscaler = new ClusterAutoscaler(this.eksCluster, 'ClusterAutoscaler', {
       cluster: this.eksCluster,
       clusterName: props.clusterName ?? this.eksCluster.clusterName,
       version,
       nodes: nodegroup,
-    }));
+    });
     return { nodegroup, nodeRole, addons, clusterAutoscaler };
   }
 
@@ -417,15 +413,19 @@ export class MlopsEksCluster extends Construct {
   }
 }
 
+/** The subnets the cluster and its nodes use unless told otherwise. */
+const PRIVATE_SUBNETS: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+/** What EKS accepts as a cluster or node group name. */
+const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+const EKS_NAME_RULE = 'must start with a letter or digit and contain only letters, digits, hyphens and underscores';
+
 function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, architecture: ec2.InstanceArchitecture): void {
-  checkName(CONSTRUCT, 'clusterName', props.clusterName, 100, /^[0-9A-Za-z][A-Za-z0-9\-_]*$/,
-    'must start with a letter or digit and contain only letters, digits, hyphens and underscores');
+  checkName(CONSTRUCT, 'clusterName', props.clusterName, 100, EKS_NAME, EKS_NAME_RULE);
   if (computeMode === ComputeMode.AUTO_MODE) {
     checkAutoModeProps(props, architecture);
     return;
   }
-  checkName(CONSTRUCT, 'nodegroupName', props.nodegroupName, 63, /^[0-9A-Za-z][A-Za-z0-9\-_]*$/,
-    'must start with a letter or digit and contain only letters, digits, hyphens and underscores');
+  checkName(CONSTRUCT, 'nodegroupName', props.nodegroupName, 63, EKS_NAME, EKS_NAME_RULE);
   if (props.instanceTypes !== undefined && props.instanceTypes.length === 0) {
     throw new PropValidationError(CONSTRUCT, 'instanceTypes', 'must name at least one instance type');
   }
@@ -436,10 +436,14 @@ function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, ar
   }
 }
 
-function checkSizes(props: MlopsEksClusterProps): void {
+/** The node group's sizes with their defaults. */
+function nodeSizes(props: MlopsEksClusterProps): { minSize: number; maxSize: number; desiredSize: number } {
   const minSize = props.minSize ?? 1;
-  const maxSize = props.maxSize ?? 5;
-  const desiredSize = props.desiredSize ?? minSize;
+  return { minSize, maxSize: props.maxSize ?? 5, desiredSize: props.desiredSize ?? minSize };
+}
+
+function checkSizes(props: MlopsEksClusterProps): void {
+  const { minSize, maxSize, desiredSize } = nodeSizes(props);
   checkIntegerInRange(CONSTRUCT, 'minSize', minSize, 0, 1000);
   checkIntegerInRange(CONSTRUCT, 'maxSize', maxSize, 1, 1000);
   checkIntegerInRange(CONSTRUCT, 'desiredSize', desiredSize, 0, 1000);

@@ -87,9 +87,12 @@ function architectureOf(platform: Platform): string {
 }
 
 class BundledProcessorImage extends ProcessorImage {
+  /** Known at construction, so an unsupported platform fails where it is given. */
+  private readonly architecture: string;
+
   constructor(private readonly platform: Platform) {
     super();
-    architectureOf(platform);
+    this.architecture = architectureOf(platform);
   }
 
   public bind(scope: Construct): ProcessorImageConfig {
@@ -99,20 +102,22 @@ class BundledProcessorImage extends ProcessorImage {
       exclude: PROCESSOR_ASSET_EXCLUDES,
       assetName: 'cdk-mlops-eks-processor',
     });
-    return { imageUri: asset.imageUri, architecture: architectureOf(this.platform) };
+    return { imageUri: asset.imageUri, architecture: this.architecture };
   }
 }
 
 class UriProcessorImage extends ProcessorImage {
-  constructor(private readonly imageUri: string, private readonly platform: Platform | undefined) {
+  private readonly architecture: string | undefined;
+
+  constructor(private readonly imageUri: string, platform: Platform | undefined) {
     super();
     if (!Token.isUnresolved(imageUri) && imageUri.trim() === '') {
       throw new PropValidationError('ProcessorImage', 'imageUri', 'must not be empty');
     }
-    if (platform) architectureOf(platform);
+    this.architecture = platform ? architectureOf(platform) : undefined;
   }
 
   public bind(): ProcessorImageConfig {
-    return { imageUri: this.imageUri, architecture: this.platform ? architectureOf(this.platform) : undefined };
+    return { imageUri: this.imageUri, architecture: this.architecture };
   }
 }

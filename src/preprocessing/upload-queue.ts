@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { acknowledgeManagedPolicies } from '../private/acknowledgements';
 
 /** How long a message may wait beyond the Job's deadline before another Job may take it. */
-const VISIBILITY_MARGIN = Duration.minutes(5);
+export const VISIBILITY_MARGIN = Duration.minutes(5);
 /** SQS's longest visibility timeout. */
 export const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
 

@@ -3,8 +3,8 @@ import { Construct, IConstruct } from 'constructs';
 
 /**
  * Finds the construct with this ID on the cluster's construct node, or creates it there. Things
- * a cluster needs once however many workloads use them (KEDA, the Cluster Autoscaler, a shared
- * namespace) live on the cluster's node, so they are never installed twice.
+ * a cluster needs once however many workloads use them (KEDA, a shared namespace) live on the
+ * cluster's node, so they are never installed twice.
  */
 export function oncePerCluster<T extends IConstruct>(
   cluster: eks.ICluster,

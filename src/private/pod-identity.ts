@@ -95,7 +95,6 @@ export interface PodIdentityRoleOptions {
   readonly serviceAccount: PodIdentityServiceAccount;
   readonly roleName?: string;
   readonly description: string;
-  readonly managedPolicies?: iam.IManagedPolicy[];
 }
 
 /** A role for one Kubernetes service account, and the Pod Identity association that maps them. */
@@ -115,7 +114,6 @@ export function createPodIdentityRole(scope: Construct, options: PodIdentityRole
     roleName: options.roleName,
     assumedBy: podIdentityPrincipal(scope, cluster, serviceAccount),
     description: options.description,
-    managedPolicies: options.managedPolicies,
   });
   const association = new eks.CfnPodIdentityAssociation(scope, 'PodIdentityAssociation', {
     clusterName: cluster.clusterName,

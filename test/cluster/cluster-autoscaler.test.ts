@@ -140,7 +140,7 @@ describe('the Cluster Autoscaler on a managed node group (default props)', () =>
     expect(tagKeys).toEqual(values.autoDiscovery.tags);
   });
 
-  test('it is installed once, on the cluster\'s construct node', () => {
+  test('it sits on the cluster\'s construct node', () => {
     expect(cluster.cluster.node.tryFindChild('ClusterAutoscaler')).toBeDefined();
   });
 

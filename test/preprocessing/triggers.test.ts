@@ -47,9 +47,7 @@ describe('PreprocessingTrigger.onDeploy', () => {
   });
 
   test('the Job carries its manifest\'s prune label, so an update that renames it deletes the old Job', () => {
-    const [id, resource] = Object.entries<any>(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-      .find(([logicalId]) => logicalId === manifestWith(template, 'Job').logicalId)!;
-    expect(id).toBeDefined();
+    const resource = template.toJSON().Resources[manifestWith(template, 'Job').logicalId];
     const pruneLabel = resource.Properties.PruneLabel;
     expect(pruneLabel).toMatch(/^aws\.cdk\.eks\/prune-/);
     expect(manifestWith(template, 'Job').objects[0].metadata.labels).toHaveProperty([pruneLabel]);

@@ -1,4 +1,3 @@
-import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import type { PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions } from './trigger';
@@ -6,7 +5,7 @@ import { checkIntegerInRange, PropValidationError } from '../../private/validati
 import { DEFAULT_KEDA_VERSION, KedaInstallation } from '../keda';
 import { withContainerEnv } from '../manifests/job';
 import { queueScaledJob, triggerAuthentication } from '../manifests/keda';
-import { MAX_VISIBILITY_TIMEOUT, UploadQueue } from '../upload-queue';
+import { MAX_VISIBILITY_TIMEOUT, UploadQueue, VISIBILITY_MARGIN } from '../upload-queue';
 
 const CONSTRUCT = 'PodIdentityPreprocessing';
 
@@ -67,10 +66,10 @@ export function bindOnUpload(
 
 /** A message must stay invisible while its Job may still be working on it. */
 function checkDeadlineFitsVisibility(options: PreprocessingTriggerBindOptions): void {
-  if (options.activeDeadline.isUnresolved() || Token.isUnresolved(options.activeDeadline.toSeconds())) {
+  if (options.activeDeadline.isUnresolved()) {
     return;
   }
-  const limit = MAX_VISIBILITY_TIMEOUT.toSeconds() - 5 * 60;
+  const limit = MAX_VISIBILITY_TIMEOUT.minus(VISIBILITY_MARGIN).toSeconds();
   if (options.activeDeadline.toSeconds() > limit) {
     throw new PropValidationError(CONSTRUCT, 'activeDeadline',
       `${options.activeDeadline.toHumanString()} is too long for onUpload(): a queue message stays hidden at most 12 hours, `
