@@ -52,7 +52,6 @@ export interface InputSummary {
   readonly rejectedRows: number;
   readonly ageMedian: number;
   readonly salaryMedian: number;
-  readonly inputBytes: number;
   readonly departments: DepartmentTable;
   readonly spoolRanges: readonly SpoolRange[];
   /** Bytes of the spilled median inputs (memory report). */
@@ -128,7 +127,6 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
       rejectedRows: rejected.rows,
       ageMedian,
       salaryMedian,
-      inputBytes: chunker.bytesRead,
       departments,
       spoolRanges,
       spilledValueBytes,

@@ -163,6 +163,15 @@ export function isNumberSpace(b: number): boolean {
   return b === 0x20 || (b >= 0x09 && b <= 0x0d);
 }
 
+/** `[start, end)` without the number spaces (isNumberSpace) around it: the cell's rare spaced forms (` 30.0`). */
+export function trimNumberSpaces(buf: Uint8Array, start: number, end: number): [number, number] {
+  let s = start;
+  let e = end;
+  while (s < e && isNumberSpace(buf[s])) s++;
+  while (e > s && isNumberSpace(buf[e - 1])) e--;
+  return [s, e];
+}
+
 const INFINITY_WORDS = ['inf', '+inf', 'infinity', '+infinity'];
 const NEGATIVE_INFINITY_WORDS = ['-inf', '-infinity'];
 

@@ -11,12 +11,13 @@
  * from its per-row values in row order by the main thread.
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { RangeResult, scanRange } from './csv/ranges';
 import { CsvScanner } from './csv/scanner';
 import { CSV_COMMA, CSV_LF, CsvBuffer, maxEncodedLength, viewOf } from './csv/writer';
 import { hashRow, rowHash } from './dedupe';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
+import { readFullySync } from './io/local';
 import { MissingValues, NaValuesMode } from './missing';
 import { Block, blockBytes } from './parallel/slots';
 import {
@@ -112,7 +113,6 @@ export interface WriteTask {
 }
 
 export interface WriteResult {
-  readonly thread: number;
   readonly rows: number;
   readonly cleaned: Block;
   readonly transformed: Block;
@@ -246,7 +246,6 @@ export class RangeWorker {
     const records = forEachSpoolRecord(spool, task.length, (view, offset) => emitter.write(view, offset));
     if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
     return {
-      thread: this.thread,
       rows: records,
       cleaned: this.blockOf(task.cleanedSlot, cleaned),
       transformed: this.blockOf(task.transformedSlot, transformed),
@@ -283,12 +282,7 @@ export class RangeWorker {
 
   private readSpool(fd: number, offset: number, length: number): Buffer {
     if (this.readBuffer.length < length) this.readBuffer = Buffer.allocUnsafeSlow(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, this.readBuffer, done, length - done, offset + done);
-      if (n === 0) throw new Error(`the spool file ends at byte ${offset + done}, expected ${offset + length}`);
-      done += n;
-    }
+    readFullySync(fd, this.readBuffer, length, offset, 'the spool file');
     return this.readBuffer;
   }
 }

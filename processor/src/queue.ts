@@ -30,11 +30,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand, DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
-import { OutputLocation, QueueConfig, isoSeconds, parseOutputLocation } from './config';
+import { OutputLocation, QueueConfig, isoSeconds, parseOutputLocation, s3Uri } from './config';
 import {
   BadInputError, EXIT_BAD_INPUT, EXIT_OK, RunAbortedError, describeError, errorFields,
 } from './errors';
-import { createS3Client, putSmallObject, s3Uri } from './io/s3';
+import { createS3Client, putSmallObject } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
 import { NaValuesMode } from './missing';

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { CsvScanner, FIELD_QUOTED, MalformedKind } from './csv/scanner';
 import { BadInputError } from './errors';
-import { IntegerParse, isNumberSpace, latin1, parseDecimal, parseInfinity, parseInteger, parsedDecimal } from './format';
+import { IntegerParse, latin1, parseDecimal, parseInfinity, parseInteger, parsedDecimal, trimNumberSpaces } from './format';
 import { MissingValues } from './missing';
 import { PROFILE_KEYS, ProfileFields, ProfileShapeReader, codePointCount, readEscapedProfile, readProfile } from './profile';
 
@@ -275,10 +275,7 @@ export class RowCleaner {
   private readUnusualNumber(src: Buffer, start: number, end: number, column: string): number {
     parsedDecimal.canonical = false;
     if (this.missing.isToken(src, start, end)) return NaN;
-    let s = start;
-    let e = end;
-    while (s < e && isNumberSpace(src[s])) s++;
-    while (e > s && isNumberSpace(src[e - 1])) e--;
+    const [s, e] = trimNumberSpaces(src, start, end);
     if (s < e && (s > start || e < end)) {
       const value = parseDecimal(src, s, e);
       parsedDecimal.canonical = false;
@@ -298,10 +295,7 @@ export class RowCleaner {
 
 /** An integer with spaces around it (` 7 `), as pandas reads it; undefined when there are none. */
 function parseSpacedInteger(src: Buffer, start: number, end: number): IntegerParse | undefined {
-  let s = start;
-  let e = end;
-  while (s < e && isNumberSpace(src[s])) s++;
-  while (e > s && isNumberSpace(src[e - 1])) e--;
+  const [s, e] = trimNumberSpaces(src, start, end);
   if (s === e || (s === start && e === end)) return undefined;
   const id = parseInteger(src, s, e);
   // The bytes written are the field's, spaces included, unless a canonical text is given.

@@ -18,8 +18,8 @@
  *
  * Memory: a few fixed buffers of 1–2 MiB each, whatever the row count.
  */
-import { readSync } from 'node:fs';
 import { FileHandle, open, rm } from 'node:fs/promises';
+import { readFullySync } from './io/local';
 import { selectInPlace } from './stats';
 
 /** Values read back at most at once (2 MiB); a larger bucket is narrowed first (one more pass over the spill). */
@@ -94,12 +94,7 @@ class SpillFile {
 
   /** Reads `length` bytes at `position` into `buf` from 0, synchronously (see the file comment). */
   readAt(buf: Uint8Array, length: number, position: number): void {
-    let done = 0;
-    while (done < length) {
-      const bytesRead = readSync(this.handle.fd, buf, done, length - done, position + done);
-      if (bytesRead === 0) throw new Error(`${this.path} ends at byte ${position + done}, expected ${position + length}`);
-      done += bytesRead;
-    }
+    readFullySync(this.handle.fd, buf, length, position, this.path);
   }
 
   async remove(): Promise<void> {

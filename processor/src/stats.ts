@@ -2,8 +2,7 @@
 
 /**
  * A float64 column (a range's valid ages or salaries, before they spill to disk): written into
- * `initial` (part of a shared slot) or a new array of that capacity; when full, it grows by
- * doubling into arrays of its own.
+ * `initial` (part of a shared slot); when full, it grows by doubling into arrays of its own.
  */
 export class Float64Column {
   length = 0;
@@ -11,8 +10,8 @@ export class Float64Column {
   grown = false;
   private data: Float64Array;
 
-  constructor(initial: Float64Array | number = 1 << 16) {
-    this.data = typeof initial === 'number' ? new Float64Array(initial) : initial;
+  constructor(initial: Float64Array) {
+    this.data = initial;
   }
 
   push(value: number): void {

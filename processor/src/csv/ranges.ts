@@ -16,7 +16,7 @@
 import { BadInputError } from '../errors';
 import { CsvScanner, NEED_MORE_INPUT } from './scanner';
 import type { ByteSource } from '../io/source';
-import { Block, Slots, blockBytes } from '../parallel/slots';
+import { Block, Slots } from '../parallel/slots';
 
 /** Largest record accepted; a bigger one is almost always an unterminated quote swallowing the file. */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -247,7 +247,7 @@ export async function readRanges<R extends RangeResult>(chunker: RangeChunker, o
       await options.accept(result, line);
       line += result.lines;
       if (result.consumed < result.input.length) {
-        const tail = blockBytes(chunker.slots.buffers, result.input).subarray(result.consumed);
+        const tail = chunker.slots.bytesOf(result.input).subarray(result.consumed);
         if (tail.length > options.maxRecordBytes) throw recordTooLong(line, options.maxRecordBytes);
         // The next range's start was inside this record: parse it again from the record's start.
         // (Its bytes come back with its result: a worker may have been given them.)

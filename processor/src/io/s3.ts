@@ -17,7 +17,6 @@ import type { Logger } from '../log';
 import { awsClientSettings } from './aws-client';
 import type { ByteSource } from './source';
 
-export { S3Location, s3Uri };
 
 /** How often a download part is resumed after its body broke off, or an upload restarted from its file. */
 const MAX_RESUMES = 5;
@@ -56,14 +55,10 @@ export interface S3ObjectSource extends ByteSource {
 export interface OpenObjectOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
-  /** @default DOWNLOAD_PART_BYTES */
-  readonly partBytes?: number;
-  /** @default DOWNLOAD_CONCURRENCY */
-  readonly concurrency?: number;
 }
 
 /**
- * Reads an object as parallel ranged GETs of `partBytes`, `concurrency` at a time, handed out in
+ * Reads an object as parallel ranged GETs of DOWNLOAD_PART_BYTES, DOWNLOAD_CONCURRENCY at a time, handed out in
  * order. The first GET (the first part) tells the size, ETag and Last-Modified; every later GET
  * is pinned to that ETag (If-Match), so all parts come from one version of the object, and a
  * change while reading fails the run (412 PreconditionFailed). Failed requests are retried by the
@@ -72,16 +67,16 @@ export interface OpenObjectOptions {
  * BadInputError naming bucket and key.
  */
 export async function openS3Object(client: S3Client, location: S3Location, options: OpenObjectOptions): Promise<S3ObjectSource> {
-  const partBytes = options.partBytes ?? DOWNLOAD_PART_BYTES;
+  const partBytes = DOWNLOAD_PART_BYTES;
   const reader = new PartReader(client, location, options.log, options.signal);
   try {
     let first: GetObjectCommandOutput;
     try {
-      first = await reader.get(`bytes=0-${partBytes - 1}`, undefined);
+      first = await reader.get(`bytes=0-${partBytes - 1}`);
     } catch (error) {
       if (errorName(error) !== 'InvalidRange') throw error;
       // S3 answers a range of an empty object with 416: read it whole to learn it is empty.
-      return emptyObject(reader, await reader.get(undefined, undefined));
+      return emptyObject(reader, await reader.get(undefined));
     }
     const size = totalSizeOf(first);
     // Some S3 look-alikes answer a range of an empty object with `bytes 0-0/0` instead of 416.
@@ -91,7 +86,7 @@ export async function openS3Object(client: S3Client, location: S3Location, optio
       throw new Error(`reading ${s3Uri(location)}: the S3 endpoint did not answer the ranged GET with a Content-Range`);
     }
     reader.etag = first.ETag;
-    return new PartsSource(reader, first, size, partBytes, Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY));
+    return new PartsSource(reader, first, size, partBytes, DOWNLOAD_CONCURRENCY);
   } catch (error) {
     reader.stop();
     throw error;
@@ -198,14 +193,14 @@ class PartReader {
     if (this.free.length < 2) this.free.push(buf);
   }
 
-  /** One GET (retried by the SDK); errors are mapped to the run's errors. */
-  async get(range: string | undefined, ifMatch: string | undefined): Promise<GetObjectCommandOutput> {
+  /** One GET (retried by the SDK), pinned to the object's ETag once it is known; errors are mapped to the run's errors. */
+  async get(range: string | undefined): Promise<GetObjectCommandOutput> {
     try {
       return await this.client.send(new GetObjectCommand({
         Bucket: this.location.bucket,
         Key: this.location.key,
         Range: range,
-        IfMatch: ifMatch,
+        IfMatch: this.etag,
       }), { abortSignal: this.stopping.signal });
     } catch (error) {
       if (this.runSignal?.aborted) throw new RunAbortedError();
@@ -221,7 +216,7 @@ class PartReader {
     let got = 0;
     let response = first;
     for (let resumes = 0; ; resumes++) {
-      response ??= await this.get(`bytes=${start + got}-${end - 1}`, this.etag);
+      response ??= await this.get(`bytes=${start + got}-${end - 1}`);
       const body = response.Body as Readable;
       response = undefined;
       try {
