@@ -26,14 +26,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareOutputs, formatReport } from './compare-outputs';
 import { MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
+import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
 import { NODE_FLAGS } from '../src/config';
 import { defaultThreadCount } from '../src/parallel/threads';
 
-/** The repo root: this file runs as processor/lib/tools/bench.js. */
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const PYTHON = '/usr/bin/python3';
 export const TIME = '/usr/bin/time';
-export const SEED_SCRIPT = join(REPO_ROOT, 'processor', 'tools', 'seed_preprocess.py');
 export const PROCESSOR_CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js');
 
 export interface Measurement {

@@ -36,9 +36,10 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { Upload } from '@aws-sdk/lib-storage';
 import { generateMockCsv } from './generate-mock-data';
 import {
-  CredentialsEndpoint, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
-  startCredentialsEndpoint, startLocalS3, startLocalSqs,
+  CredentialsEndpoint, LOCAL_S3_ACCESS_KEY_ID, LocalQueue, LocalS3, LocalSqs,
+  localS3Client, startCredentialsEndpoint, startLocalS3, startLocalSqs,
 } from './local-aws';
+import { REPO_ROOT } from './paths';
 import {
   LocalValues, StackTemplate, Workload, findQueueNotifications, findQueues, findWorkload, readTemplate, singleRunEnvironment,
 } from './workload-template';
@@ -46,7 +47,6 @@ import { NODE_FLAGS } from '../src/config';
 
 /** Compiled into processor/lib/tools by `npm run demo`; run from processor/tools by the tests. */
 const FROM_SOURCE = __filename.endsWith('.ts');
-const REPO_ROOT = FROM_SOURCE ? resolve(__dirname, '..', '..') : resolve(__dirname, '..', '..', '..');
 /** The processor as the image runs it: compiled, or from source when the demo itself runs from source. */
 const PROCESSOR_COMMAND = FROM_SOURCE
   ? ['-r', 'ts-node/register/transpile-only', join(REPO_ROOT, 'processor', 'src', 'cli.ts')]
@@ -82,11 +82,23 @@ function parseArgs(argv: readonly string[]): DemoOptions {
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
     };
-    if (arg === '--rows') {options.rows = positiveInteger(arg, value());} else if (arg === '--seed') {options.seed = positiveInteger(arg, value());} else if (arg === '--malformed') {options.malformed = positiveInteger(arg, value());} else if (arg === '--template') {options.template = resolve(value());} else if (arg === '--keep') {options.keep = true;} else if (arg === '--trigger') {
+    if (arg === '--rows') {
+      options.rows = positiveInteger(arg, value());
+    } else if (arg === '--seed') {
+      options.seed = positiveInteger(arg, value());
+    } else if (arg === '--malformed') {
+      options.malformed = positiveInteger(arg, value());
+    } else if (arg === '--template') {
+      options.template = resolve(value());
+    } else if (arg === '--keep') {
+      options.keep = true;
+    } else if (arg === '--trigger') {
       const trigger = value();
       if (trigger !== 'upload') throw new Error(`--trigger takes 'upload' (got '${trigger}'); without it the workload runs once`);
       options.trigger = trigger;
-    } else {throw new Error(`unknown option ${arg} (options: --trigger upload, --rows N, --seed N, --malformed N, --keep, --template PATH)`);}
+    } else {
+      throw new Error(`unknown option ${arg} (options: --trigger upload, --rows N, --seed N, --malformed N, --keep, --template PATH)`);
+    }
   }
   return options;
 }
@@ -144,15 +156,6 @@ function formatBytes(bytes: number): string {
 function printEnvironment(workload: Workload, env: Record<string, string>): void {
   console.log(`${workload.kind} ${workload.namespace}/${workload.name}, container environment:`);
   for (const [name, value] of Object.entries(env)) console.log(`  ${name}=${value}`);
-}
-
-function localS3Client(endpoint: string): S3Client {
-  return new S3Client({
-    region: LOCAL.region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
-  });
 }
 
 async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {

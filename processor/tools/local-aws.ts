@@ -27,6 +27,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 // s3rver is a devDependency of the repository root; processor/tools is not part of the image.
 // eslint-disable-next-line import/no-extraneous-dependencies
@@ -35,6 +36,17 @@ import S3rver from 's3rver';
 /** s3rver accepts requests signed with this key pair only. */
 export const LOCAL_S3_ACCESS_KEY_ID = 'S3RVER';
 export const LOCAL_S3_SECRET_ACCESS_KEY = 'S3RVER';
+
+/** An S3 client of the local server at `endpoint`, signing with its key pair; `config` adds to or overrides that. */
+export function localS3Client(endpoint: string, config: S3ClientConfig = {}): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
+    ...config,
+  });
+}
 
 export interface LocalS3 {
   /** http://127.0.0.1:<port> */

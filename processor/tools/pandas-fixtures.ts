@@ -16,15 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CSV_OUTPUTS, RunOutputs, compareOutputs, formatReport, outputFile } from './compare-outputs';
 import { generateMockCsv } from './generate-mock-data';
+import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
 import { NaValuesMode } from '../src/missing';
 import { runPipeline } from '../src/pipeline';
 
-export const PYTHON = '/usr/bin/python3';
-export const REPO_ROOT = findRepoRoot(__dirname);
-export const SEED_SCRIPT = join(REPO_ROOT, 'processor', 'tools', 'seed_preprocess.py');
 export const FIXTURES_DIR = join(REPO_ROOT, 'test', 'tools', 'pandas-fixtures');
 /** The fixtures' outputs are named `<output>_pandas.<ext>`. */
 export const FIXTURE_RUN_ID = 'pandas';
@@ -258,13 +256,6 @@ function readme(): string {
     }
   }
   return lines.join('\n') + '\n';
-}
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, '.projenrc.ts'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no .projenrc.ts above ${from}`);
-  }
 }
 
 if (require.main === module) {

@@ -5,8 +5,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { HEADER, TempDirs, listKeys as listKeysIn, objectBytes, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
 import {
-  CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalQueue, LocalS3, LocalSqs,
-  encodeS3EventKey, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
+  CredentialsEndpoint, FaultProxy, LocalQueue, LocalS3, LocalSqs,
+  encodeS3EventKey, localS3Client, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
 } from '../../processor/tools/local-aws';
 
 const RAW = 'raw-data-bucket';
@@ -41,12 +41,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(s3.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
   usePodIdentityCredentialsOnly(temp, credentials.env());
-  admin = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
-  });
+  admin = localS3Client(s3.endpoint);
 }, 60_000);
 
 afterAll(async () => {

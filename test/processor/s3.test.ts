@@ -8,8 +8,8 @@ import { main } from '../../processor/src/cli';
 import { DOWNLOAD_PART_BYTES } from '../../processor/src/io/s3';
 import { generateMockCsv } from '../../processor/tools/generate-mock-data';
 import {
-  CredentialsEndpoint, FaultProxy, LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3,
-  startCredentialsEndpoint, startFaultProxy, startLocalS3,
+  CredentialsEndpoint, FaultProxy, LocalS3,
+  localS3Client, startCredentialsEndpoint, startFaultProxy, startLocalS3,
 } from '../../processor/tools/local-aws';
 
 const RAW = 'raw-data-bucket';
@@ -41,14 +41,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(s3.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
   usePodIdentityCredentialsOnly(temp, credentials.env());
-  admin = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  admin = localS3Client(s3.endpoint, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   // ~12 MB: more than one 8 MiB upload part for cleaned_data and transformed_data.
   const inputPath = join(temp.make(), 'mock_data.csv');
   await generateMockCsv({ rows: 90000, path: inputPath, malformedRows: 5 });

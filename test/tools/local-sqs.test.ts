@@ -4,7 +4,7 @@ import {
   ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3, LocalSqs, startLocalS3, startLocalSqs } from '../../processor/tools/local-aws';
+import { LocalS3, LocalSqs, localS3Client, startLocalS3, startLocalSqs } from '../../processor/tools/local-aws';
 
 // A server process of its own, and long polls.
 jest.setTimeout(30_000);
@@ -15,12 +15,7 @@ let admin: S3Client;
 
 beforeAll(async () => {
   [sqs, s3] = await Promise.all([startLocalSqs(), startLocalS3({ buckets: ['raw'] })]);
-  admin = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
-  });
+  admin = localS3Client(s3.endpoint);
 }, 30_000);
 
 afterAll(async () => {
