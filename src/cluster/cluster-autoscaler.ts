@@ -174,9 +174,10 @@ function chartValues(region: string, clusterName: string, imageTag: string): Rec
     image: { repository: 'registry.k8s.io/autoscaling/cluster-autoscaler', tag: imageTag },
     rbac: { serviceAccount: { create: true, name: CLUSTER_AUTOSCALER_CHART.serviceAccount } },
     extraArgs: {
-      // Nodes running pods with emptyDir scratch space (the preprocessing Jobs) are not drained
-      // to save a node: a running Job is never evicted for a scale-down.
-      'skip-nodes-with-local-storage': true,
+      // Explicitly off (the autoscaler's default is on): on, every node running a pod with an
+      // emptyDir (system pods included) could never be removed. A running Job's pod is kept by its
+      // own `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"` annotation instead.
+      'skip-nodes-with-local-storage': false,
       'expander': 'least-waste',
       'balance-similar-node-groups': true,
     },

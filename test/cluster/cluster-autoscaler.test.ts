@@ -79,8 +79,10 @@ describe('the Cluster Autoscaler on a managed node group (default props)', () =>
     });
   });
 
-  test('it never drains a node that runs a pod with emptyDir scratch space', () => {
-    expect(values.extraArgs['skip-nodes-with-local-storage']).toBe(true);
+  test('it may remove a node whose pods have emptyDir volumes (running Jobs opt out per pod, not cluster-wide)', () => {
+    // The autoscaler's own default is true, which pins every node that runs a system pod with an
+    // emptyDir; running Jobs are kept by their pods' safe-to-evict: "false" annotation instead.
+    expect(values.extraArgs['skip-nodes-with-local-storage']).toBe(false);
   });
 
   test('its credentials come through a Pod Identity association for kube-system/cluster-autoscaler', () => {
