@@ -1,6 +1,6 @@
 export * from './network/mlops-network';
 export * from './cluster/mlops-eks-cluster';
-export { AddonVersions } from './cluster/addons';
+export { AddonVersions } from './cluster/addon-versions';
 export { ClusterAutoscalerVersion } from './cluster/cluster-autoscaler';
 export { ComputeMode } from './cluster/compute';
 export * from './preprocessing/pod-identity-preprocessing';

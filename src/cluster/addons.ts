@@ -1,46 +1,9 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { ResolvedAddonVersions } from './addon-versions';
 import { kubectlReadyBarrier } from '../private/once-per-cluster';
 import { podIdentityPrincipal, PodIdentityServiceAccount } from '../private/pod-identity';
-
-/**
- * Versions of the EKS add-ons that {@link MlopsEksCluster} installs. Each is an EKS add-on
- * version string such as `v1.19.2-eksbuild.1`; unset means the default version that EKS picks
- * for the cluster's Kubernetes version when the add-on is created.
- */
-export interface AddonVersions {
-  /**
-   * Version of the Amazon VPC CNI add-on (`vpc-cni`).
-   *
-   * @default - EKS default for the cluster version
-   */
-  readonly vpcCni?: string;
-  /**
-   * Version of the CoreDNS add-on (`coredns`).
-   *
-   * @default - EKS default for the cluster version
-   */
-  readonly coreDns?: string;
-  /**
-   * Version of the kube-proxy add-on (`kube-proxy`).
-   *
-   * @default - EKS default for the cluster version
-   */
-  readonly kubeProxy?: string;
-  /**
-   * Version of the EKS Pod Identity Agent add-on (`eks-pod-identity-agent`).
-   *
-   * @default - EKS default for the cluster version
-   */
-  readonly podIdentityAgent?: string;
-  /**
-   * Version of the Amazon EBS CSI driver add-on (`aws-ebs-csi-driver`).
-   *
-   * @default - EKS default for the cluster version
-   */
-  readonly ebsCsiDriver?: string;
-}
 
 /**
  * The add-ons of a managed-node-group cluster: core networking and DNS, the Pod Identity agent,
@@ -52,7 +15,7 @@ export class ClusterAddons extends Construct {
   public readonly vpcCniRole: iam.IRole;
   public readonly ebsCsiDriverRole: iam.IRole;
 
-  constructor(scope: Construct, id: string, cluster: eks.Cluster, nodegroup: eks.Nodegroup, versions: AddonVersions) {
+  constructor(scope: Construct, id: string, cluster: eks.Cluster, nodegroup: eks.Nodegroup, versions: ResolvedAddonVersions) {
     super(scope, id);
     // The same add-on the cluster creates on demand for Pod Identity service accounts, so there is
     // only ever one; its version is set on the underlying CfnAddon.
@@ -115,7 +78,7 @@ function addManagedAddon(
   cluster: eks.ICluster,
   id: string,
   addonName: string,
-  addonVersion: string | undefined,
+  addonVersion: string,
   podIdentityAssociations?: eks.CfnAddon.PodIdentityAssociationProperty[],
 ): eks.CfnAddon {
   return new eks.CfnAddon(scope, id, {

@@ -6,7 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { AddonVersions, ClusterAddons } from './addons';
+import { AddonVersions, addonVersionsFor } from './addon-versions';
+import { ClusterAddons } from './addons';
 import { AutoModeSettings } from './auto-mode';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
 import { checkArchitecture, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
@@ -185,9 +186,9 @@ export interface MlopsEksClusterProps {
 
   /**
    * Versions of the add-ons (vpc-cni, coredns, kube-proxy, eks-pod-identity-agent,
-   * aws-ebs-csi-driver).
+   * aws-ebs-csi-driver); each one given replaces the version pinned for `kubernetesVersion`.
    *
-   * @default - the EKS default of each for the cluster version
+   * @default - the versions pinned for the Kubernetes version (1.32 to 1.36); other versions need all five given
    */
   readonly addonVersions?: AddonVersions;
 
@@ -350,7 +351,8 @@ export class MlopsEksCluster extends Construct {
       labels: props.nodeLabels,
       launchTemplateSpec: this.nodeLaunchTemplate(props.nodeDiskSize ?? Size.gibibytes(100)),
     });
-    const addons = new ClusterAddons(this, 'Addons', this.eksCluster, nodegroup, props.addonVersions ?? {});
+    const addonVersions = addonVersionsFor(this.kubernetesVersion, props.addonVersions ?? {});
+    const addons = new ClusterAddons(this, 'Addons', this.eksCluster, nodegroup, addonVersions);
     if (!(props.clusterAutoscaler ?? true)) {
       return { nodegroup, nodeRole, addons };
     }

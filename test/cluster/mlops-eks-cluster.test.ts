@@ -185,9 +185,9 @@ describe('MlopsEksCluster with only a VPC', () => {
     });
   });
 
-  test('add-on versions are left to EKS unless pinned', () => {
+  test('every add-on has a pinned version, so a Kubernetes version bump moves it', () => {
     for (const addon of Object.values<any>(template.findResources('AWS::EKS::Addon'))) {
-      expect(addon.Properties.AddonVersion).toBeUndefined();
+      expect(addon.Properties.AddonVersion).toMatch(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/);
     }
   });
 
