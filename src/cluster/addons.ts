@@ -9,6 +9,20 @@ import { podIdentityPrincipal, PodIdentityServiceAccount } from '../private/pod-
  * The add-ons of a managed-node-group cluster: core networking and DNS, the Pod Identity agent,
  * and the EBS CSI driver. The VPC CNI and the EBS CSI driver get their AWS permissions through Pod
  * Identity, so the node role needs neither.
+ *
+ * Order. CloudFormation creates, and on a change updates, a resource only after everything it
+ * depends on, so one order serves the first deploy and a Kubernetes version bump (AWS's order:
+ * control plane, add-ons, nodes):
+ *   1. the cluster (every add-on names it);
+ *   2. the Pod Identity agent, the VPC CNI and kube-proxy: DaemonSets that a node needs before it
+ *      turns Ready, and whose add-ons become ACTIVE with no node at all;
+ *   3. the node group, at the cluster's version;
+ *   4. CoreDNS and the EBS CSI driver: Deployments whose add-ons report ACTIVE only once their pods
+ *      run. Before the nodes they would sit DEGRADED until CloudFormation times out on the first
+ *      deploy, so they follow the nodes; on a bump they move last, which the version skew allows
+ *      (CoreDNS serves any kubelet, and the CSI controller talks to the API server).
+ * kube-proxy moves before the nodes, one minor version ahead of their kubelets for the duration of
+ * the node rollout, which Kubernetes' skew policy permits (never newer than the API server).
  */
 export class ClusterAddons extends Construct {
   public readonly podIdentityAgent: eks.IAddon;
@@ -37,7 +51,7 @@ export class ClusterAddons extends Construct {
     // aws-node fetches its credentials from the agent as soon as a node starts.
     vpcCni.node.addDependency(this.podIdentityAgent);
     const kubeProxy = addManagedAddon(this, cluster, 'KubeProxy', 'kube-proxy', versions.kubeProxy);
-    nodegroup.node.addDependency(vpcCni, kubeProxy);
+    nodegroup.node.addDependency(this.podIdentityAgent, vpcCni, kubeProxy);
     // CoreDNS pods need a node to run on before the add-on becomes active.
     const coreDns = addManagedAddon(this, cluster, 'CoreDns', 'coredns', versions.coreDns);
     coreDns.node.addDependency(nodegroup);

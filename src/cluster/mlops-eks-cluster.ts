@@ -351,6 +351,10 @@ export class MlopsEksCluster extends Construct {
       labels: props.nodeLabels,
       launchTemplateSpec: this.nodeLaunchTemplate(props.nodeDiskSize ?? Size.gibibytes(100)),
     });
+    // EKS leaves a node group on its Kubernetes version when the control plane moves on: pinning
+    // it to the cluster's version makes a version bump roll the nodes too (to the newest AMI
+    // release of that version). aws-eks-v2's Nodegroup has no prop for it.
+    (nodegroup.node.defaultChild as eks.CfnNodegroup).version = this.kubernetesVersion.version;
     const addonVersions = addonVersionsFor(this.kubernetesVersion, props.addonVersions ?? {});
     const addons = new ClusterAddons(this, 'Addons', this.eksCluster, nodegroup, addonVersions);
     if (!(props.clusterAutoscaler ?? true)) {

@@ -4,7 +4,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
+import { PINNED_ADDON_VERSIONS } from '../../src/cluster/addon-versions';
 
 interface Synthesized {
   readonly stack: Stack;
@@ -370,5 +372,91 @@ describe('MlopsEksCluster validation names the prop', () => {
     [{ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD }, /invalid 'amiType': AL2023_x86_64_STANDARD does not run on arm64 nodes/],
   ])('%j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
+  });
+});
+
+/** Logical IDs a resource waits for: its DependsOn and the resources its properties reference. */
+function directDependencies(resource: any): Set<string> {
+  const found = new Set<string>(resource.DependsOn ?? []);
+  const visit = (value: any): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (value && typeof value === 'object') {
+      if (typeof value.Ref === 'string') {
+        found.add(value.Ref);
+      }
+      if (Array.isArray(value['Fn::GetAtt'])) {
+        found.add(value['Fn::GetAtt'][0]);
+      }
+      Object.values(value).forEach(visit);
+    }
+  };
+  visit(resource.Properties);
+  return found;
+}
+
+/** Whether CloudFormation creates and updates `later` only after `earlier` (a path of dependencies). */
+function waitsFor(template: Template, later: string, earlier: string): boolean {
+  const resources = template.toJSON().Resources;
+  const seen = new Set<string>();
+  const queue = [later];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    for (const dependency of directDependencies(resources[id] ?? {})) {
+      if (dependency === earlier) {
+        return true;
+      }
+      if (!seen.has(dependency)) {
+        seen.add(dependency);
+        queue.push(dependency);
+      }
+    }
+  }
+  return false;
+}
+
+describe('a Kubernetes version bump (1.35 to 1.36)', () => {
+  let before: Template;
+  let after: Template;
+  beforeAll(() => {
+    before = synth({ kubernetesVersion: eks.KubernetesVersion.V1_35, kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(
+      new Stack(), 'Layer', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl-v35:1') }).template;
+    after = synth({ kubernetesVersion: eks.KubernetesVersion.V1_36 }).template;
+  });
+
+  const idOf = (template: Template, type: string, props: any = {}): string => {
+    const ids = Object.keys(template.findResources(type, props));
+    expect(ids).toHaveLength(1);
+    return ids[0];
+  };
+  const addonId = (template: Template, name: string): string => idOf(template, 'AWS::EKS::Addon', { Properties: { AddonName: name } });
+  const propertiesOf = (template: Template, id: string): any => template.toJSON().Resources[id].Properties;
+
+  test('changes the control plane, every add-on and the node group to the new version', () => {
+    for (const [template, version] of [[before, '1.35'], [after, '1.36']] as const) {
+      expect(propertiesOf(template, idOf(template, 'AWS::EKS::Cluster')).Version).toBe(version);
+      expect(propertiesOf(template, idOf(template, 'AWS::EKS::Nodegroup')).Version).toBe(version);
+      const pinned = PINNED_ADDON_VERSIONS[version];
+      expect(propertiesOf(template, addonId(template, 'kube-proxy')).AddonVersion).toBe(pinned.kubeProxy);
+      expect(propertiesOf(template, addonId(template, 'coredns')).AddonVersion).toBe(pinned.coreDns);
+      expect(propertiesOf(template, addonId(template, 'vpc-cni')).AddonVersion).toBe(pinned.vpcCni);
+    }
+  });
+
+  test('in AWS\'s order: control plane, then the add-ons nodes need, then the nodes, then the add-ons that run on nodes', () => {
+    const cluster = idOf(after, 'AWS::EKS::Cluster');
+    const nodegroup = idOf(after, 'AWS::EKS::Nodegroup');
+    for (const name of ['vpc-cni', 'kube-proxy', 'eks-pod-identity-agent', 'coredns', 'aws-ebs-csi-driver']) {
+      expect(waitsFor(after, addonId(after, name), cluster)).toBe(true);
+    }
+    for (const name of ['vpc-cni', 'kube-proxy', 'eks-pod-identity-agent']) {
+      expect(waitsFor(after, nodegroup, addonId(after, name))).toBe(true);
+    }
+    // CoreDNS and the EBS CSI controller are Deployments: their add-ons become ACTIVE only once
+    // their pods run, so on the first deploy they must follow the nodes, and they do on a bump too.
+    for (const name of ['coredns', 'aws-ebs-csi-driver']) {
+      expect(waitsFor(after, addonId(after, name), nodegroup)).toBe(true);
+      expect(waitsFor(after, nodegroup, addonId(after, name))).toBe(false);
+    }
   });
 });
