@@ -3,7 +3,7 @@
  * this library: NetworkStack and EksClusterStack with the walkthrough's names and tags, and this
  * library's safer defaults (see the README's table).
  *
- *   npm run synth:example                         # Kubernetes 1.36 (the library default)
+ *   npm run synth:example                         # Kubernetes 1.36
  *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
  *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
  *   npx cdk synth -c publicAccessCidrs=203.0.113.7/32                    # kubectl from your machine
@@ -38,7 +38,7 @@ export class NetworkStack extends Stack {
 
 export interface EksClusterStackProps extends StackProps {
   readonly network: MlopsNetwork;
-  /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
+  /** '1.36', or '1.32' for the walkthrough's version. */
   readonly kubernetesVersion: string;
   readonly adminRoleArn?: string;
   /** CIDRs that may reach the Kubernetes API from the internet; none keeps the endpoint private. */
@@ -83,18 +83,22 @@ export class EksClusterStack extends Stack {
   }
 }
 
-function kubernetesVersionProps(scope: Construct, version: string) {
+/**
+ * The Kubernetes version is always named, never left to the library: 1.36 (whose kubectl layer
+ * the library bundles) or the walkthrough's 1.32 with its own kubectl layer.
+ */
+function kubernetesVersionProps(scope: Construct, version: string): { kubernetesVersion: eks.KubernetesVersion; kubectlLayer?: KubectlV32Layer } {
+  if (version === '1.36') {
+    return { kubernetesVersion: eks.KubernetesVersion.V1_36 };
+  }
   if (version === '1.32') {
     return { kubernetesVersion: eks.KubernetesVersion.V1_32, kubectlLayer: new KubectlV32Layer(scope, 'KubectlLayer') };
   }
-  if (version !== 'default') {
-    throw new Error(`context kubernetesVersion must be 'default' or '1.32', got '${version}'`);
-  }
-  return {};
+  throw new Error(`context kubernetesVersion must be '1.36' or '1.32', got '${version}'`);
 }
 
 /**
- * Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn,
+ * Builds the example app; context: kubernetesVersion ('1.36' | '1.32', default '1.36'), adminRoleArn,
  * publicAccessCidrs (comma-separated), bucketNamePrefix, owner.
  */
 export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
@@ -103,7 +107,7 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
   const cluster = new EksClusterStack(app, 'EksClusterStack', {
     description: 'eks-demo: EKS cluster, Pod Identity, buckets and the data-preprocessing Job',
     network: network.network,
-    kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
+    kubernetesVersion: String(context('kubernetesVersion') ?? '1.36'),
     adminRoleArn: context('adminRoleArn'),
     publicAccessCidrs: listContext(context('publicAccessCidrs')),
     bucketNamePrefix: String(context('bucketNamePrefix') ?? APP_PREFIX),

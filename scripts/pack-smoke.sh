@@ -22,12 +22,13 @@ npm install --no-audit --no-fund --prefer-offline --loglevel=error \
 
 cat > app.ts <<'APP'
 import { App, Stack } from 'aws-cdk-lib';
+import { KubernetesVersion } from 'aws-cdk-lib/aws-eks-v2';
 import { MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing } from 'cdk-mlops-eks';
 
 const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'SmokeStack');
 const network = new MlopsNetwork(stack, 'Network');
-const eks = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc });
+const eks = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, kubernetesVersion: KubernetesVersion.V1_36 });
 new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: eks.cluster });
 app.synth();
 APP

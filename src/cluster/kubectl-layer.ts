@@ -6,17 +6,18 @@ import { Construct } from 'constructs';
 import { PropValidationError } from '../private/validation';
 
 /**
- * The newest Kubernetes version that both aws-cdk-lib (`aws-eks-v2`) and a published kubectl
- * layer package (`@aws-cdk/lambda-layer-kubectl-v36`, a dependency of this library) support.
+ * The Kubernetes version of the kubectl layer this library depends on
+ * (`@aws-cdk/lambda-layer-kubectl-v36`, the newest that aws-cdk-lib's `aws-eks-v2` supports):
+ * a cluster of this version needs no `kubectlLayer` prop.
  */
-export const DEFAULT_KUBERNETES_VERSION = eks.KubernetesVersion.V1_36;
+export const BUNDLED_KUBECTL_VERSION = eks.KubernetesVersion.V1_36;
 
 const CONSTRUCT = 'MlopsEksCluster';
 const LAYER_CLASS_NAME = /^KubectlV(\d+)Layer$/;
 
 /**
- * The kubectl layer for the cluster's version: the bundled one for the default version, the
- * user's otherwise. kubectl must match the cluster's minor version, so a layer from a
+ * The kubectl layer for the cluster's version: the bundled one for its version, the user's
+ * otherwise. kubectl must match the cluster's minor version, so a layer from a
  * `@aws-cdk/lambda-layer-kubectl-vNN` package is checked against it.
  */
 export function kubectlLayerFor(
@@ -32,10 +33,10 @@ export function kubectlLayerFor(
   }
   const minor = minorOf(version.version);
   if (!userLayer) {
-    if (version.version !== DEFAULT_KUBERNETES_VERSION.version) {
+    if (version.version !== BUNDLED_KUBECTL_VERSION.version) {
       throw new PropValidationError(CONSTRUCT, 'kubectlLayer',
         `is required for kubernetesVersion ${version.version}: pass new KubectlV${minor}Layer(this, 'Kubectl') from ` +
-        `@aws-cdk/lambda-layer-kubectl-v${minor} (the bundled layer is for ${DEFAULT_KUBERNETES_VERSION.version})`);
+        `@aws-cdk/lambda-layer-kubectl-v${minor} (the bundled layer is for ${BUNDLED_KUBECTL_VERSION.version})`);
     }
     return new KubectlV36Layer(scope, 'KubectlLayer');
   }

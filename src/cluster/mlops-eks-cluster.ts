@@ -12,7 +12,7 @@ import { AutoModeSettings } from './auto-mode';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
 import { checkArchitecture, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
 import { endpointAccessFor } from './endpoint';
-import { DEFAULT_KUBERNETES_VERSION, kubectlLayerFor } from './kubectl-layer';
+import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
@@ -30,18 +30,20 @@ export interface MlopsEksClusterProps {
   readonly clusterName?: string;
 
   /**
-   * The Kubernetes version. Any version other than the default needs `kubectlLayer`.
-   *
-   * @default eks.KubernetesVersion.V1_36 - the newest that aws-cdk-lib and a kubectl layer package support
+   * The Kubernetes version, e.g. `eks.KubernetesVersion.V1_36`. Required, so that a library
+   * upgrade never moves a cluster to another version: changing it is a version bump of the
+   * control plane, the add-ons and the nodes (see the README's "Kubernetes upgrades"). Pinned
+   * add-on and Cluster Autoscaler versions exist for 1.32 to 1.36; versions other than 1.36 need
+   * `kubectlLayer`.
    */
-  readonly kubernetesVersion?: eks.KubernetesVersion;
+  readonly kubernetesVersion: eks.KubernetesVersion;
 
   /**
    * The kubectl Lambda layer used to apply Kubernetes manifests; its kubectl must match
    * `kubernetesVersion`, e.g. `new KubectlV32Layer(this, 'Kubectl')` from
    * `@aws-cdk/lambda-layer-kubectl-v32` for 1.32.
    *
-   * @default - the bundled `KubectlV36Layer` (only valid for the default version)
+   * @default - the bundled `KubectlV36Layer` (only valid for Kubernetes 1.36)
    */
   readonly kubectlLayer?: lambda.ILayerVersion;
 
@@ -232,10 +234,10 @@ interface ManagedNodes {
  */
 export class MlopsEksCluster extends Construct {
   /**
-   * The default Kubernetes version: the newest that both aws-cdk-lib and the bundled kubectl
-   * layer (`@aws-cdk/lambda-layer-kubectl-v36`) support.
+   * The Kubernetes version of the bundled kubectl layer (`@aws-cdk/lambda-layer-kubectl-v36`):
+   * a cluster of this version needs no `kubectlLayer`.
    */
-  public static readonly DEFAULT_KUBERNETES_VERSION: eks.KubernetesVersion = DEFAULT_KUBERNETES_VERSION;
+  public static readonly BUNDLED_KUBECTL_VERSION: eks.KubernetesVersion = BUNDLED_KUBECTL_VERSION;
 
   /** The EKS cluster. */
   public readonly cluster: eks.ICluster;
@@ -273,7 +275,7 @@ export class MlopsEksCluster extends Construct {
     this.nodeArchitecture = props.nodeArchitecture ?? ec2.InstanceArchitecture.X86_64;
     validateProps(props, this.computeMode, this.nodeArchitecture);
     this.imagePlatform = imagePlatformFor(this.nodeArchitecture);
-    this.kubernetesVersion = props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION;
+    this.kubernetesVersion = props.kubernetesVersion;
     this.secretsEncryptionKey = props.secretsEncryptionKey ?? new kms.Key(this, 'SecretsKey', {
       description: 'Envelope encryption of Kubernetes secrets',
       enableKeyRotation: true,
@@ -426,6 +428,11 @@ const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
 const EKS_NAME_RULE = 'must start with a letter or digit and contain only letters, digits, hyphens and underscores';
 
 function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, architecture: ec2.InstanceArchitecture): void {
+  if (!props.kubernetesVersion) {
+    // Typed languages refuse the omission at compile time; plain JavaScript gets here.
+    throw new PropValidationError(CONSTRUCT, 'kubernetesVersion',
+      `is required: name the version your cluster runs, e.g. eks.KubernetesVersion.V${BUNDLED_KUBECTL_VERSION.version.replace('.', '_')}`);
+  }
   checkName(CONSTRUCT, 'clusterName', props.clusterName, 100, EKS_NAME, EKS_NAME_RULE);
   if (computeMode === ComputeMode.AUTO_MODE) {
     checkAutoModeProps(props, architecture);

@@ -8,7 +8,9 @@ import { runAwsSolutions } from '../nag';
 function autoModeStack(app: App, props: Partial<MlopsEksClusterProps> = {}): { stack: Stack; cluster: MlopsEksCluster } {
   const stack = new Stack(app, 'AutoModeStack');
   const network = new MlopsNetwork(stack, 'Network');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, computeMode: ComputeMode.AUTO_MODE, ...props });
+  const cluster = new MlopsEksCluster(stack, 'Eks', {
+    vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_36, computeMode: ComputeMode.AUTO_MODE, ...props,
+  });
   return { stack, cluster };
 }
 

@@ -10,7 +10,7 @@ import { runAwsSolutions } from '../nag';
 function synth(props: Partial<MlopsEksClusterProps> = {}, stackName = 'EksClusterStack'): { template: Template; cluster: MlopsEksCluster } {
   const stack = new Stack(new App(), stackName);
   const network = new MlopsNetwork(stack, 'Network');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, ...props });
+  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_36, ...props });
   return { template: Template.fromStack(stack), cluster };
 }
 
@@ -247,7 +247,7 @@ describe('cdk-nag AwsSolutions on a default cluster (generated name, deploy-time
   test('no unacknowledged finding, every acknowledgement with a reason', () => {
     const report = runAwsSolutions((app) => {
       const stack = new Stack(app, 'Default');
-      new MlopsEksCluster(stack, 'Eks', { vpc: new MlopsNetwork(stack, 'Network').vpc });
+      new MlopsEksCluster(stack, 'Eks', { vpc: new MlopsNetwork(stack, 'Network').vpc, kubernetesVersion: eks.KubernetesVersion.V1_36 });
     });
     expect(report.violations).toEqual([]);
     expect(report.acknowledgements.map((a) => a.id)).toContain('Annotation::AwsSolutions-IAM5[Resource::*]');

@@ -17,7 +17,7 @@ interface Synthesized {
 function synth(props: Partial<MlopsEksClusterProps> = {}, extra?: (stack: Stack, cluster: MlopsEksCluster) => void): Synthesized {
   const stack = new Stack(new App(), 'EksClusterStack');
   const network = new MlopsNetwork(stack, 'Network');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, ...props });
+  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_36, ...props });
   extra?.(stack, cluster);
   return { stack, cluster, template: Template.fromStack(stack) };
 }
@@ -38,7 +38,7 @@ describe('MlopsEksCluster with only a VPC', () => {
     }));
   });
 
-  test('uses the newest Kubernetes version with a matching kubectl layer', () => {
+  test('runs the Kubernetes version it is given, 1.36 with the bundled kubectl layer', () => {
     expect(cluster.kubernetesVersion.version).toBe('1.36');
     template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.36' });
     template.resourceCountIs('AWS::Lambda::LayerVersion', 2); // kubectl + AWS CLI
@@ -337,6 +337,15 @@ describe('MlopsEksCluster options', () => {
 });
 
 describe('MlopsEksCluster validation names the prop', () => {
+  test('kubernetesVersion is required, so a library upgrade never changes a cluster\'s version', () => {
+    const stack = new Stack(new App(), 'NoVersion');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    // What a JavaScript caller without type checks can still pass.
+    const untyped = { vpc } as unknown as MlopsEksClusterProps;
+    expect(() => new MlopsEksCluster(stack, 'Eks', untyped))
+      .toThrow(/MlopsEksCluster: invalid 'kubernetesVersion': is required/);
+  });
+
   test('a version other than the default needs its kubectl layer', () => {
     expect(() => synth({ kubernetesVersion: eks.KubernetesVersion.V1_32 }))
       .toThrow(/invalid 'kubectlLayer': is required for kubernetesVersion 1.32.*KubectlV32Layer/);

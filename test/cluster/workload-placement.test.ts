@@ -34,6 +34,7 @@ describe('a workload on a Spot Graviton node group', () => {
     const stack = new Stack(new App(), 'Graviton');
     const cluster = new MlopsEksCluster(stack, 'Eks', {
       vpc: new MlopsNetwork(stack, 'Network').vpc,
+      kubernetesVersion: eks.KubernetesVersion.V1_36,
       capacityType: eks.CapacityType.SPOT,
       nodeArchitecture: ec2.InstanceArchitecture.ARM_64,
     });

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import { MlopsEksCluster, PodIdentityPreprocessing } from '../../src';
 import { PROCESSOR_DIRECTORY } from '../../src/preprocessing/processor-image';
@@ -25,7 +26,9 @@ function dockerfileSources(): string[] {
 
 function imageAssetHash(): string {
   const stack = new Stack(new App(), 'Hash');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
+  const cluster = new MlopsEksCluster(stack, 'Eks', {
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36,
+  });
   new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, applyManifests: false });
   const asset = stack.node.findAll().find((c): c is DockerImageAsset => c instanceof DockerImageAsset);
   return asset!.assetHash;

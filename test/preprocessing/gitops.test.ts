@@ -1,6 +1,7 @@
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
 import { envOf, IMAGE, objectOfKind, synth } from './helpers';
@@ -18,7 +19,9 @@ describe('GitOps (applyManifests: false) with literal inputs', () => {
   let preprocessing: PodIdentityPreprocessing;
   beforeAll(() => {
     const stack = new Stack(new App(), 'GitOps', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
+    const cluster = new MlopsEksCluster(stack, 'Eks', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36,
+    });
     preprocessing = new PodIdentityPreprocessing(stack, 'Preprocessing', {
       cluster: cluster.cluster,
       image: IMAGE,

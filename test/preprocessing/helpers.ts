@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { validateKubernetesObjects } from './k8s-schema';
 import { MlopsEksCluster, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
 
@@ -20,7 +21,9 @@ export type WorkloadProps = Partial<PodIdentityPreprocessingProps> | ((stack: St
 /** A stack with a cluster and one workload per props object (ids Preprocessing, Preprocessing2, …). */
 export function synthWorkloads(...propsList: WorkloadProps[]): Synthesized {
   const stack = new Stack(new App(), 'EksClusterStack');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
+  const cluster = new MlopsEksCluster(stack, 'Eks', {
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36,
+  });
   const workloads = propsList.map((props, i) => new PodIdentityPreprocessing(stack, i === 0 ? 'Preprocessing' : `Preprocessing${i + 1}`, {
     cluster: cluster.cluster,
     image: IMAGE,
