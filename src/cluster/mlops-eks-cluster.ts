@@ -5,11 +5,13 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AddonVersions, addonVersionsFor } from './addon-versions';
 import { ClusterAddons } from './addons';
 import { AutoModeSettings } from './auto-mode';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
+import { retainControlPlaneLogs } from './control-plane-logs';
 import { checkArchitecture, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
 import { endpointAccessFor } from './endpoint';
 import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
@@ -77,6 +79,14 @@ export interface MlopsEksClusterProps {
    * @default - all five: API, AUDIT, AUTHENTICATOR, CONTROLLER_MANAGER, SCHEDULER
    */
   readonly clusterLogging?: eks.ClusterLoggingTypes[];
+
+  /**
+   * How long CloudWatch Logs keeps the control-plane logs (`/aws/eks/<cluster name>/cluster`,
+   * which EKS itself would create without a retention). The log group is deleted with the stack.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly controlPlaneLogRetention?: logs.RetentionDays;
 
   /**
    * Where pods run: a managed node group scaled by the Cluster Autoscaler (the walkthrough's
@@ -301,6 +311,9 @@ export class MlopsEksCluster extends Construct {
       },
     });
     this.cluster = this.eksCluster;
+    if ((props.clusterLogging ?? ALL_LOG_TYPES).length > 0) {
+      retainControlPlaneLogs(this, this.eksCluster, props.clusterName, props.controlPlaneLogRetention ?? logs.RetentionDays.ONE_YEAR);
+    }
 
     if (this.computeMode === ComputeMode.MANAGED_NODEGROUP) {
       const nodes = this.addManagedNodes(props);
