@@ -78,11 +78,11 @@ export const ADDON_NAMES: Readonly<Record<keyof AddonVersions, string>> = {
  * (and the same for vpc-cni, kube-proxy, eks-pod-identity-agent and aws-ebs-csi-driver).
  */
 export const PINNED_ADDON_VERSIONS: Readonly<Record<string, ResolvedAddonVersions>> = {
-  '1.32': { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.11.4-eksbuild.40', kubeProxy: 'v1.32.13-eksbuild.16', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
-  '1.33': { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.12.4-eksbuild.18', kubeProxy: 'v1.33.10-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
-  '1.34': { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.13.2-eksbuild.11', kubeProxy: 'v1.34.6-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
-  '1.35': { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.3-eksbuild.3', kubeProxy: 'v1.35.3-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
-  '1.36': { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.3-eksbuild.3', kubeProxy: 'v1.36.0-eksbuild.14', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.32: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.11.4-eksbuild.40', kubeProxy: 'v1.32.13-eksbuild.16', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.33: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.12.4-eksbuild.18', kubeProxy: 'v1.33.10-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.34: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.13.2-eksbuild.11', kubeProxy: 'v1.34.6-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.35: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.3-eksbuild.3', kubeProxy: 'v1.35.3-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.36: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.3-eksbuild.3', kubeProxy: 'v1.36.0-eksbuild.14', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
 };
 
 const CONSTRUCT = 'MlopsEksCluster';

@@ -11,8 +11,8 @@ import { AddonVersions, addonVersionsFor } from './addon-versions';
 import { ClusterAddons } from './addons';
 import { AutoModeSettings } from './auto-mode';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
+import { checkArchitecture, checkEqualSizes, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
 import { retainControlPlaneLogs } from './control-plane-logs';
-import { checkArchitecture, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
 import { endpointAccessFor } from './endpoint';
 import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
@@ -124,7 +124,10 @@ export interface MlopsEksClusterProps {
   /**
    * Instance types of the node group, all of `nodeArchitecture`.
    *
-   * @default - x86: t3.medium on demand; t3.medium, t3a.medium and m5.large for SPOT (the walkthrough's). ARM_64: t4g.medium; t4g.medium, m7g.large and m6g.large for SPOT
+   * With the Cluster Autoscaler, all of one size (same vCPUs and memory, as the autoscaler needs
+   * to plan a scale-up): types of known, different sizes are refused at synth.
+   *
+   * @default - x86: t3.medium on demand; for SPOT t3.medium, t3a.medium, c5.large, c5a.large, c6i.large and c6a.large (2 vCPU, 4 GiB). ARM_64: t4g.medium; for SPOT t4g.medium, c6g.large and c7g.large
    */
   readonly instanceTypes?: ec2.InstanceType[];
 
@@ -456,6 +459,9 @@ function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, ar
     throw new PropValidationError(CONSTRUCT, 'instanceTypes', 'must name at least one instance type');
   }
   checkArchitecture(architecture, props.instanceTypes, props.amiType);
+  if (props.clusterAutoscaler ?? true) {
+    checkEqualSizes(props.instanceTypes);
+  }
   checkSizes(props);
   if (props.nodeDiskSize !== undefined) {
     checkIntegerInRange(CONSTRUCT, 'nodeDiskSize', props.nodeDiskSize.toGibibytes(), 20, 16384);

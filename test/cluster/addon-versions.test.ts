@@ -98,8 +98,11 @@ describe('MlopsEksCluster installs the pinned add-on versions', () => {
       'for kubernetesVersion 1.37 (pinned versions exist for 1.32, 1.33, 1.34, 1.35, 1.36): pass addonVersions.vpcCni, ' +
       'addonVersions.kubeProxy, addonVersions.podIdentityAgent, addonVersions.ebsCsiDriver');
     const all: AddonVersions = {
-      vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.4-eksbuild.1', kubeProxy: 'v1.37.0-eksbuild.1',
-      podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1',
+      vpcCni: 'v1.22.4-eksbuild.3',
+      coreDns: 'v1.14.4-eksbuild.1',
+      kubeProxy: 'v1.37.0-eksbuild.1',
+      podIdentityAgent: 'v1.3.10-eksbuild.3',
+      ebsCsiDriver: 'v1.66.0-eksbuild.1',
     };
     new MlopsEksCluster(stack, 'Eks2', { ...props, addonVersions: all });
     expect(installedVersions(Template.fromStack(stack))).toEqual(expected(all));

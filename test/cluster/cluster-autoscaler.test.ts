@@ -210,8 +210,11 @@ describe('Cluster Autoscaler versions', () => {
     const network = new MlopsNetwork(stack, 'Network');
     const layer = lambda.LayerVersion.fromLayerVersionArn(stack, 'Kubectl', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1');
     const addonVersions = {
-      vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.4-eksbuild.1', kubeProxy: 'v1.37.0-eksbuild.1',
-      podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1',
+      vpcCni: 'v1.22.4-eksbuild.3',
+      coreDns: 'v1.14.4-eksbuild.1',
+      kubeProxy: 'v1.37.0-eksbuild.1',
+      podIdentityAgent: 'v1.3.10-eksbuild.3',
+      ebsCsiDriver: 'v1.66.0-eksbuild.1',
     };
     expect(() => new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_37, kubectlLayer: layer, addonVersions }))
       .toThrow(/MlopsEksCluster: invalid 'clusterAutoscalerVersion': is required for kubernetesVersion 1.37.*clusterAutoscaler: false/);

@@ -253,13 +253,19 @@ describe('MlopsEksCluster with only a VPC', () => {
 });
 
 describe('MlopsEksCluster options', () => {
-  test('SPOT capacity uses the walkthrough three instance types', () => {
+  test('SPOT capacity spreads over six capacity pools of one size, 2 vCPU and 4 GiB, as the Cluster Autoscaler needs', () => {
     const { template } = synth({ capacityType: eks.CapacityType.SPOT });
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
       CapacityType: 'SPOT',
       AmiType: 'AL2023_x86_64_STANDARD',
-      InstanceTypes: ['t3.medium', 't3a.medium', 'm5.large'],
+      InstanceTypes: ['t3.medium', 't3a.medium', 'c5.large', 'c5a.large', 'c6i.large', 'c6a.large'],
     });
+  });
+
+  test('instance types of one size pass, and types of unknown size are not judged', () => {
+    expect(() => synth({ instanceTypes: ['m5.xlarge', 'm6i.xlarge', 'm7a.xlarge', 't3.xlarge'].map((t) => new ec2.InstanceType(t)) })).not.toThrow();
+    expect(() => synth({ instanceTypes: ['t3.medium', 'x2iedn.xlarge'].map((t) => new ec2.InstanceType(t)) })).not.toThrow();
+    expect(() => synth({ clusterAutoscaler: false, instanceTypes: ['t3.medium', 'm5.large'].map((t) => new ec2.InstanceType(t)) })).not.toThrow();
   });
 
   test('Graviton nodes: the AL2023 ARM AMI, t4g on demand, and an arm64 image platform', () => {
@@ -273,12 +279,12 @@ describe('MlopsEksCluster options', () => {
     expect(cluster.imagePlatform.platform).toBe('linux/arm64');
   });
 
-  test('Graviton Spot nodes spread over three arm64 capacity pools', () => {
+  test('Graviton Spot nodes spread over three arm64 capacity pools of one size, 2 vCPU and 4 GiB', () => {
     const { template } = synth({ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, capacityType: eks.CapacityType.SPOT });
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
       AmiType: 'AL2023_ARM_64_STANDARD',
       CapacityType: 'SPOT',
-      InstanceTypes: ['t4g.medium', 'm7g.large', 'm6g.large'],
+      InstanceTypes: ['t4g.medium', 'c6g.large', 'c7g.large'],
     });
   });
 
@@ -379,6 +385,10 @@ describe('MlopsEksCluster validation names the prop', () => {
     [{ instanceTypes: [new ec2.InstanceType('m7g.large')] }, /invalid 'instanceTypes': m7g.large is arm64 but nodeArchitecture is x86_64/],
     [{ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, instanceTypes: [new ec2.InstanceType('t3.medium')] }, /invalid 'instanceTypes': t3.medium is x86_64/],
     [{ nodeArchitecture: ec2.InstanceArchitecture.ARM_64, amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD }, /invalid 'amiType': AL2023_x86_64_STANDARD does not run on arm64 nodes/],
+    [{ instanceTypes: ['t3.medium', 't3a.medium', 'm5.large'].map((t) => new ec2.InstanceType(t)) },
+      /invalid 'instanceTypes': m5.large \(2 vCPU, 8 GiB\) is not the size of t3.medium \(2 vCPU, 4 GiB\).*Cluster Autoscaler/],
+    [{ capacityType: eks.CapacityType.SPOT, instanceTypes: ['c6i.large', 'c6i.xlarge'].map((t) => new ec2.InstanceType(t)) },
+      /invalid 'instanceTypes': c6i.xlarge \(4 vCPU, 8 GiB\) is not the size of c6i.large \(2 vCPU, 4 GiB\)/],
   ])('%j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -428,8 +438,11 @@ describe('a Kubernetes version bump (1.35 to 1.36)', () => {
   let before: Template;
   let after: Template;
   beforeAll(() => {
-    before = synth({ kubernetesVersion: eks.KubernetesVersion.V1_35, kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(
-      new Stack(), 'Layer', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl-v35:1') }).template;
+    before = synth({
+      kubernetesVersion: eks.KubernetesVersion.V1_35,
+      kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(
+        new Stack(), 'Layer', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl-v35:1'),
+    }).template;
     after = synth({ kubernetesVersion: eks.KubernetesVersion.V1_36 }).template;
   });
 

@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { MlopsEksCluster, PodIdentityPreprocessing } from '../../src';
 import { PROCESSOR_DIRECTORY } from '../../src/preprocessing/processor-image';
 
