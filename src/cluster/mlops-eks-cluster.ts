@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AddonVersions, addonVersionsFor } from './addon-versions';
+import { AddonVersions, addonVersionsFor, ResolvedAddonVersions } from './addon-versions';
 import { ClusterAddons } from './addons';
 import { AutoModeSettings } from './auto-mode';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
@@ -287,6 +287,10 @@ export class MlopsEksCluster extends Construct {
     this.computeMode = props.computeMode ?? ComputeMode.MANAGED_NODEGROUP;
     this.nodeArchitecture = props.nodeArchitecture ?? ec2.InstanceArchitecture.X86_64;
     validateProps(props, this.computeMode, this.nodeArchitecture);
+    // Resolved before anything is created, so a version without pins fails cleanly.
+    const addonVersions = this.computeMode === ComputeMode.MANAGED_NODEGROUP
+      ? addonVersionsFor(props.kubernetesVersion, props.addonVersions ?? {})
+      : undefined;
     this.imagePlatform = imagePlatformFor(this.nodeArchitecture);
     this.kubernetesVersion = props.kubernetesVersion;
     this.secretsEncryptionKey = props.secretsEncryptionKey ?? new kms.Key(this, 'SecretsKey', {
@@ -319,7 +323,7 @@ export class MlopsEksCluster extends Construct {
     }
 
     if (this.computeMode === ComputeMode.MANAGED_NODEGROUP) {
-      const nodes = this.addManagedNodes(props);
+      const nodes = this.addManagedNodes(props, addonVersions!);
       this.nodegroup = nodes.nodegroup;
       this.nodeRole = nodes.nodeRole;
       this.podIdentityAgent = nodes.addons.podIdentityAgent;
@@ -346,7 +350,7 @@ export class MlopsEksCluster extends Construct {
   }
 
   /** The node group with its role and launch template, the add-ons, and the Cluster Autoscaler. */
-  private addManagedNodes(props: MlopsEksClusterProps): ManagedNodes {
+  private addManagedNodes(props: MlopsEksClusterProps, addonVersions: ResolvedAddonVersions): ManagedNodes {
     const capacityType = props.capacityType ?? eks.CapacityType.ON_DEMAND;
     // Not aws-eks-v2's default node role: that one also carries AmazonEKS_CNI_Policy, which the
     // VPC CNI gets from its own Pod Identity role here.
@@ -373,7 +377,6 @@ export class MlopsEksCluster extends Construct {
     // it to the cluster's version makes a version bump roll the nodes too (to the newest AMI
     // release of that version). aws-eks-v2's Nodegroup has no prop for it.
     (nodegroup.node.defaultChild as eks.CfnNodegroup).version = this.kubernetesVersion.version;
-    const addonVersions = addonVersionsFor(this.kubernetesVersion, props.addonVersions ?? {});
     const addons = new ClusterAddons(this, 'Addons', this.eksCluster, nodegroup, addonVersions);
     if (!(props.clusterAutoscaler ?? true)) {
       return { nodegroup, nodeRole, addons };

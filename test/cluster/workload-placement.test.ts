@@ -50,7 +50,7 @@ describe('a workload on a Spot Graviton node group', () => {
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
       AmiType: 'AL2023_ARM_64_STANDARD',
       CapacityType: 'SPOT',
-      InstanceTypes: ['t4g.medium', 'm7g.large', 'm6g.large'],
+      InstanceTypes: ['t4g.medium', 'c6g.large', 'c7g.large'],
     });
     expect(jobSpec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/arch': 'arm64' });
   });
