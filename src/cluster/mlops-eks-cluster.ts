@@ -132,7 +132,9 @@ export interface MlopsEksClusterProps {
   readonly instanceTypes?: ec2.InstanceType[];
 
   /**
-   * Minimum number of nodes; the Cluster Autoscaler never goes below it.
+   * Minimum number of nodes; the Cluster Autoscaler never goes below it. 0 is allowed: the group
+   * still starts with `desiredSize` nodes (at least 1 with the autoscaler), and the autoscaler
+   * keeps the node that runs CoreDNS and itself.
    *
    * @default 1
    */
@@ -151,7 +153,8 @@ export interface MlopsEksClusterProps {
    * `minSize`, `maxSize` or `desiredSize` (the group is then set to it, and the autoscaler adds
    * nodes back for pending pods); every other deploy leaves a scaled group as it is.
    *
-   * @default - minSize
+   * @default - minSize, but at least 1 with the Cluster Autoscaler (a group created empty would
+   * never get a node: the autoscaler has to run on one first); 0 with the autoscaler is an error
    */
   readonly desiredSize?: number;
 
@@ -471,10 +474,15 @@ function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, ar
   }
 }
 
-/** The node group's sizes with their defaults. */
+/**
+ * The node group's sizes with their defaults. With the Cluster Autoscaler the group starts with
+ * at least one node: CoreDNS, KEDA and the autoscaler itself must run before anything can add a
+ * node, so a group created empty would stay empty.
+ */
 function nodeSizes(props: MlopsEksClusterProps): { minSize: number; maxSize: number; desiredSize: number } {
   const minSize = props.minSize ?? 1;
-  return { minSize, maxSize: props.maxSize ?? 5, desiredSize: props.desiredSize ?? minSize };
+  const startsOneNode = (props.clusterAutoscaler ?? true) && !Token.isUnresolved(minSize);
+  return { minSize, maxSize: props.maxSize ?? 5, desiredSize: props.desiredSize ?? (startsOneNode ? Math.max(minSize, 1) : minSize) };
 }
 
 function checkSizes(props: MlopsEksClusterProps): void {
@@ -490,6 +498,11 @@ function checkSizes(props: MlopsEksClusterProps): void {
   }
   if (desiredSize < minSize || desiredSize > maxSize) {
     throw new PropValidationError(CONSTRUCT, 'desiredSize', `${desiredSize} must be between minSize ${minSize} and maxSize ${maxSize}`);
+  }
+  if (desiredSize === 0 && (props.clusterAutoscaler ?? true)) {
+    throw new PropValidationError(CONSTRUCT, 'desiredSize',
+      '0 leaves no node for CoreDNS, KEDA and the Cluster Autoscaler itself, and only the autoscaler could add one: ' +
+      'set desiredSize to 1 or more (minSize may stay 0), or clusterAutoscaler: false');
   }
 }
 

@@ -293,6 +293,16 @@ describe('MlopsEksCluster options', () => {
     template.hasResourceProperties('AWS::EKS::Nodegroup', { ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
   });
 
+  test('minSize 0 with the Cluster Autoscaler still starts one node, for the system pods that must run before it can add one', () => {
+    const { template } = synth({ minSize: 0 });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', { ScalingConfig: { MinSize: 0, MaxSize: 5, DesiredSize: 1 } });
+  });
+
+  test('without the Cluster Autoscaler, minSize 0 may start with no node (something else adds them)', () => {
+    const { template } = synth({ minSize: 0, clusterAutoscaler: false });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', { ScalingConfig: { MinSize: 0, MaxSize: 5, DesiredSize: 0 } });
+  });
+
   test('publicAccessCidrs opens the public side of the endpoint to those CIDRs only', () => {
     const { template, stack } = synth({ publicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'] });
     template.hasResourceProperties('AWS::EKS::Cluster', {
@@ -378,6 +388,8 @@ describe('MlopsEksCluster validation names the prop', () => {
     [{ instanceTypes: [] }, /invalid 'instanceTypes'/],
     [{ nodeDiskSize: Size.gibibytes(10) }, /invalid 'nodeDiskSize'/],
     [{ minSize: 6 }, /invalid 'minSize': 6 is greater than maxSize 5/],
+    [{ minSize: 0, desiredSize: 0 },
+      /invalid 'desiredSize': 0 leaves no node for CoreDNS, KEDA and the Cluster Autoscaler itself.*desiredSize .*minSize.*clusterAutoscaler: false/],
     [{ publicAccessCidrs: [] }, /invalid 'publicAccessCidrs': is empty; omit it to keep the endpoint private/],
     [{ publicAccessCidrs: ['203.0.113.7'] }, /invalid 'publicAccessCidrs': '203.0.113.7' is not an IPv4 CIDR block/],
     [{ publicAccessCidrs: ['203.0.113.7/24'] }, /invalid 'publicAccessCidrs': '203.0.113.7\/24' is not a network address/],
