@@ -16,7 +16,7 @@
  * and region.
  */
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
-import { App, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, App, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -61,6 +61,11 @@ export class EksClusterStack extends Stack {
       publicAccessCidrs: props.publicAccessCidrs,
       ...kubernetesVersionProps(this, props.kubernetesVersion),
     });
+    // The walkthrough's node group name, kept as the walkthrough has it. A fixed name means that a
+    // change replacing the node group (instance types, capacity type, AMI type, subnets) must also
+    // rename it; see the README's "Kubernetes upgrades and other node group changes".
+    Annotations.of(this.cluster).acknowledgeWarning('cdk-mlops-eks:fixedNodegroupName',
+      'The walkthrough names its node group; a replacing change renames it in the same deploy (README).');
     if (props.adminRoleArn) {
       this.cluster.grantClusterAdmin(iam.Role.fromRoleArn(this, 'AdminRole', props.adminRoleArn));
     }

@@ -303,6 +303,15 @@ describe('MlopsEksCluster options', () => {
     template.hasResourceProperties('AWS::EKS::Nodegroup', { ScalingConfig: { MinSize: 0, MaxSize: 5, DesiredSize: 0 } });
   });
 
+  test('a fixed nodegroupName warns at synth that replacing changes then fail, and names them', () => {
+    const { stack } = synth({ nodegroupName: 'primary' });
+    const warnings = Annotations.fromStack(stack).findWarning('/EksClusterStack/Eks', Match.stringLikeRegexp(
+      "nodegroupName 'primary'.*capacityType, instanceTypes, amiType, nodeSubnets.*cdk-mlops-eks:fixedNodegroupName"));
+    expect(warnings).toHaveLength(1);
+    const unnamed = synth({});
+    expect(Annotations.fromStack(unnamed.stack).findWarning('*', Match.stringLikeRegexp('fixedNodegroupName'))).toEqual([]);
+  });
+
   test('publicAccessCidrs opens the public side of the endpoint to those CIDRs only', () => {
     const { template, stack } = synth({ publicAccessCidrs: ['203.0.113.7/32', '198.51.100.0/24'] });
     template.hasResourceProperties('AWS::EKS::Cluster', {

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp } from '../../examples/app';
 import { runAwsSolutions } from '../nag';
 
@@ -49,6 +49,15 @@ describe('the example app reproduces the walkthrough', () => {
       InstanceTypes: ['t3.medium'],
       ScalingConfig: { MinSize: 1, MaxSize: 5, DesiredSize: 1 },
     });
+  });
+
+  test('keeps the walkthrough\'s node group name, acknowledging that replacing node group changes then fail (README)', () => {
+    const app = new App();
+    const { cluster: stack } = buildExampleApp(app);
+    app.synth();
+    // The library warns about every fixed node group name; the example acknowledges its own.
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('fixedNodegroupName'))).toEqual([]);
+    Template.fromStack(stack).hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'eks-demo-primary-nodegroup' });
   });
 
   test('the node group grows and shrinks by itself: the Cluster Autoscaler, for this cluster\'s tagged groups', () => {
