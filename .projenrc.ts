@@ -38,6 +38,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The reference that the processor's own CSV scanner is tested against (test/processor/csv.test.ts).
     'csv-parse@^7.0.3',
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
+    // Kubernetes 1.34, the newest version in KEDA's tested window: the example app and the onUpload() tests.
+    '@aws-cdk/lambda-layer-kubectl-v34@^2.2.2',
     'aws-cdk@^2.1148.1',
     'cdk-nag@^3.0.2',
     // Strict schema validation of the emitted manifests (test/preprocessing/k8s-schema.ts): the
