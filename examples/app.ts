@@ -3,7 +3,7 @@
  * this library: NetworkStack and EksClusterStack with the walkthrough's names and tags, and this
  * library's safer defaults (see the README's table).
  *
- *   npm run synth:example                         # Kubernetes 1.36 (the library default)
+ *   npm run synth:example                         # Kubernetes 1.34 (the newest KEDA is tested on)
  *   npx cdk synth -c kubernetesVersion=1.32       # the walkthrough's version
  *   npx cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
  *   npx cdk synth -c publicAccessCidrs=203.0.113.7/32                    # kubectl from your machine
@@ -16,6 +16,7 @@
  * and region.
  */
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
+import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -38,7 +39,10 @@ export class NetworkStack extends Stack {
 
 export interface EksClusterStackProps extends StackProps {
   readonly network: MlopsNetwork;
-  /** 'default' for the library's default Kubernetes version, '1.32' for the walkthrough's. */
+  /**
+   * '1.34' (the default: the newest version in KEDA's tested window, which onUpload() needs) or
+   * '1.32' (the walkthrough's).
+   */
   readonly kubernetesVersion: string;
   readonly adminRoleArn?: string;
   /** CIDRs that may reach the Kubernetes API from the internet; none keeps the endpoint private. */
@@ -87,14 +91,14 @@ function kubernetesVersionProps(scope: Construct, version: string) {
   if (version === '1.32') {
     return { kubernetesVersion: eks.KubernetesVersion.V1_32, kubectlLayer: new KubectlV32Layer(scope, 'KubectlLayer') };
   }
-  if (version !== 'default') {
-    throw new Error(`context kubernetesVersion must be 'default' or '1.32', got '${version}'`);
+  if (version !== '1.34') {
+    throw new Error(`context kubernetesVersion must be '1.34' or '1.32', got '${version}'`);
   }
-  return {};
+  return { kubernetesVersion: eks.KubernetesVersion.V1_34, kubectlLayer: new KubectlV34Layer(scope, 'KubectlLayer') };
 }
 
 /**
- * Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn,
+ * Builds the example app; context: kubernetesVersion ('1.34' | '1.32'), adminRoleArn,
  * publicAccessCidrs (comma-separated), bucketNamePrefix, owner.
  */
 export function buildExampleApp(app: App): { network: NetworkStack; cluster: EksClusterStack } {
@@ -103,7 +107,7 @@ export function buildExampleApp(app: App): { network: NetworkStack; cluster: Eks
   const cluster = new EksClusterStack(app, 'EksClusterStack', {
     description: 'eks-demo: EKS cluster, Pod Identity, buckets and the data-preprocessing Job',
     network: network.network,
-    kubernetesVersion: String(context('kubernetesVersion') ?? 'default'),
+    kubernetesVersion: String(context('kubernetesVersion') ?? '1.34'),
     adminRoleArn: context('adminRoleArn'),
     publicAccessCidrs: listContext(context('publicAccessCidrs')),
     bucketNamePrefix: String(context('bucketNamePrefix') ?? APP_PREFIX),

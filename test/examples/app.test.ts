@@ -43,7 +43,7 @@ describe('the example app reproduces the walkthrough', () => {
   });
 
   test('EksClusterStack: cluster eks-demo-eks-cluster with node group eks-demo-primary-nodegroup', () => {
-    cluster.hasResourceProperties('AWS::EKS::Cluster', { Name: 'eks-demo-eks-cluster', Version: '1.36' });
+    cluster.hasResourceProperties('AWS::EKS::Cluster', { Name: 'eks-demo-eks-cluster', Version: '1.34' });
     cluster.hasResourceProperties('AWS::EKS::Nodegroup', {
       NodegroupName: 'eks-demo-primary-nodegroup',
       InstanceTypes: ['t3.medium'],

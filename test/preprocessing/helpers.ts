@@ -1,6 +1,8 @@
+import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { validateKubernetesObjects } from './k8s-schema';
 import { MlopsEksCluster, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
 
@@ -17,10 +19,22 @@ export interface Synthesized {
 /** Props of a workload, or a function that makes them in the stack (to import buckets into it, say). */
 export type WorkloadProps = Partial<PodIdentityPreprocessingProps> | ((stack: Stack) => Partial<PodIdentityPreprocessingProps>);
 
+/**
+ * A cluster of Kubernetes 1.34, the newest version in KEDA's tested window (onUpload() refuses
+ * versions no KEDA release is tested on).
+ */
+export function testCluster(stack: Stack): MlopsEksCluster {
+  return new MlopsEksCluster(stack, 'Eks', {
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }),
+    kubernetesVersion: eks.KubernetesVersion.V1_34,
+    kubectlLayer: new KubectlV34Layer(stack, 'KubectlLayer'),
+  });
+}
+
 /** A stack with a cluster and one workload per props object (ids Preprocessing, Preprocessing2, …). */
 export function synthWorkloads(...propsList: WorkloadProps[]): Synthesized {
   const stack = new Stack(new App(), 'EksClusterStack');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }) });
+  const cluster = testCluster(stack);
   const workloads = propsList.map((props, i) => new PodIdentityPreprocessing(stack, i === 0 ? 'Preprocessing' : `Preprocessing${i + 1}`, {
     cluster: cluster.cluster,
     image: IMAGE,

@@ -1,0 +1,93 @@
+import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import { IMAGE, testCluster } from './helpers';
+import { MlopsEksCluster, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
+import { kedaChartFor } from '../../src/preprocessing/keda';
+
+/** The KEDA chart version a cluster of this Kubernetes version gets for onUpload(). */
+function kedaChartOnCluster(version: eks.KubernetesVersion, kubectlLayer?: (stack: Stack) => any, kedaVersion?: string): string {
+  const stack = new Stack(new App(), 'Stack');
+  const cluster = new MlopsEksCluster(stack, 'Eks', {
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: version, kubectlLayer: kubectlLayer?.(stack),
+  });
+  new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, image: IMAGE, trigger: PreprocessingTrigger.onUpload({ kedaVersion }) });
+  const [chart] = Object.values<any>(Template.fromStack(stack).findResources('Custom::AWSCDK-EKS-HelmChart', { Properties: { Chart: 'keda' } }));
+  return chart.Properties.Version;
+}
+
+describe('KEDA follows the cluster\'s Kubernetes version (KEDA\'s compatibility matrix)', () => {
+  test.each([['1.32', '2.19.0'], ['1.33', '2.19.0'], ['1.34', '2.19.0']])('Kubernetes %s gets KEDA %s', (kubernetes, keda) => {
+    expect(kedaChartFor(kubernetes, undefined)).toBe(keda);
+  });
+
+  test.each(['1.35', '1.36'])('Kubernetes %s, on which no KEDA release is tested, is refused, naming KEDA and the versions it supports', (kubernetes) => {
+    expect(() => kedaChartFor(kubernetes, undefined)).toThrow(
+      new RegExp(`invalid 'trigger.kedaVersion': no KEDA release is tested on Kubernetes ${kubernetes.replace('.', '\\.')}, which onUpload\\(\\) needs \\(KEDA 2\\.19: 1\\.32-1\\.34`));
+  });
+
+  test('the cluster\'s version is read from the cluster: 1.32 and 1.34 get the pinned chart, 1.36 fails at synth', () => {
+    expect(kedaChartOnCluster(eks.KubernetesVersion.V1_32, (stack) => new KubectlV32Layer(stack, 'Kubectl'))).toBe('2.19.0');
+    expect(() => kedaChartOnCluster(eks.KubernetesVersion.V1_36)).toThrow(/no KEDA release is tested on Kubernetes 1\.36/);
+  });
+
+  test('the chart version stays overridable: a newer KEDA than the matrix knows is taken as given', () => {
+    expect(kedaChartFor('1.36', '2.20.0')).toBe('2.20.0');
+    expect(kedaChartOnCluster(eks.KubernetesVersion.V1_36, undefined, '2.20.0')).toBe('2.20.0');
+  });
+
+  test('a given KEDA release that the matrix does not list for the cluster\'s version is refused', () => {
+    expect(() => kedaChartFor('1.34', '2.18.2')).toThrow(/invalid 'trigger.kedaVersion': KEDA 2.18.2 is tested on Kubernetes 1.31 to 1.33 .*not on the cluster's 1.34/);
+  });
+
+  test('a cluster whose version is unknown at synth (imported) gets the newest pinned chart', () => {
+    expect(kedaChartFor(undefined, undefined)).toBe('2.19.0');
+  });
+});
+
+describe('a workload in a stack other than the cluster\'s', () => {
+  const triggers = {
+    onDemand: PreprocessingTrigger.onDemand(),
+    schedule: PreprocessingTrigger.schedule('0 2 * * *'),
+    onDeploy: PreprocessingTrigger.onDeploy(),
+    onUpload: PreprocessingTrigger.onUpload({ maxParallelJobs: 1 }),
+  };
+  let app: App;
+  let clusterStack: Stack;
+  let workloadStacks: Stack[];
+  beforeAll(() => {
+    app = new App();
+    clusterStack = new Stack(app, 'ClusterStack');
+    const cluster = testCluster(clusterStack);
+    workloadStacks = [];
+    for (const applyManifests of [true, false]) {
+      for (const [name, trigger] of Object.entries(triggers)) {
+        const workload = `${name}${applyManifests ? '' : 'GitOps'}`;
+        const stack = new Stack(app, `${workload}Stack`);
+        new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, image: IMAGE, trigger, applyManifests, namespace: workload.toLowerCase() });
+        workloadStacks.push(stack);
+      }
+    }
+  });
+
+  test('synthesizes for every trigger, applied or GitOps, without a dependency cycle', () => {
+    expect(() => app.synth()).not.toThrow();
+    for (const stack of workloadStacks) {
+      expect(stack.dependencies.map((d) => d.stackName)).toEqual(['ClusterStack']);
+    }
+    expect(clusterStack.dependencies).toEqual([]);
+  });
+
+  test('KEDA may read the length of each upload queue through a policy in the workload\'s stack', () => {
+    for (const stack of workloadStacks.filter((s) => s.stackName.startsWith('onUpload'))) {
+      const policies = Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.PolicyDocument.Statement) === JSON.stringify([
+          { Action: 'sqs:GetQueueAttributes', Effect: 'Allow', Resource: p.Properties.PolicyDocument.Statement[0].Resource },
+        ]));
+      expect(policies).toHaveLength(1);
+      expect(JSON.stringify(policies[0].Properties.Roles)).toContain('Fn::ImportValue');
+    }
+  });
+});
