@@ -1,3 +1,4 @@
+import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -5,10 +6,14 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 import { runAwsSolutions } from '../nag';
 
-function autoModeStack(app: App, props: Partial<MlopsEksClusterProps> = {}): { stack: Stack; cluster: MlopsEksCluster } {
+type ClusterProps = Partial<MlopsEksClusterProps> | ((stack: Stack) => Partial<MlopsEksClusterProps>);
+
+function autoModeStack(app: App, props: ClusterProps = {}): { stack: Stack; cluster: MlopsEksCluster } {
   const stack = new Stack(app, 'AutoModeStack');
   const network = new MlopsNetwork(stack, 'Network');
-  const cluster = new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, computeMode: ComputeMode.AUTO_MODE, ...props });
+  const cluster = new MlopsEksCluster(stack, 'Eks', {
+    vpc: network.vpc, computeMode: ComputeMode.AUTO_MODE, ...(typeof props === 'function' ? props(stack) : props),
+  });
   return { stack, cluster };
 }
 
@@ -118,7 +123,10 @@ describe('MlopsEksCluster in EKS Auto Mode, with a PodIdentityPreprocessing work
 describe('MlopsEksCluster in EKS Auto Mode, with a per-upload workload (KEDA)', () => {
   let template: Template;
   beforeAll(() => {
-    const { stack, cluster } = autoModeStack(new App());
+    // Kubernetes 1.34: onUpload() needs a version in KEDA's tested window.
+    const { stack, cluster } = autoModeStack(new App(), (scope) => ({
+      kubernetesVersion: eks.KubernetesVersion.V1_34, kubectlLayer: new KubectlV34Layer(scope, 'KubectlLayer'),
+    }));
     new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, trigger: PreprocessingTrigger.onUpload() });
     template = Template.fromStack(stack);
   });
