@@ -17,7 +17,7 @@ export const KEDA_KUBERNETES_VERSIONS: ReadonlyArray<{ readonly keda: string; re
   { keda: '2.17', first: 30, last: 32 },
 ];
 /** The chart installed for each KEDA minor release this library pins. */
-const KEDA_CHARTS: Readonly<Record<string, string>> = { '2.19': '2.19.0' };
+const KEDA_CHARTS: Readonly<Record<string, string>> = { 2.19: '2.19.0' };
 /** The chart for a cluster whose Kubernetes version is not known at synth (an imported cluster). */
 const NEWEST_KEDA_CHART = KEDA_CHARTS[KEDA_KUBERNETES_VERSIONS[0].keda];
 const VERSION_PROP = 'trigger.kedaVersion';
