@@ -9,7 +9,7 @@ import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
-import { KubernetesObject, workloadLabels } from './manifests/labels';
+import { KubernetesObject, manifestId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
 import { WorkloadNamespace } from './namespace';
@@ -151,7 +151,8 @@ export interface PodIdentityPreprocessingProps {
   readonly bucketNamePrefix?: string;
 
   /**
-   * What happens to created buckets when they leave the stack.
+   * What happens to created buckets when they leave the stack. `RemovalPolicy.DESTROY` needs
+   * `autoDeleteObjects: true` (a bucket that holds objects cannot be deleted).
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -182,14 +183,17 @@ export interface PodIdentityPreprocessingProps {
   readonly image?: ProcessorImage;
 
   /**
-   * Retries of a failed pod before the Job fails.
+   * Retries of a failed pod before the Job fails. `onUpload()` Jobs never retry (0): the queue
+   * redelivers the message instead.
    *
-   * @default 2
+   * @default 2 (0 with onUpload())
    */
   readonly backoffLimit?: number;
 
   /**
-   * How long a Job may run in total before it is stopped.
+   * How long a run may take before it is stopped, counted from when its pod starts (time spent
+   * waiting for a node does not count). Jobs of on-demand, scheduled and per-deploy runs are
+   * also stopped this long after they were created.
    *
    * @default Duration.hours(1)
    */
@@ -365,8 +369,10 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize, createNamespace
       ? { parallelRuns: trigger.maxParallelRuns ?? 1, parallelRunsProp: 'trigger.maxParallelJobs' }
       : undefined);
+    workloadNamespace.addUsage({ path: this.node.path, resources, parallelRuns: trigger.maxParallelRuns ?? 1 });
     if (trigger.queue) {
       checkNoUploadLoop(this.inputBucket, inputPrefix, this.outputBucket, outputPrefix);
+      checkNoRetryInJob(props.backoffLimit);
     }
 
     const namespaceObjects = createNamespace ? workloadNamespace.create(applyManifests) : [];
@@ -390,10 +396,15 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
   }
 
   /**
-   * The workload's own objects go in two manifests: the service account and network policy, and
-   * the objects that start pods in one named after their kind. Changing the trigger to another
-   * kind then deletes the old object (CloudFormation removes its manifest) instead of leaving a
-   * CronJob or ScaledJob behind, and a TTL-deleted Job is never re-created by an unrelated change.
+   * Each of the workload's objects is applied by a manifest of its own, whose construct ID is the
+   * object's kind, namespace and name (see manifestId). A rename (jobName, namespace, service
+   * account, trigger kind) changes the ID, so CloudFormation replaces the manifest: it creates the
+   * new objects, then deletes the old manifest, whose Delete runs `kubectl delete` on the old
+   * objects, whatever their kind (kubectl's prune would not cover KEDA kinds, NetworkPolicy or
+   * ServiceAccount). The same names always give the same ID, so a replacement never deletes
+   * objects that the new manifest holds. Nothing relies on prune, and no object carries a prune
+   * label: KEDA copies a ScaledJob's labels onto the Jobs it starts, which `kubectl apply --prune`
+   * would otherwise delete, running or not, on every update.
    */
   private applyManifests(
     cluster: eks.ICluster,
@@ -401,20 +412,23 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     trigger: PreprocessingTriggerConfig,
     prerequisites: IDependable[],
   ): void {
-    // Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a failure.
-    const access = new eks.KubernetesManifest(this, 'Manifests', {
+    const access = accessObjects.map((object) => this.applyObject(cluster, object, prerequisites));
+    let previous: IDependable[] = [...access, ...(trigger.dependencies ?? [])];
+    for (const object of trigger.manifests) {
+      previous = [this.applyObject(cluster, object, previous)];
+    }
+  }
+
+  /** Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a failure. */
+  private applyObject(cluster: eks.ICluster, object: KubernetesObject, dependencies: IDependable[]): eks.KubernetesManifest {
+    const manifest = new eks.KubernetesManifest(this, manifestId(object), {
       cluster,
-      manifest: copyOf(accessObjects),
+      manifest: copyOf([object]),
       overwrite: true,
+      prune: false,
     });
-    access.node.addDependency(...prerequisites);
-    const kinds = trigger.manifests.map((object) => object.kind);
-    const run = new eks.KubernetesManifest(this, `${kinds[kinds.length - 1]}Manifest`, {
-      cluster,
-      manifest: copyOf(trigger.manifests),
-      overwrite: true,
-    });
-    run.node.addDependency(access, ...(trigger.dependencies ?? []));
+    manifest.node.addDependency(...dependencies);
+    return manifest;
   }
 }
 
@@ -510,6 +524,14 @@ function checkNoUploadLoop(inputBucket: s3.IBucket, inputPrefix: string, outputB
   }
 }
 
+/** With onUpload() the queue redelivers a failed message; a pod retried inside the Job would find none and end as Succeeded. */
+function checkNoRetryInJob(backoffLimit: number | undefined): void {
+  if (backoffLimit !== undefined && !Token.isUnresolved(backoffLimit) && backoffLimit !== 0) {
+    throw new PropValidationError(CONSTRUCT, 'backoffLimit',
+      `${backoffLimit} cannot be used with onUpload(): the queue's redelivery is the retry (trigger.maxReceiveCount), so its Jobs have backoffLimit 0`);
+  }
+}
+
 function validateProps(props: PodIdentityPreprocessingProps): void {
   checkName(CONSTRUCT, 'namespace', props.namespace, 63, DNS_LABEL, DNS_LABEL_RULE);
   checkName(CONSTRUCT, 'serviceAccountName', props.serviceAccountName, 63, DNS_LABEL, DNS_LABEL_RULE);
@@ -529,5 +551,10 @@ function validateProps(props: PodIdentityPreprocessingProps): void {
   }
   if (props.autoDeleteObjects && props.bucketRemovalPolicy !== RemovalPolicy.DESTROY) {
     throw new PropValidationError(CONSTRUCT, 'autoDeleteObjects', 'needs bucketRemovalPolicy RemovalPolicy.DESTROY');
+  }
+  if (props.bucketRemovalPolicy === RemovalPolicy.DESTROY && !props.autoDeleteObjects) {
+    throw new PropValidationError(CONSTRUCT, 'bucketRemovalPolicy',
+      'RemovalPolicy.DESTROY needs autoDeleteObjects: true: CloudFormation cannot delete a bucket that still holds objects '
+      + '(or object versions), so `cdk destroy` would fail on the first upload');
   }
 }

@@ -1,8 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { claimNotifications } from './bucket-notifications';
 import { acknowledgeManagedPolicies } from '../private/acknowledgements';
 
 /** How long a message may wait beyond the Job's deadline before another Job may take it. */
@@ -23,26 +24,39 @@ export interface UploadQueueProps {
  * The queue between S3 and the Jobs: encrypted (SSE-SQS), TLS only, a dead-letter queue after
  * `maxReceiveCount` receives, a visibility timeout longer than a Job may run, and a policy that
  * lets only S3 deliver, only for this bucket and only in this account. The bucket notifies it of
- * every object created under the prefix with the suffix.
+ * every object created under the prefix with the suffix. The dead-letter queue accepts messages
+ * only from this queue (`RedriveAllowPolicy`); the queue is named from its construct path so that
+ * the dead-letter queue can name it without a reference cycle.
  */
 export class UploadQueue extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
+  /** How long a received message stays hidden: the one value queue and processor both use. */
+  public readonly visibilityTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: UploadQueueProps) {
     super(scope, id);
+    this.visibilityTimeout = props.activeDeadline.plus(VISIBILITY_MARGIN);
+    const queueName = Names.uniqueResourceName(this, { maxLength: 80 });
+    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, 'SourceQueue', queueArn)],
+      },
     });
     this.queue = new sqs.Queue(this, 'Queue', {
+      queueName,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: props.activeDeadline.plus(VISIBILITY_MARGIN),
+      visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
+    claimNotifications(scope, props.bucket, props.prefix, props.suffix);
     props.bucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
       new QueueForBucketDestination(this.queue),

@@ -5,11 +5,13 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { ComputeMode, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 import { runAwsSolutions } from '../nag';
 
-function autoModeStack(app: App, props: Partial<MlopsEksClusterProps> = {}): { stack: Stack; cluster: MlopsEksCluster } {
+type ClusterProps = Partial<MlopsEksClusterProps> | ((stack: Stack) => Partial<MlopsEksClusterProps>);
+
+function autoModeStack(app: App, props: ClusterProps = {}): { stack: Stack; cluster: MlopsEksCluster } {
   const stack = new Stack(app, 'AutoModeStack');
   const network = new MlopsNetwork(stack, 'Network');
   const cluster = new MlopsEksCluster(stack, 'Eks', {
-    vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_36, computeMode: ComputeMode.AUTO_MODE, ...props,
+    vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_36, computeMode: ComputeMode.AUTO_MODE, ...(typeof props === 'function' ? props(stack) : props),
   });
   return { stack, cluster };
 }

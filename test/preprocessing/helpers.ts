@@ -18,12 +18,18 @@ export interface Synthesized {
 /** Props of a workload, or a function that makes them in the stack (to import buckets into it, say). */
 export type WorkloadProps = Partial<PodIdentityPreprocessingProps> | ((stack: Stack) => Partial<PodIdentityPreprocessingProps>);
 
+/** A cluster of Kubernetes 1.36, the example's version (KEDA 2.21 is tested on it). */
+export function testCluster(stack: Stack): MlopsEksCluster {
+  return new MlopsEksCluster(stack, 'Eks', {
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }),
+    kubernetesVersion: eks.KubernetesVersion.V1_36,
+  });
+}
+
 /** A stack with a cluster and one workload per props object (ids Preprocessing, Preprocessing2, …). */
 export function synthWorkloads(...propsList: WorkloadProps[]): Synthesized {
   const stack = new Stack(new App(), 'EksClusterStack');
-  const cluster = new MlopsEksCluster(stack, 'Eks', {
-    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36,
-  });
+  const cluster = testCluster(stack);
   const workloads = propsList.map((props, i) => new PodIdentityPreprocessing(stack, i === 0 ? 'Preprocessing' : `Preprocessing${i + 1}`, {
     cluster: cluster.cluster,
     image: IMAGE,

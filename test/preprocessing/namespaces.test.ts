@@ -43,7 +43,7 @@ describe('two workloads in one namespace', () => {
     const namespace = manifestWith(template, 'Namespace');
     expect(namespace.logicalId).toMatch(/^EksCluster/);
     const others = appliedManifests(template).filter((m) => m.logicalId !== namespace.logicalId);
-    expect(others).toHaveLength(4);
+    expect(others).toHaveLength(6);
     for (const manifest of others) {
       expect(manifest.logicalId).toMatch(/^Preprocessing2?[A-Z]/);
       expect(manifest.objects.map((o) => o.kind)).not.toContain('Namespace');
@@ -53,6 +53,15 @@ describe('two workloads in one namespace', () => {
   test('a second workload with the same Job or service account name is refused, naming the prop', () => {
     expect(() => synthWorkloads({ jobName: 'a' }, { jobName: 'a', serviceAccountName: 'other-sa' })).toThrow(/invalid 'jobName': 'a' is already used by another workload in namespace 'mlops'/);
     expect(() => synthWorkloads({ jobName: 'a' }, { jobName: 'b', serviceAccountName: 'a-sa' })).toThrow(/invalid 'serviceAccountName': 'a-sa' is already used/);
+  });
+
+  test('workloads that each fit the quota but not together are refused, naming every workload', () => {
+    const upload = (jobName: string, maxParallelJobs: number) => ({ jobName, inputKey: `${jobName}/x.csv`, trigger: PreprocessingTrigger.onUpload({ maxParallelJobs }) });
+    expect(() => synthWorkloads(upload('first', 3), upload('second', 2))).toThrow(new RegExp(
+      "invalid 'trigger.maxParallelJobs': the workloads in namespace 'mlops' together need more than the namespace quota's limits.cpu 8 at their parallelism "
+      + '\\(EksClusterStack/Preprocessing: 3 × 2, EksClusterStack/Preprocessing2: 2 × 2\\)'));
+    expect(() => synthWorkloads(upload('first', 2), upload('second', 2))).not.toThrow();
+    expect(() => synthWorkloads(upload('first', 3), { ...upload('second', 2), namespace: 'other' })).not.toThrow();
   });
 
   test('the same names in different namespaces are fine, each namespace created once', () => {

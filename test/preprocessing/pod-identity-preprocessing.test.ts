@@ -103,16 +103,15 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(schemaProblems(preprocessing.manifests)).toEqual([]);
   });
 
-  test('the namespace is created (never adopted), the workload\'s objects are applied with overwrite', () => {
+  test('the namespace is created (never adopted), each of the workload\'s objects is applied with overwrite, by a manifest of its own', () => {
     const namespace = manifestWith(template, 'Namespace');
     expect(namespace.objects.map((o) => o.kind)).toEqual(['Namespace', 'ResourceQuota', 'LimitRange']);
     expect(namespace.overwrite).toBe(false);
-    const access = manifestWith(template, 'ServiceAccount');
-    expect(access.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'NetworkPolicy']);
-    expect(access.overwrite).toBe(true);
-    const run = manifestWith(template, 'CronJob');
-    expect(run.objects.map((o) => o.kind)).toEqual(['CronJob']);
-    expect(run.overwrite).toBe(true);
+    for (const kind of ['ServiceAccount', 'NetworkPolicy', 'CronJob']) {
+      const manifest = manifestWith(template, kind);
+      expect(manifest.objects.map((o) => o.kind)).toEqual([kind]);
+      expect(manifest.overwrite).toBe(true);
+    }
   });
 
   test('objects wait for the namespace, the role and the association; the CronJob for its service account', () => {
@@ -122,7 +121,8 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
       expect.stringMatching(/^PreprocessingPodIdentityAssociation/),
       expect.stringMatching(/^PreprocessingRoleDefaultPolicy/),
     ]));
-    expect(manifestWith(template, 'CronJob').dependsOn).toContain(access.logicalId);
+    expect(manifestWith(template, 'NetworkPolicy').dependsOn).toEqual(access.dependsOn);
+    expect(manifestWith(template, 'CronJob').dependsOn).toEqual(expect.arrayContaining([access.logicalId, manifestWith(template, 'NetworkPolicy').logicalId]));
     const [association] = Object.values<any>(template.findResources('AWS::EKS::PodIdentityAssociation'));
     expect(association.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/PodIdentityAgentAddon/)]));
   });
@@ -298,6 +298,12 @@ describe('PodIdentityPreprocessing options', () => {
     expect(warnings.map((w) => w.id).sort()).toEqual(['/EksClusterStack/Preprocessing/ProcessedDataBucket', '/EksClusterStack/Preprocessing/RawDataBucket']);
   });
 
+  test('every run\'s pod is safe from the Cluster Autoscaler\'s scale-down and has a deadline of running time', () => {
+    const cronJob = objectOfKind(synth().preprocessing.manifests, 'CronJob');
+    expect(cronJob.spec.jobTemplate.spec.template.metadata.annotations).toEqual({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
+    expect(podSpecOf(cronJob).activeDeadlineSeconds).toBe(3600);
+  });
+
   test('resources, deadline and log level are passed through', () => {
     const { preprocessing } = synth({ resources: { memoryLimit: '8Gi' }, activeDeadline: Duration.minutes(30), logLevel: 'DEBUG' });
     const cronJob = objectOfKind(preprocessing.manifests, 'CronJob');
@@ -327,6 +333,7 @@ describe('PodIdentityPreprocessing validation names the prop', () => {
     [{ backoffLimit: -1 }, /invalid 'backoffLimit'/],
     [{ logLevel: 'LOUD' }, /invalid 'logLevel'/],
     [{ autoDeleteObjects: true }, /invalid 'autoDeleteObjects'.*DESTROY/],
+    [{ bucketRemovalPolicy: RemovalPolicy.DESTROY }, /invalid 'bucketRemovalPolicy': RemovalPolicy.DESTROY needs autoDeleteObjects: true/],
     [{ resources: { cpuLimit: 'two' } }, /invalid 'resources.cpuLimit'/],
     [{ resources: { memoryRequest: '1 GB' } }, /invalid 'resources.memoryRequest'/],
     [{ resources: { memoryRequest: '6Gi' } }, /invalid 'resources.memoryRequest': 6Gi is more than resources.memoryLimit 4Gi/],

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { envOf, manifestWith, objectOfKind, schemaProblems, synth, synthWorkloads } from './helpers';
@@ -46,11 +46,11 @@ describe('PreprocessingTrigger.onDeploy', () => {
     expect(schemaProblems(preprocessing.manifests)).toEqual([]);
   });
 
-  test('the Job carries its manifest\'s prune label, so an update that renames it deletes the old Job', () => {
-    const resource = template.toJSON().Resources[manifestWith(template, 'Job').logicalId];
-    const pruneLabel = resource.Properties.PruneLabel;
-    expect(pruneLabel).toMatch(/^aws\.cdk\.eks\/prune-/);
-    expect(manifestWith(template, 'Job').objects[0].metadata.labels).toHaveProperty([pruneLabel]);
+  test('a new spec is a new manifest: CloudFormation creates the new Job, then deletes the old one with its manifest', () => {
+    const idWith = (props: Parameters<typeof synth>[0]): string => manifestWith(synth({ trigger: onDeploy, ...props as object }).template, 'Job').logicalId;
+    const id = manifestWith(template, 'Job').logicalId;
+    expect(idWith({ createAdditionalBuckets: true })).toBe(id);
+    expect(idWith({ logLevel: 'DEBUG' })).not.toBe(id);
   });
 
   test('the same spec gives the same name; a new image, environment or resources give a new one', () => {
@@ -181,13 +181,13 @@ describe('PreprocessingTrigger.onUpload', () => {
   test('a ScaledJob with the aws-sqs-queue trigger starts one Job per message, at most 4 at once', () => {
     expect(scaledJob.apiVersion).toBe('keda.sh/v1alpha1');
     expect(scaledJob.metadata).toMatchObject({ name: 'data-preprocessing', namespace: 'mlops' });
-    expect(scaledJob.spec).toMatchObject({ maxReplicaCount: 4, minReplicaCount: 0, scalingStrategy: { strategy: 'default' } });
+    expect(scaledJob.spec).toMatchObject({ maxReplicaCount: 4, minReplicaCount: 0 });
     const authentication = objectOfKind(preprocessing.manifests, 'TriggerAuthentication');
     expect(authentication.spec).toEqual({ podIdentity: { provider: 'aws' } });
     const [trigger] = scaledJob.spec.triggers;
     expect(trigger).toMatchObject({ type: 'aws-sqs-queue', metadata: { queueLength: '1' }, authenticationRef: { name: authentication.metadata.name } });
     const applied = objectOfKind(manifestWith(template, 'ScaledJob').objects, 'ScaledJob');
-    expect(applied.spec.triggers[0].metadata).toEqual({ queueURL: `{{Ref:${queueId()}}}`, queueLength: '1', awsRegion: '{{Ref:AWS::Region}}' });
+    expect(applied.spec.triggers[0].metadata).toMatchObject({ queueURL: `{{Ref:${queueId()}}}`, queueLength: '1', awsRegion: '{{Ref:AWS::Region}}' });
   });
 
   test('the Jobs run the processor in queue mode: the queue and the input prefix instead of one input key', () => {
@@ -197,11 +197,61 @@ describe('PreprocessingTrigger.onUpload', () => {
     expect(scaledJob.spec.jobTargetRef.podFailurePolicy.rules[0]).toMatchObject({ action: 'FailJob' });
   });
 
-  test('the ScaledJob waits for KEDA\'s chart (its CRDs) and its service account', () => {
+  test('the ScaledJob waits for its TriggerAuthentication, which waits for KEDA\'s chart (its CRDs) and the service account', () => {
     const [chartId] = Object.keys(template.findResources('Custom::AWSCDK-EKS-HelmChart', KEDA_CHART));
+    const authentication = manifestWith(template, 'TriggerAuthentication');
+    expect(authentication.dependsOn).toEqual(expect.arrayContaining([chartId, manifestWith(template, 'ServiceAccount').logicalId]));
+    expect(manifestWith(template, 'ScaledJob').dependsOn).toContain(authentication.logicalId);
+  });
+
+  test('a redeploy that changes the ScaledJob lets running Jobs finish (KEDA\'s gradual rollout)', () => {
+    expect(scaledJob.spec.rollout).toEqual({ strategy: 'gradual' });
+  });
+
+  test('no update prunes the Jobs KEDA starts: they carry the ScaledJob\'s labels, and no manifest\'s prune selector matches them', () => {
+    const resources = template.findResources('Custom::AWSCDK-EKS-KubernetesResource');
     const run = manifestWith(template, 'ScaledJob');
-    expect(run.objects.map((o) => o.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
-    expect(run.dependsOn).toEqual(expect.arrayContaining([chartId, manifestWith(template, 'ServiceAccount').logicalId]));
+    expect(resources[run.logicalId].Properties.PruneLabel).toBeUndefined();
+    // KEDA (pkg/scaling/executor/scale_jobs.go) labels each Job with its own labels and every label of the ScaledJob.
+    const applied = objectOfKind(run.objects, 'ScaledJob');
+    const jobLabels = { 'scaledjob.keda.sh/name': applied.metadata.name, ...applied.metadata.labels };
+    const pruneSelectors = Object.values<any>(resources).map((r) => r.Properties.PruneLabel).filter((label) => label !== undefined);
+    for (const label of pruneSelectors) {
+      expect(Object.keys(jobLabels)).not.toContain(label);
+    }
+  });
+
+  test('retries come from the queue only: the Jobs have backoffLimit 0', () => {
+    expect(scaledJob.spec.jobTargetRef.backoffLimit).toBe(0);
+  });
+
+  test('KEDA counts only visible messages, and starts Jobs for them less the pending ones (accurate)', () => {
+    expect(scaledJob.spec.triggers[0].metadata.scaleOnInFlight).toBe('false');
+    expect(scaledJob.spec.scalingStrategy).toEqual({ strategy: 'accurate' });
+  });
+
+  test('the processor keeps messages hidden for the queue\'s own visibility timeout', () => {
+    const [queue] = Object.values<any>(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }));
+    expect(envOf(scaledJob).VISIBILITY_TIMEOUT_SECONDS).toBe(String(queue.Properties.VisibilityTimeout));
+  });
+
+  test('the deadline counts running time only: on the pod, not on the Job', () => {
+    expect(scaledJob.spec.jobTargetRef.template.spec.activeDeadlineSeconds).toBe(3600);
+    expect(scaledJob.spec.jobTargetRef.activeDeadlineSeconds).toBeUndefined();
+  });
+
+  test('the Cluster Autoscaler never removes a node under a running Job\'s pod', () => {
+    expect(scaledJob.spec.jobTargetRef.template.metadata.annotations).toEqual({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
+  });
+
+  test('the dead-letter queue accepts messages only from its source queue (RedriveAllowPolicy)', () => {
+    const resources = template.toJSON().Resources;
+    const queueName = resources[queueId()].Properties.QueueName;
+    expect(typeof queueName).toBe('string');
+    const policy = resources[deadLetterQueueId()].Properties.RedriveAllowPolicy;
+    expect(policy.redrivePermission).toBe('byQueue');
+    expect(policy.sourceQueueArns).toHaveLength(1);
+    expect(JSON.stringify(policy.sourceQueueArns[0])).toContain(`:${queueName}`);
   });
 
   test('the ScaledJob and TriggerAuthentication validate against KEDA\'s schema', () => {
@@ -214,7 +264,7 @@ describe('PreprocessingTrigger.onUpload with two workloads on one cluster', () =
   beforeAll(() => {
     ({ template } = synthWorkloads(
       { trigger: PreprocessingTrigger.onUpload() },
-      { jobName: 'second', inputPrefix: 'second/', inputKey: 'second/x.csv', trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 2, suffix: '.txt' }) },
+      { jobName: 'second', namespace: 'second', inputPrefix: 'second/', inputKey: 'second/x.csv', trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 2, suffix: '.txt' }) },
     ));
   });
 
@@ -238,6 +288,25 @@ describe('PreprocessingTrigger.onUpload validation names the prop', () => {
       .toThrow(/invalid 'trigger.maxParallelJobs': 5 parallel runs × resources.cpuLimit 2 are more than the namespace quota's limits.cpu 8/);
   });
 
+  test('a retry inside the Job is refused: the queue redelivers', () => {
+    expect(() => synth({ trigger: PreprocessingTrigger.onUpload(), backoffLimit: 2 }))
+      .toThrow(/invalid 'backoffLimit': 2 cannot be used with onUpload\(\)/);
+  });
+
+  test('two workloads whose upload notifications overlap on one bucket are refused, naming both', () => {
+    const shared = (inputPrefix: string, suffix: string, jobName?: string) => (stack: Stack) => ({
+      jobName,
+      inputBucket: (stack.node.tryFindChild('Shared') as s3.Bucket | undefined) ?? new s3.Bucket(stack, 'Shared'),
+      inputKey: `${inputPrefix}x.csv`,
+      inputPrefix,
+      trigger: PreprocessingTrigger.onUpload({ suffix, maxParallelJobs: 1 }),
+    });
+    expect(() => synthWorkloads(shared('data/', '.csv'), shared('data/2026/', '.csv', 'second')))
+      .toThrow(/EksClusterStack\/Preprocessing2 \(prefix 'data\/2026\/', suffix '.csv'\) overlap those of EksClusterStack\/Preprocessing \(prefix 'data\/'/);
+    expect(() => synthWorkloads(shared('data/', ''), shared('other/', '.csv', 'second'))).not.toThrow();
+    expect(() => synthWorkloads(shared('data/', '.csv'), shared('data/', '.txt', 'second'))).not.toThrow();
+  });
+
   test('a Job may not outlive the longest time a message can stay hidden', () => {
     expect(() => synth({ trigger: PreprocessingTrigger.onUpload(), activeDeadline: Duration.hours(12) }))
       .toThrow(/invalid 'activeDeadline': 12 hours is too long for onUpload/);
@@ -246,8 +315,8 @@ describe('PreprocessingTrigger.onUpload validation names the prop', () => {
   test('two workloads may not ask for different KEDA versions on one cluster', () => {
     expect(() => synthWorkloads(
       { trigger: PreprocessingTrigger.onUpload() },
-      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.18.0' }) },
-    )).toThrow(/invalid 'trigger.kedaVersion': '2.18.0' differs from KEDA 2.19.0/);
+      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.19.1' }) },
+    )).toThrow(/invalid 'trigger.kedaVersion': '2.19.1' differs from KEDA 2.19.0/);
   });
 
   test('outputs may not land where uploads start runs', () => {

@@ -8,6 +8,11 @@ export const CONTAINER_NAME = 'preprocessing';
 export const EXIT_BAD_INPUT = 2;
 /** Runs as the image's non-root `node` user. */
 const RUN_AS_USER = 1000;
+/**
+ * The Cluster Autoscaler never removes a node under a running run's pod (its scratch volume and
+ * its progress would be lost); other nodes scale down as usual.
+ */
+export const POD_ANNOTATIONS = { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' };
 
 /** CPU and memory in Kubernetes quantity notation. */
 export interface WorkloadResourceValues {
@@ -33,7 +38,9 @@ export interface JobSpecValues {
 }
 
 /**
- * The JobSpec of one run. Its pod failure policy fails the Job at once when the processor
+ * The JobSpec of one run. The deadline is set twice: on the pod, where it counts running time
+ * only (not the time a pod waits for a node), and on the Job, which bounds the whole run (a
+ * trigger may drop the Job's, see queueRunSpec). Its pod failure policy fails the Job at once when the processor
  * reports bad input (exit 2: a retry reads the same bytes) and does not count pods that were
  * disrupted (node drain, Spot reclaim, preemption) against `backoffLimit`.
  */
@@ -49,7 +56,7 @@ export function jobSpec(values: JobSpecValues): KubernetesObject {
       ],
     },
     template: {
-      metadata: { labels: { ...values.labels } },
+      metadata: { labels: { ...values.labels }, annotations: { ...POD_ANNOTATIONS } },
       spec: podSpec(values),
     },
   };
@@ -59,6 +66,7 @@ function podSpec(values: JobSpecValues): KubernetesObject {
   return {
     serviceAccountName: values.serviceAccountName,
     restartPolicy: 'Never',
+    activeDeadlineSeconds: values.activeDeadlineSeconds,
     ...(values.architecture ? { nodeSelector: { 'kubernetes.io/arch': values.architecture } } : {}),
     securityContext: {
       runAsNonRoot: true,
@@ -112,6 +120,18 @@ export function withContainerEnv(spec: KubernetesObject, change: Record<string, 
     else env.set(name, value);
   }
   container.env = [...env].map(([name, value]) => ({ name, value }));
+  return copy;
+}
+
+/**
+ * A copy of `spec` for a queue-fed run: no retry inside the Job (`backoffLimit` 0: the queue
+ * redelivers the message, and a retried pod would find none and end as Succeeded), and only the
+ * pod's deadline, so time spent waiting for a node never cuts a run short.
+ */
+export function queueRunSpec(spec: KubernetesObject): KubernetesObject {
+  const copy = JSON.parse(JSON.stringify(spec));
+  copy.backoffLimit = 0;
+  delete copy.activeDeadlineSeconds;
   return copy;
 }
 

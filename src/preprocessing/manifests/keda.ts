@@ -27,9 +27,12 @@ export function triggerAuthentication(name: string, namespace: string, labels: R
 }
 
 /**
- * One Job per message: with `queueLength` 1 and the default scaling strategy KEDA starts as
- * many Jobs as there are messages (visible plus in flight) minus the Jobs already running, at
- * most `maxParallelJobs`.
+ * One Job per visible message. KEDA reads only the visible messages (`scaleOnInFlight: "false"`:
+ * a message a Job holds is not new work, and one stranded by a killed pod must not start an
+ * empty Job every poll until it is visible again), so the `accurate` strategy fits: it starts
+ * as many Jobs as there are visible messages minus the Jobs still pending, at most
+ * `maxParallelJobs` running. `rollout.strategy: gradual` lets running Jobs finish with the old
+ * spec when the ScaledJob changes (KEDA's default deletes them).
  */
 export function queueScaledJob(values: QueueScaledJobValues, authenticationName: string): KubernetesObject {
   return {
@@ -43,10 +46,11 @@ export function queueScaledJob(values: QueueScaledJobValues, authenticationName:
       maxReplicaCount: values.maxParallelJobs,
       successfulJobsHistoryLimit: 10,
       failedJobsHistoryLimit: 10,
-      scalingStrategy: { strategy: 'default' },
+      rollout: { strategy: 'gradual' },
+      scalingStrategy: { strategy: 'accurate' },
       triggers: [{
         type: 'aws-sqs-queue',
-        metadata: { queueURL: values.queueUrl, queueLength: '1', awsRegion: values.region },
+        metadata: { queueURL: values.queueUrl, queueLength: '1', awsRegion: values.region, scaleOnInFlight: 'false' },
         authenticationRef: { name: authenticationName },
       }],
     },

@@ -21,3 +21,13 @@ export function namespaceLabels(): Record<string, string> {
 export function objectMetadata(name: string, namespace: string, labels: Record<string, string>): KubernetesObject {
   return { name, namespace, labels: { ...labels } };
 }
+
+/**
+ * The construct ID of the manifest that applies one object: its kind, namespace and name, joined
+ * by ':', which no Kubernetes name contains. Never change this scheme: a new ID for the same
+ * names would make CloudFormation create the new manifest and then delete the old one, whose
+ * `kubectl delete` would remove the objects just applied.
+ */
+export function manifestId(object: KubernetesObject): string {
+  return [object.kind, object.metadata.namespace ?? '', object.metadata.name].join(':');
+}

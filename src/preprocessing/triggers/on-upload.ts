@@ -1,9 +1,10 @@
+import { Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import type { PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions } from './trigger';
 import { checkIntegerInRange, PropValidationError } from '../../private/validation';
-import { DEFAULT_KEDA_VERSION, KedaInstallation } from '../keda';
-import { withContainerEnv } from '../manifests/job';
+import { KedaInstallation } from '../keda';
+import { queueRunSpec, withContainerEnv } from '../manifests/job';
 import { queueScaledJob, triggerAuthentication } from '../manifests/keda';
 import { MAX_VISIBILITY_TIMEOUT, UploadQueue, VISIBILITY_MARGIN } from '../upload-queue';
 
@@ -24,7 +25,7 @@ export function bindOnUpload(
   checkIntegerInRange(CONSTRUCT, 'trigger.maxReceiveCount', maxReceiveCount, 1, 1000);
   checkDeadlineFitsVisibility(options);
 
-  const { queue, deadLetterQueue } = new UploadQueue(scope, 'UploadQueue', {
+  const { queue, deadLetterQueue, visibilityTimeout } = new UploadQueue(scope, 'UploadQueue', {
     bucket: options.inputBucket,
     prefix: options.inputPrefix,
     suffix: upload.suffix ?? '.csv',
@@ -38,12 +39,18 @@ export function bindOnUpload(
     resourceArns: [queue.queueArn],
   });
 
-  const keda = KedaInstallation.of(options.cluster, upload.kedaVersion ?? DEFAULT_KEDA_VERSION);
-  keda.watchQueue(queue);
+  const keda = KedaInstallation.of(options.cluster, upload.kedaVersion);
+  keda.watchQueue(scope, queue);
   const dependencies: IDependable[] = options.applyManifests ? [keda.installChart()] : [];
 
   const authenticationName = `${options.jobName}-sqs`;
-  const jobSpec = withContainerEnv(options.jobSpec, { INPUT_KEY: undefined, INPUT_PREFIX: options.inputPrefix, QUEUE_URL: queue.queueUrl });
+  const jobSpec = withContainerEnv(queueRunSpec(options.jobSpec), {
+    INPUT_KEY: undefined,
+    INPUT_PREFIX: options.inputPrefix,
+    QUEUE_URL: queue.queueUrl,
+    // The processor receives with the queue's own visibility timeout, not a default of its own.
+    VISIBILITY_TIMEOUT_SECONDS: Tokenization.stringifyNumber(visibilityTimeout.toSeconds()),
+  });
   return {
     manifests: [
       triggerAuthentication(authenticationName, options.namespace, options.labels),

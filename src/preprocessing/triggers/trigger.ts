@@ -36,9 +36,12 @@ export interface UploadTriggerOptions {
   /**
    * The version of KEDA's Helm chart (https://kedacore.github.io/charts) installed on the
    * cluster. KEDA is installed once per cluster; every workload on it must ask for the same
-   * version.
+   * version. A release that KEDA's compatibility matrix does not list for the cluster's
+   * Kubernetes version is refused.
    *
-   * @default '2.19.0'
+   * @default - the pinned release of the newest KEDA tested on the cluster's Kubernetes version
+   * (2.19.0 for 1.32, 2.20.2 for 1.33, 2.21.1 for 1.34 to 1.36); for other versions no KEDA
+   * release is tested, and one must be given
    */
   readonly kedaVersion?: string;
 }
