@@ -65,6 +65,26 @@ describe('exit code 0', () => {
     expect(lines.every((l) => typeof l.time === 'string' && l.level === 'info')).toBe(true);
   });
 
+  test('in JSON format every line names the run, the last one included', async () => {
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make(), '--run-id', RUN_ID], { LOG_FORMAT: 'json' });
+    const lines = run.log.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.filter((l) => l.runId !== RUN_ID)).toEqual([]);
+    expect(lines[lines.length - 1].message).toBe('Preprocessing completed successfully!');
+  });
+
+  test('in text format control characters are escaped: a file name cannot forge a log line', async () => {
+    const dir = temp.make();
+    const path = join(dir, 'a\nERROR fake.csv');
+    writeFileSync(path, GOOD_ROWS);
+    const run = await runCli(['--input', path, '--output', temp.make(), '--run-id', RUN_ID]);
+    expect(run.code).toBe(0);
+    expect(run.log).toContain(`Reading ${dir}/a\\nERROR fake.csv`);
+    // Every line is one of the logger's own: time, level, message.
+    expect(run.log.trim().split('\n').filter((line) => !/^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO |WARN |ERROR) /.test(line))).toEqual([]);
+    expect(run.log).not.toMatch(/^ERROR fake\.csv/m);
+  });
+
   test('LOG_LEVEL=WARN hides the info lines', async () => {
     const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { LOG_LEVEL: 'WARN' });
     expect(run.code).toBe(0);

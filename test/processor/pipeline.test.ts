@@ -79,7 +79,9 @@ describe('a small walkthrough-shaped input', () => {
     const manifest = JSON.parse(run.text('manifest', 'json'));
     expect(manifest).toEqual({
       run_id: RUN_ID,
-      input: expect.stringMatching(/input\.csv$/),
+      input: run.inputPath,
+      // Lineage of a local file: what applies to one (SPEC §11).
+      source: { path: run.inputPath, size: statSync(run.inputPath!).size, last_modified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
       processing_timestamp: '2024-12-21T22:49:04Z',
       input_rows: 5,
       total_rows: 5,
