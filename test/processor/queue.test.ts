@@ -221,7 +221,8 @@ describe('queue mode: one S3 event message per Job', () => {
     const w = await workload('race');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);
     const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
-    await sqs.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 }));
+    const release = { QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 };
+    await sqs.client.send(new ChangeMessageVisibilityCommand(release));
     proxy.setFaults({ holdGets: { keySuffix: `${w.prefix}hr.csv` } });
     const run = runJob(w);
     await proxy.whenGetHeld();
