@@ -85,7 +85,12 @@ function eventOf(bucket: string, object: Put): string {
       s3: {
         s3SchemaVersion: '1.0',
         bucket: { name: bucket },
-        object: { key: encodeS3EventKey(object.key), size: object.size, eTag: object.eTag, ...(object.versionId ? { versionId: object.versionId } : {}) },
+        object: {
+          key: encodeS3EventKey(object.key),
+          size: object.size,
+          eTag: object.eTag,
+          ...(object.versionId ? { versionId: object.versionId } : {}),
+        },
       },
     }],
   });
