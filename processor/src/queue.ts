@@ -240,7 +240,7 @@ async function processObject(
   const destination = output.kind === 's3'
     ? `s3://${output.bucket}/${output.prefix}${place.folder}/`
     : join(output.dir, place.folder);
-  log.info(`Processing ${input}`, { output: destination, eventTime: object.eventTime, ...versionFields(object) });
+  log.info(`Processing ${input}`, { output: destination, runId, eventTime: object.eventTime, ...versionFields(object) });
   try {
     if (object.versionId !== undefined && await isKeyDeleted(s3(), object, options.signal)) {
       throw new SupersededInputError(`${input} was deleted after version '${object.versionId}' was uploaded (its current version is a delete marker)`);

@@ -117,6 +117,12 @@ function step(text: string): void {
   process.stdout.write(`\n==> ${text}\n`);
 }
 
+/**
+ * The workload logs JSON lines for CloudWatch (LOG_FORMAT=json); on a terminal the demo shows
+ * the same lines as text.
+ */
+const READABLE_LOGS = { LOG_FORMAT: 'text' } as const;
+
 function environmentWithoutAwsSettings(): NodeJS.ProcessEnv {
   // The child must find its credentials the way a pod does, not from this shell's AWS settings.
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') || name.startsWith('AWS_SDK_JS_')));
@@ -211,6 +217,7 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
       ...environmentWithoutAwsSettings(),
       ...jobEnv,
       ...agent.env(),
+      ...READABLE_LOGS,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       SCRATCH_DIR: scratch,
     });
@@ -351,6 +358,7 @@ async function runUploadFlow(options: DemoOptions, template: StackTemplate, star
       ...environmentWithoutAwsSettings(),
       ...env,
       ...agent.env(),
+      ...READABLE_LOGS,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
       SCRATCH_DIR: mkdtempSync(join(flow.files, `${name}-scratch-`)),
