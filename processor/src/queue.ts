@@ -257,7 +257,7 @@ async function processObject(
       signal: options.signal,
       s3Client: s3(),
       env: options.env,
-      inputVersion: { versionId: object.versionId, eTag: object.eTag },
+      inputVersion: object.versionId !== undefined || object.eTag !== undefined ? { versionId: object.versionId, eTag: object.eTag } : undefined,
       exclusiveManifest: true,
     });
     return 'processed';

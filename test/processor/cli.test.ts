@@ -73,6 +73,15 @@ describe('exit code 0', () => {
     expect(lines[lines.length - 1].message).toBe('Preprocessing completed successfully!');
   });
 
+  test('an input larger than SCRATCH_VOLUME_SIZE allows fails at once (exit 1), naming the volume and the scratchVolumeSize it needs', async () => {
+    const scratch = temp.make('cli-scratch-');
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', out], { SCRATCH_DIR: scratch, SCRATCH_VOLUME_SIZE: '4Mi' });
+    expect(run.code).toBe(1);
+    expect(run.log).toMatch(new RegExp(`the scratch volume ${scratch} has 4\\.0 MiB free, .*: set scratchVolumeSize to at least '1Gi'`));
+    expect(run.outputs).toEqual([]);
+  });
+
   test('in text format control characters are escaped: a file name cannot forge a log line', async () => {
     const dir = temp.make();
     const path = join(dir, 'a\nERROR fake.csv');
@@ -134,6 +143,7 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['no input at all', ['--output', 'y'], {}, /no input: pass --input or set INPUT_BUCKET/],
     ['no output at all', ['--input', 'x'], {}, /no output: pass --output or set OUTPUT_BUCKET/],
     ['an invalid LOG_LEVEL', ['--input', 'x', '--output', 'y'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error/],
+    ['an invalid SCRATCH_VOLUME_SIZE', ['--input', 'x', '--output', 'y'], { SCRATCH_VOLUME_SIZE: '10GB' }, /SCRATCH_VOLUME_SIZE must be a Kubernetes quantity of bytes/],
     ['an invalid --na-values', ['--input', 'x', '--output', 'y', '--na-values', 'none'], {}, /--na-values must be one of default, empty \(got 'none'\)/],
     ['an invalid NA_VALUES', ['--input', 'x', '--output', 'y'], { NA_VALUES: 'pandas' }, /NA_VALUES must be one of default, empty/],
     ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],
