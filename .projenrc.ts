@@ -140,6 +140,13 @@ project.addTask('bench', {
   description: 'Benchmark the processor against the walkthrough\'s pandas logic (needs python3-pandas)',
   steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/bench.js', receiveArgs: true }],
 });
+// Queue mode against moto's server, an S3 that keeps object versions (s3rver keeps none). Not part
+// of `npm test` (it needs Python): .ci/run installs moto (test/processor/moto/requirements.txt),
+// starts moto_server on 127.0.0.1 and runs this with MOTO_S3_ENDPOINT set.
+project.addTask('test:moto', {
+  description: 'Versioned-read tests of the processor against moto_server (MOTO_S3_ENDPOINT; .ci/run starts it)',
+  exec: "jest --coverage=false --runInBand --testMatch '<rootDir>/test/processor/moto/**/*.moto.ts'",
+});
 project.preCompileTask.spawn(buildProcessor);
 
 project.synth();

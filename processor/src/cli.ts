@@ -5,7 +5,7 @@
  * (one input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit
  * code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
-import { parseConfig, USAGE } from './config';
+import { parseConfig, runIdFor, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { pipelineModule, queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
@@ -42,6 +42,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       output: config.output,
       runId: config.runId,
       scratchDir: config.scratchDir,
+      scratchVolumeBytes: config.scratchVolumeBytes,
       threads: config.threads,
       naValues: config.naValues,
       log,
@@ -56,7 +57,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     const startedPool = options.startThreadsEarly && threads > 1 ? new WorkerPool(threads, DEFAULT_RANGE_BYTES) : undefined;
     // runPipeline stops the threads whatever happens (a pipeline that fails to load can only be the
     // process entry point's, which exits).
-    await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
+    // The run id is chosen here so that every line, this function's last one included, names it.
+    const runId = config.runId ?? runIdFor(new Date());
+    log = log.withContext({ runId });
+    await pipelineModule().runPipeline({ input: config.input, ...run, runId, log, startedPool });
     return EXIT_OK;
   } catch (error) {
     const code = exitCodeFor(error);

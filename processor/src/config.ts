@@ -10,7 +10,7 @@
  * output/). QUEUE_URL (or --queue-url) selects queue mode, where INPUT_PREFIX and INPUT_BUCKET say
  * which objects are this workload's input and INPUT_KEY is not used. RUN_ID, SCRATCH_DIR,
  * NA_VALUES (default|empty), THREADS, LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json),
- * RECEIVE_WAIT_SECONDS and VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win
+ * SCRATCH_VOLUME_SIZE (the scratch volume's size limit as a Kubernetes quantity, e.g. 10Gi), RECEIVE_WAIT_SECONDS and VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win
  * over variables.
  */
 import { parseArgs } from 'node:util';
@@ -33,7 +33,7 @@ export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
 RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
-Also RUN_ID, SCRATCH_DIR, NA_VALUES, THREADS, LOG_LEVEL, LOG_FORMAT.
+Also RUN_ID, SCRATCH_DIR, SCRATCH_VOLUME_SIZE, NA_VALUES, THREADS, LOG_LEVEL, LOG_FORMAT.
 --na-values: 'default' treats an empty cell and pandas' tokens (NA, null, NaN, None, N/A, ...) as
 missing values; 'empty' only an empty cell.
 --threads/THREADS: worker threads (1 = none, all on the main thread); default the CPUs the
@@ -88,6 +88,8 @@ export interface CliConfig {
   readonly queue?: QueueConfig;
   readonly runId?: string;
   readonly scratchDir?: string;
+  /** SCRATCH_VOLUME_SIZE in bytes: the scratch volume's limit where statfs cannot see it (an emptyDir's sizeLimit). */
+  readonly scratchVolumeBytes?: number;
   readonly naValues: NaValuesMode;
   /** Undefined: as many as the container's CPUs. */
   readonly threads?: number;
@@ -131,6 +133,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cl
     help: false,
     runId: values['run-id'] ?? (env.RUN_ID || undefined),
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
+    scratchVolumeBytes: parseByteQuantity('SCRATCH_VOLUME_SIZE', env.SCRATCH_VOLUME_SIZE),
     naValues,
     threads: parseThreads(values.threads !== undefined ? '--threads' : 'THREADS', values.threads ?? env.THREADS),
     logLevel,
@@ -172,6 +175,32 @@ function wholeNumber(name: string, raw: string | undefined, min: number, max: nu
   return value;
 }
 
+const BYTE_QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const BYTE_MULTIPLIERS: Record<string, number> = {
+  '': 1,
+  'k': 1e3,
+  'M': 1e6,
+  'G': 1e9,
+  'T': 1e12,
+  'P': 1e15,
+  'E': 1e18,
+  'Ki': 2 ** 10,
+  'Mi': 2 ** 20,
+  'Gi': 2 ** 30,
+  'Ti': 2 ** 40,
+  'Pi': 2 ** 50,
+  'Ei': 2 ** 60,
+};
+
+/** A Kubernetes quantity of bytes (`10Gi`, `500M`, `1048576`), or undefined when unset. */
+function parseByteQuantity(name: string, raw: string | undefined): number | undefined {
+  const text = raw?.trim() ?? '';
+  if (text === '') return undefined;
+  const match = BYTE_QUANTITY.exec(text);
+  if (!match) throw new BadInputError(`${name} must be a Kubernetes quantity of bytes such as 10Gi or 500M (got '${raw}')`);
+  return Math.floor(Number(match[1]) * BYTE_MULTIPLIERS[match[2] ?? '']);
+}
+
 /** A thread count, or undefined for the default (`auto` or unset). */
 function parseThreads(name: string, raw: string | undefined): number | undefined {
   const text = raw?.trim() ?? '';
@@ -197,7 +226,8 @@ function oneOf<T extends string>(
   return match;
 }
 
-const S3_URI = /^s3:\/\/([^/]+)(?:\/(.*))?$/;
+// `s`: a key may hold line breaks.
+const S3_URI = /^s3:\/\/([^/]+)(?:\/(.*))?$/s;
 
 /** `s3://bucket/key` or a local path. */
 export function parseInputLocation(text: string): InputLocation {

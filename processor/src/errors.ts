@@ -16,6 +16,19 @@ export class BadInputError extends Error {
   }
 }
 
+/**
+ * The object version an S3 event named is gone: a newer upload replaced it in an unversioned
+ * bucket (412 on the event's ETag), the version was deleted (NoSuchVersion), or the key was
+ * deleted since (NoSuchKey, a delete marker). Neither a success nor bad input: queue mode reports
+ * it, deletes the message and exits 0 (the newer upload has an event of its own).
+ */
+export class SupersededInputError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SupersededInputError';
+  }
+}
+
 /** The run was stopped from outside (SIGTERM or an aborted signal) before it finished. */
 export class RunAbortedError extends Error {
   constructor(message = 'the run was aborted before it finished') {

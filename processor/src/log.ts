@@ -2,6 +2,12 @@
  * Step logging in the walkthrough's style ("Downloading s3://...", "Dataset loaded: (rows, cols)",
  * "Saved: ...", "Preprocessing completed successfully!"), as text lines or JSON lines, all on one
  * stream (stderr by default, so stdout stays free).
+ *
+ * JSON lines (LOG_FORMAT=json, what the construct sets in the cluster) carry the context of the
+ * logger they came from (Logger.withContext): the run id, and in queue mode the message id and the
+ * object key, so a line found in CloudWatch names its run. Text lines stay the walkthrough's
+ * short lines; control characters in them (an object key may hold a line break) are escaped, so
+ * no value can start a line of its own.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -18,6 +24,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * A logger whose JSON lines also carry `fields` (added to this logger's, later values
+   * winning): `{ runId }` for a run, `{ messageId, key }` for an object of a message.
+   */
+  withContext(fields: LogFields): Logger;
 }
 
 export interface LoggerOptions {
@@ -34,27 +45,44 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'text';
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const now = options.now ?? (() => new Date());
-  const log = (level: LogLevel, message: string, fields?: LogFields): void => {
+  const emit = (level: LogLevel, message: string, fields: LogFields | undefined, context: LogFields | undefined): void => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const time = now().toISOString();
     if (format === 'json') {
-      write(JSON.stringify({ time, level, message, ...fields }) + '\n');
+      // JSON.stringify escapes control characters itself.
+      write(JSON.stringify({ time, level, message, ...context, ...fields }) + '\n');
       return;
     }
     const extra = fields
       ? Object.entries(fields)
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => ` ${k}=${v}`)
+        .map(([k, v]) => ` ${k}=${escapeControlCharacters(String(v))}`)
         .join('')
       : '';
-    write(`${time} ${level.toUpperCase().padEnd(5)} ${message}${extra}\n`);
+    write(`${time} ${level.toUpperCase().padEnd(5)} ${escapeControlCharacters(message)}${extra}\n`);
   };
+  return loggerWith(emit, undefined);
+}
+
+type Emit = (level: LogLevel, message: string, fields: LogFields | undefined, context: LogFields | undefined) => void;
+
+function loggerWith(emit: Emit, context: LogFields | undefined): Logger {
   return {
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
+    debug: (m, f) => emit('debug', m, f, context),
+    info: (m, f) => emit('info', m, f, context),
+    warn: (m, f) => emit('warn', m, f, context),
+    error: (m, f) => emit('error', m, f, context),
+    withContext: (fields) => loggerWith(emit, { ...context, ...fields }),
   };
+}
+
+/** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `a\nERROR x` → `a\\nERROR x`: a text log line stays one line whatever a key or message holds. */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => NAMED_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A logger that drops everything (library use without logs). */
@@ -63,6 +91,7 @@ export const silentLogger: Logger = {
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,
+  withContext: () => silentLogger,
 };
 
 /**

@@ -6,7 +6,7 @@
  * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -50,7 +50,12 @@ export interface OutputTarget {
   writeSmall(fileName: string, bytes: Buffer): Promise<void>;
   /** Makes all staged files visible (rename or upload); the manifest is not among them. */
   publish(files: readonly StagedFile[]): Promise<void>;
-  publishManifest(fileName: string, bytes: Buffer): Promise<void>;
+  /**
+   * Writes the manifest. With `exclusive` only if none exists under its name (S3 If-None-Match:
+   * *, a hard link locally), so that of two runs racing on one object one finishes it; resolves
+   * false when one existed.
+   */
+  publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean>;
   /** Removes staged files after a failure. */
   discard(): Promise<void>;
 }
@@ -88,9 +93,22 @@ export class LocalOutputTarget implements OutputTarget {
     }
   }
 
-  async publishManifest(fileName: string, bytes: Buffer): Promise<void> {
+  async publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean> {
     await this.writeSmall(fileName, bytes);
-    await this.publish([{ fileName, bytes: bytes.length, contentType: JSON_CONTENT_TYPE }]);
+    if (!exclusive) {
+      await this.publish([{ fileName, bytes: bytes.length, contentType: JSON_CONTENT_TYPE }]);
+      return true;
+    }
+    try {
+      // link, unlike rename, fails when the name exists.
+      await link(this.stagingPath(fileName), this.locationOf(fileName));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    } finally {
+      await this.discard();
+    }
   }
 
   async discard(): Promise<void> {
@@ -146,10 +164,12 @@ export class S3OutputTarget implements OutputTarget {
     }
   }
 
-  async publishManifest(fileName: string, bytes: Buffer): Promise<void> {
-    const { putSmallObject } = s3Module();
+  async publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean> {
+    const { putSmallObject, putSmallObjectIfAbsent } = s3Module();
     this.log.info(`Uploading to ${this.locationOf(fileName)}`);
+    if (exclusive) return putSmallObjectIfAbsent(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
     await putSmallObject(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
+    return true;
   }
 
   async discard(): Promise<void> {

@@ -40,6 +40,7 @@ import { RunAbortedError } from './errors';
 import { formatFloat } from './format';
 import { s3Module } from './io/lazy';
 import { openLocalFile, statInputFile } from './io/local';
+import type { ObjectVersion } from './io/s3';
 import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
 import { NaValuesMode } from './missing';
@@ -51,6 +52,7 @@ import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/execu
 import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
+import { checkScratchSpace } from './scratch-space';
 
 export interface PipelineOptions {
   /** A local CSV path or `s3://bucket/key`. */
@@ -91,6 +93,22 @@ export interface PipelineOptions {
   readonly startedPool?: WorkerPool;
   /** Input bytes per range (default 1 MiB); tests make it small to put range cuts everywhere. */
   readonly rangeBytes?: number;
+  /**
+   * The version of an S3 input to read (queue mode: the one its event names); a version that is
+   * gone fails as SupersededInputError.
+   */
+  readonly inputVersion?: ObjectVersion;
+  /**
+   * Write the manifest only if none exists under its name (queue mode: two Jobs racing on one
+   * object cannot both finish it). The run then resolves with `finishedElsewhere`.
+   */
+  readonly exclusiveManifest?: boolean;
+  /**
+   * Size limit of the scratch volume in bytes (SCRATCH_VOLUME_SIZE: a Kubernetes emptyDir's
+   * sizeLimit, which statfs does not show); the free space checked is the smaller of it and what
+   * statfs reports.
+   */
+  readonly scratchVolumeBytes?: number;
 }
 
 export interface QualityMetrics {
@@ -110,9 +128,15 @@ export interface ManifestOutput {
   readonly rows?: number;
 }
 
+/** Where the input's bytes came from (SPEC §11 "Lineage"). */
+export type InputSource =
+  | { readonly bucket: string; readonly key: string; readonly version_id: string | null; readonly etag: string | null; readonly size: number }
+  | { readonly path: string; readonly size: number; readonly last_modified: string };
+
 export interface Manifest {
   readonly run_id: string;
   readonly input: string;
+  readonly source: InputSource;
   readonly processing_timestamp: string;
   readonly input_rows: number;
   readonly total_rows: number;
@@ -128,6 +152,8 @@ export interface PipelineResult {
   readonly manifestLocation: string;
   /** Where each output was written, by manifest name. */
   readonly locations: Readonly<Record<string, string>>;
+  /** With exclusiveManifest: another run had written the manifest first (its outputs are the same bytes). */
+  readonly finishedElsewhere: boolean;
 }
 
 /** Runs the job once. Rejects with BadInputError (exit 2), RunAbortedError, or another error (exit 1). */
@@ -142,10 +168,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 }
 
 async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
-  const log = options.log ?? silentLogger;
   const signal = options.signal;
   const startedAt = Date.now();
   const runId = validateRunId(options.runId ?? runIdFor(options.startTime ?? new Date()));
+  const log = (options.log ?? silentLogger).withContext({ runId });
   const input = parseInputLocation(options.input);
   const output = parseOutputLocation(options.output);
   let client = options.s3Client;
@@ -164,7 +190,8 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
   const run = nextRun++;
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
-    source = await openInput(input, s3, log, signal);
+    source = await openInput(input, options.inputVersion, s3, log, signal);
+    await checkScratchSpace(scratchRoot, source.size, options.scratchVolumeBytes);
     const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
     executor ??= startExecutor(options.threads ?? defaultThreadCount(), source.size, rangeBytes, options.startedPool);
     executor.beginRun(run);
@@ -232,6 +259,7 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
     const manifest: Manifest = {
       run_id: runId,
       input: options.input,
+      source: source.source,
       processing_timestamp: timestamp,
       input_rows: summary.inputRows,
       total_rows: rows.totalRows,
@@ -244,8 +272,10 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       })),
     };
     signal?.throwIfAborted();
-    await target.publishManifest(names.manifest, Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
-    log.info(`Saved: ${names.manifest}`);
+    const exclusive = options.exclusiveManifest ?? false;
+    const written = await target.publishManifest(names.manifest, Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'), exclusive);
+    if (written) log.info(`Saved: ${names.manifest}`);
+    else log.info(`Another run finished ${options.input} first: its manifest ${names.manifest} stands (the outputs are the same bytes)`);
 
     const seconds = (Date.now() - startedAt) / 1000;
     log.debug('Memory', {
@@ -267,6 +297,7 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       manifest,
       manifestLocation: target.locationOf(names.manifest),
       locations: Object.fromEntries(staged.map((f) => [f.name, target.locationOf(f.fileName)])),
+      finishedElsewhere: !written,
     };
   } catch (error) {
     await target.discard().catch(() => undefined);
@@ -296,10 +327,12 @@ interface OpenedInput {
   readonly bytes: ByteSource;
   readonly size: number;
   readonly lastModified: Date;
+  readonly source: InputSource;
 }
 
 async function openInput(
   input: InputLocation,
+  version: ObjectVersion | undefined,
   s3: () => S3Client,
   log: Logger,
   signal: AbortSignal | undefined,
@@ -307,11 +340,13 @@ async function openInput(
   if (input.kind === 'local') {
     const info = await statInputFile(input.path);
     log.info(`Reading ${input.path}`, { bytes: info.size });
-    return { bytes: await openLocalFile(input.path), size: info.size, lastModified: info.mtime };
+    const source = { path: input.path, size: info.size, last_modified: isoSeconds(info.mtime) };
+    return { bytes: await openLocalFile(input.path), size: info.size, lastModified: info.mtime, source };
   }
-  log.info(`Downloading ${s3Uri(input)}`);
-  const object = await s3Module().openS3Object(s3(), input, { log, signal });
-  return { bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0) };
+  log.info(`Downloading ${s3Uri(input)}`, { versionId: version?.versionId, eTag: version?.versionId === undefined ? version?.eTag : undefined });
+  const object = await s3Module().openS3Object(s3(), input, { log, signal, version });
+  const source = { bucket: input.bucket, key: input.key, version_id: object.versionId ?? null, etag: object.eTag ?? null, size: object.size };
+  return { bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0), source };
 }
 
 /** Pass 1: input → spool file + rejected_rows (staged in the target). */

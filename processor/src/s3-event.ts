@@ -114,7 +114,9 @@ export function outputPlaceOf(key: string, inputPrefix: string): OutputPlace {
   if (!key.startsWith(inputPrefix)) {
     return { kind: 'outside', reason: `the object key '${key}' is not under the input prefix '${inputPrefix}'` };
   }
-  const relative = key.slice(inputPrefix.length).replace(/^\/+/, '');
+  // Empty segments are kept: `data//x.csv` and `data/x.csv` are different objects, and their
+  // outputs must not share a folder.
+  const relative = key.slice(inputPrefix.length);
   if (relative === '' || relative.endsWith('/')) return { kind: 'folder-marker' };
   const segments = relative.split('/');
   if (segments.some((s) => s === '.' || s === '..')) {
@@ -138,9 +140,13 @@ export function outputPlaceOf(key: string, inputPrefix: string): OutputPlace {
 export function runIdForObject(object: S3EventObject, fallbackTime: Date): string {
   const eventTime = object.eventTime === undefined ? undefined : new Date(object.eventTime);
   const time = eventTime !== undefined && !Number.isNaN(eventTime.getTime()) ? eventTime : fallbackTime;
+  return `${runIdFor(time)}-${objectVersionHash(object)}`;
+}
+
+/** 8 hex digits of a hash of bucket, key and object version: the end of the object's derived run ids. */
+export function objectVersionHash(object: S3EventObject): string {
   const version = object.versionId ?? object.eTag ?? object.sequencer ?? '';
-  const hash = createHash('sha256').update(`${object.bucket}\n${object.key}\n${version}`).digest('hex').slice(0, 8);
-  return `${runIdFor(time)}-${hash}`;
+  return createHash('sha256').update(`${object.bucket}\n${object.key}\n${version}`).digest('hex').slice(0, 8);
 }
 
 function isObject(value: unknown): value is Record<string, any> {

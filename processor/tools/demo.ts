@@ -12,15 +12,16 @@
  *    local endpoint settings (S3 endpoint, credentials endpoint and token file, and a scratch
  *    directory standing in for the Job's emptyDir volume). A ScaledJob's container runs once on
  *    `<INPUT_PREFIX>mock_data.csv` without its queue;
- * 5. prints the output keys with sizes and the quality metrics, then shuts everything down.
+ * 5. prints the output keys with sizes, the quality metrics and the run manifest's lineage (the
+ *    input's bucket, key, version id, ETag and size), then shuts everything down.
  *
  * `npm run demo -- --trigger upload` shows the onUpload trigger's flow instead (the workload must
  * be its ScaledJob): the template's queue and dead-letter queue on a local SQS server (fauxqs), the
  * input bucket's notification (uploads put S3 event messages on the queue, after S3's test
  * event), several uploads, one of them bad, and a stand-in for KEDA that starts the processor
  * once per message with the ScaledJob's environment, at most maxReplicaCount at once. It prints
- * each Job's exit code, the outputs per upload, the bad file's error report, and the queues,
- * which end empty.
+ * each Job's exit code, the outputs per upload with each manifest's lineage, the bad file's error
+ * report, and the queues, which end empty.
  *
  * Options: --trigger upload, --rows N (default 50000; 5000 per file with --trigger upload),
  * --seed N, --malformed N (rows that go to rejected_rows), --keep (leave the servers up until
@@ -116,6 +117,12 @@ function step(text: string): void {
   process.stdout.write(`\n==> ${text}\n`);
 }
 
+/**
+ * The workload logs JSON lines for CloudWatch (LOG_FORMAT=json); on a terminal the demo shows
+ * the same lines as text.
+ */
+const READABLE_LOGS = { LOG_FORMAT: 'text' } as const;
+
 function environmentWithoutAwsSettings(): NodeJS.ProcessEnv {
   // The child must find its credentials the way a pod does, not from this shell's AWS settings.
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') || name.startsWith('AWS_SDK_JS_')));
@@ -210,6 +217,7 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
       ...environmentWithoutAwsSettings(),
       ...jobEnv,
       ...agent.env(),
+      ...READABLE_LOGS,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       SCRATCH_DIR: scratch,
     });
@@ -226,6 +234,11 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
     if (metricsKey) {
       step('Quality metrics');
       console.log(JSON.stringify(JSON.parse(await readText(s3, outputBucket, metricsKey)), null, 2));
+    }
+    const manifestKey = objects.find((o) => o.key.includes('manifest_'))?.key;
+    if (manifestKey) {
+      step('Lineage: the exact input the run read (the manifest\'s source)');
+      console.log(JSON.stringify(await lineageOf(s3, outputBucket, manifestKey), null, 2));
     }
     console.log(`\nPod Identity stand-in served credentials ${agent.served} time(s), refused ${agent.refused}.`);
     console.log(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
@@ -345,6 +358,7 @@ async function runUploadFlow(options: DemoOptions, template: StackTemplate, star
       ...environmentWithoutAwsSettings(),
       ...env,
       ...agent.env(),
+      ...READABLE_LOGS,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
       SCRATCH_DIR: mkdtempSync(join(flow.files, `${name}-scratch-`)),
@@ -445,7 +459,9 @@ async function report(
     const inFolder = objects.filter((o) => o.key.startsWith(folder) && !o.key.slice(folder.length).includes('/'));
     console.log(`${inputPrefix}${upload.name} → ${inFolder.length > 0 ? folder : '(nothing: no event for this key)'}`);
     for (const object of inFolder) console.log(`    ${object.key.slice(folder.length).padEnd(52)} ${formatBytes(object.size).padStart(10)}`);
-    const manifest = inFolder.some((o) => o.key.slice(folder.length).startsWith('manifest_'));
+    const manifestObject = inFolder.find((o) => o.key.slice(folder.length).startsWith('manifest_'));
+    const manifest = manifestObject !== undefined;
+    if (manifestObject) console.log(`    lineage: ${JSON.stringify(await lineageOf(flow.s3, outputBucket, manifestObject.key))}`);
     const error = inFolder.find((o) => o.key.slice(folder.length).startsWith('error_'));
     if (error) errorReport = error.key;
     if (upload.content === 'mock' && !manifest) problems.push(`${upload.name} has no run manifest`);
@@ -472,6 +488,11 @@ async function report(
   }
   await keepServersUp(keep, flow.s3Server.endpoint);
   return 0;
+}
+
+/** The `source` of a run manifest: bucket, key, version id, ETag and size of the input read. */
+async function lineageOf(s3: S3Client, bucket: string, manifestKey: string): Promise<unknown> {
+  return (JSON.parse(await readText(s3, bucket, manifestKey)) as { source?: unknown }).source;
 }
 
 async function main(): Promise<number> {

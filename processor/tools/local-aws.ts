@@ -13,12 +13,16 @@
  * - {@link startFaultProxy}: an HTTP proxy in front of the S3 endpoint that injects faults (503
  *   SlowDown / 500 InternalError for the first N requests, a GET body cut mid-stream, 403
  *   AccessDenied for chosen keys, held UploadPart requests, held GETs, a hook that runs before a
- *   GET is forwarded) and records every request.
+ *   GET is forwarded, held SQS actions when it stands in front of the SQS server) and records
+ *   every request.
  *
- * Everything binds to 127.0.0.1 on a free port. s3rver does not implement AbortMultipartUpload
- * or If-Match on GET, and answers a range of an empty object with a broken 206, so the proxy does
- * as S3 does: it answers AbortMultipartUpload (204), a GET whose If-Match is not the object's
- * current ETag (412 PreconditionFailed) and a range of an empty object (416 InvalidRange).
+ * Everything binds to 127.0.0.1 on a free port. s3rver does not implement AbortMultipartUpload,
+ * If-Match on GET or If-None-Match on PUT, and answers a range of an empty object with a broken
+ * 206, so the proxy does as S3 does: it answers AbortMultipartUpload (204), a GET whose If-Match
+ * is not the object's current ETag (412 PreconditionFailed), a PUT with `If-None-Match: *` of a
+ * key that exists (412 PreconditionFailed) and a range of an empty object (416 InvalidRange).
+ * s3rver keeps no object versions either: the tests of versioned reads run against moto's server
+ * (test/processor/moto/).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +31,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 // s3rver is a devDependency of the repository root; processor/tools is not part of the image.
 // eslint-disable-next-line import/no-extraneous-dependencies
@@ -387,6 +391,11 @@ export interface FaultPlan {
    * file in place, which would cut off a GET in progress; S3 replaces objects atomically).
    */
   readonly beforeGet?: (request: { readonly path: string; readonly range?: string; idle(): Promise<void> }) => Promise<void>;
+  /**
+   * In front of the SQS server: hold (never answer) the next `count` requests of this action of
+   * the JSON protocol (`X-Amz-Target: AmazonSQS.<action>`), as a stuck connection would.
+   */
+  readonly holdSqsAction?: { readonly action: string; readonly count: number };
 }
 
 export interface ProxiedRequest {
@@ -420,6 +429,7 @@ export interface FaultProxy {
 /** Starts a fault-injecting proxy in front of `target` (an http://127.0.0.1:port S3 endpoint). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
+  const upstreamClient = localS3Client(target);
   const requests: ProxiedRequest[] = [];
   let failNext: { count: number; status: 500 | 503; method?: string } | undefined;
   let cutNext: { afterBytes: number; keySuffix?: string } | undefined;
@@ -427,6 +437,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let holdParts = false;
   let holdGets: { keySuffix?: string } | undefined;
   let beforeGet: FaultPlan['beforeGet'];
+  let holdSqs: { action: string; count: number } | undefined;
   /** GETs being answered, per path. */
   const answering = new Map<string, number>();
   const idle = async (path: string): Promise<void> => {
@@ -450,6 +461,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       requests.push({ method, url, outcome, ...(range ? { range } : {}), ...(ifMatch ? { ifMatch } : {}) });
     };
 
+    if (holdSqs && holdSqs.count > 0 && req.headers['x-amz-target'] === `AmazonSQS.${holdSqs.action}`) {
+      holdSqs.count--;
+      record('held');
+      req.resume();
+      held.push(res);
+      return;
+    }
     if (denyPrefixes.some((prefix) => path.startsWith(prefix))) {
       record(403);
       req.resume();
@@ -496,6 +514,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       beforeGet({ path, range, idle: () => idle(path) }).then(send, () => res.destroy());
       return;
     }
+    if (method === 'PUT' && req.headers['if-none-match'] === '*') {
+      // A conditional write: only if no object has the key.
+      objectExists(upstreamClient, path).then((found) => {
+        if (!found) return send();
+        record(412);
+        req.resume();
+        sendS3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+      }, () => res.destroy());
+      return;
+    }
     send();
   });
   const port = await listen(server);
@@ -510,6 +538,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       holdParts = plan.holdUploadParts ?? false;
       holdGets = plan.holdGets ? { ...plan.holdGets } : undefined;
       beforeGet = plan.beforeGet;
+      holdSqs = plan.holdSqsAction ? { ...plan.holdSqsAction } : undefined;
     },
     whenPartHeld: () => partHeldPromise,
     releaseHeldParts: () => {
@@ -523,6 +552,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       getHeldPromise = new Promise<void>((resolve) => (getHeld = resolve));
     },
     close: async () => {
+      upstreamClient.destroy();
       held.splice(0).forEach((res) => res.destroy());
       heldGets.splice(0);
       server.closeAllConnections();
@@ -583,6 +613,18 @@ function forward(
   });
   upstreamRequest.on('error', () => res.destroy());
   req.pipe(upstreamRequest);
+}
+
+/** Whether the object at `path` (`bucket/key`) exists on the S3 server. */
+async function objectExists(client: S3Client, path: string): Promise<boolean> {
+  const slash = path.indexOf('/');
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: path.slice(0, slash), Key: path.slice(slash + 1) }));
+    return true;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
 }
 
 function sendS3Error(res: http.ServerResponse, status: number, code: string, message: string): void {

@@ -3,32 +3,41 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledgeWildcardResource } from '../private/acknowledgements';
 
 /**
- * Read access to the objects under one prefix of a bucket, and listing of that prefix only (so
- * that a missing key reports NoSuchKey rather than AccessDenied).
+ * Read access to the objects under one prefix of a bucket, any version of them (an upload's
+ * event names the version the processor reads), and listing of that prefix only (so that a
+ * missing key reports NoSuchKey rather than AccessDenied).
  */
 export function grantReadPrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['s3:GetObject'],
+    actions: ['s3:GetObject', 's3:GetObjectVersion'],
     resourceArns: [objectsUnder(grantee, bucket, prefix)],
   });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['s3:ListBucket'],
-    resourceArns: [bucket.bucketArn],
-    conditions: prefix ? { StringLike: { 's3:prefix': [`${prefix}*`] } } : undefined,
-  });
+  grantListPrefix(grantee, bucket, prefix);
   bucket.encryptionKey?.grantDecrypt(grantee);
 }
 
-/** Write access (including multipart upload and its abort) to the objects under one prefix. */
+/**
+ * Write access (including multipart upload and its abort) to the objects under one prefix, and
+ * listing of that prefix: a rerun of an object version finds its finished manifest there.
+ */
 export function grantWritePrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
     actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
     resourceArns: [objectsUnder(grantee, bucket, prefix)],
   });
+  grantListPrefix(grantee, bucket, prefix);
   bucket.encryptionKey?.grantEncrypt(grantee);
+}
+
+function grantListPrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+    conditions: prefix ? { StringLike: { 's3:prefix': [`${prefix}*`] } } : undefined,
+  });
 }
 
 /**

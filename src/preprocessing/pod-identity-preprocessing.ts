@@ -114,7 +114,8 @@ export interface PodIdentityPreprocessingProps {
 
   /**
    * The key prefix that the role may read, and under which uploads start runs with
-   * `onUpload()`. It must contain `inputKey`; it is required when `inputKey` is a token.
+   * `onUpload()`. It must end in `/` (or be `''` for the whole bucket) and contain `inputKey`;
+   * it is required when `inputKey` is a token.
    *
    * @default - the folder of `inputKey` (`data/`)
    */
@@ -214,7 +215,9 @@ export interface PodIdentityPreprocessingProps {
   readonly resources?: WorkloadResources;
 
   /**
-   * Size limit of the scratch volume mounted at /opt/ml/processing/data.
+   * Size limit of the scratch volume mounted at /opt/ml/processing/data, and the pod's
+   * `ephemeral-storage` request. A run needs about 2.6 × its input's size there (spool, spills
+   * and staged outputs); an input that cannot fit fails at once, naming the size it needs.
    *
    * @default '10Gi'
    */
@@ -354,7 +357,11 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
           LOG_LEVEL: props.logLevel ?? 'INFO',
+          // One JSON object per line: CloudWatch Logs Insights reads the run id, message id and key.
+          LOG_FORMAT: 'json',
           SCRATCH_DIR: SCRATCH_MOUNT_PATH,
+          // The emptyDir's sizeLimit, which statfs does not show: the processor checks an input fits.
+          SCRATCH_VOLUME_SIZE: scratchVolumeSize,
         },
         backoffLimit: props.backoffLimit ?? 2,
         activeDeadlineSeconds: activeDeadline.toSeconds(),
@@ -504,6 +511,10 @@ function inputPrefixOf(inputKey: string, inputPrefix: string | undefined): strin
         'is required when inputKey is a token: without it the read access could not be limited to a prefix');
     }
     return inputKey.slice(0, inputKey.lastIndexOf('/') + 1);
+  }
+  if (!Token.isUnresolved(inputPrefix) && inputPrefix !== '' && !inputPrefix.endsWith('/')) {
+    // `data` would also match `data2/x.csv`, and outputs go to the key's path relative to it.
+    throw new PropValidationError(CONSTRUCT, 'inputPrefix', `'${inputPrefix}' must end in '/' (or be '' for the whole bucket)`);
   }
   if (!Token.isUnresolved(inputKey) && !Token.isUnresolved(inputPrefix) && !inputKey.startsWith(inputPrefix)) {
     throw new PropValidationError(CONSTRUCT, 'inputPrefix', `'${inputPrefix}' does not contain inputKey '${inputKey}'`);

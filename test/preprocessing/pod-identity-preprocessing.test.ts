@@ -46,16 +46,26 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('the role may read only the input prefix and write only the output prefix', () => {
+  test('the role may read only the input prefix (any version) and write and list only the output prefix', () => {
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
     }));
     expect(policies).toHaveLength(1);
     const statements = policies[0].Properties.PolicyDocument.Statement;
     expect(statements).toEqual([
-      { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] }, '/data/*']] } },
+      {
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] }, '/data/*']] },
+      },
       { Action: 's3:ListBucket', Effect: 'Allow', Condition: { StringLike: { 's3:prefix': ['data/*'] } }, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] } },
       { Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/*']] } },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Condition: { StringLike: { 's3:prefix': ['output/*'] } },
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] },
+      },
     ]);
   });
 
@@ -170,12 +180,18 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
   test('the container has the walkthrough resources, scratch volume and environment', () => {
     const [container] = podSpecOf(cronJob).containers;
     expect(container.image).toBe(IMAGE_URI);
-    expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+    // The ephemeral-storage request matches the scratch volume, so the scheduler places the pod where it fits.
+    expect(container.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '1Gi', 'ephemeral-storage': '10Gi' }, limits: { cpu: '2', memory: '4Gi' } });
     expect(container.volumeMounts).toContainEqual({ name: 'data-volume', mountPath: '/opt/ml/processing/data' });
     expect(podSpecOf(cronJob).volumes).toContainEqual({ name: 'data-volume', emptyDir: { sizeLimit: '10Gi' } });
     const env = envOf(cronJob);
-    expect(Object.keys(env)).toEqual(['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'SCRATCH_DIR']);
-    expect(env).toMatchObject({ INPUT_KEY: 'data/mock_data.csv', OUTPUT_PREFIX: 'output/', LOG_LEVEL: 'INFO', SCRATCH_DIR: '/opt/ml/processing/data' });
+    expect(Object.keys(env)).toEqual([
+      'INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'LOG_FORMAT', 'SCRATCH_DIR', 'SCRATCH_VOLUME_SIZE',
+    ]);
+    // JSON log lines in the cluster; the scratch volume's limit, which statfs does not show, for the processor's preflight.
+    expect(env).toMatchObject({
+      INPUT_KEY: 'data/mock_data.csv', OUTPUT_PREFIX: 'output/', LOG_LEVEL: 'INFO', LOG_FORMAT: 'json', SCRATCH_DIR: '/opt/ml/processing/data', SCRATCH_VOLUME_SIZE: '10Gi',
+    });
     expect(stack.resolve(env.INPUT_BUCKET)).toEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
   });
 
@@ -328,6 +344,7 @@ describe('PodIdentityPreprocessing validation names the prop', () => {
     [{ bucketNamePrefix: 'p'.repeat(41) }, /invalid 'bucketNamePrefix'.*1 to 40 characters/],
     [{ inputKey: 'data/' }, /invalid 'inputKey'/],
     [{ inputKey: 'data/x.csv', inputPrefix: 'other/' }, /invalid 'inputPrefix'.*does not contain inputKey/],
+    [{ inputKey: 'data/x.csv', inputPrefix: 'data' }, /invalid 'inputPrefix': 'data' must end in '\/'/],
     [{ inputKey: Token.asString({ Ref: 'InputKeyParameter' }) }, /invalid 'inputPrefix': is required when inputKey is a token/],
     [{ outputPrefix: 'output' }, /invalid 'outputPrefix'/],
     [{ backoffLimit: -1 }, /invalid 'backoffLimit'/],

@@ -65,6 +65,35 @@ describe('exit code 0', () => {
     expect(lines.every((l) => typeof l.time === 'string' && l.level === 'info')).toBe(true);
   });
 
+  test('in JSON format every line names the run, the last one included', async () => {
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make(), '--run-id', RUN_ID], { LOG_FORMAT: 'json' });
+    const lines = run.log.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.filter((l) => l.runId !== RUN_ID)).toEqual([]);
+    expect(lines[lines.length - 1].message).toBe('Preprocessing completed successfully!');
+  });
+
+  test('an input larger than SCRATCH_VOLUME_SIZE allows fails at once (exit 1), naming the volume and the scratchVolumeSize it needs', async () => {
+    const scratch = temp.make('cli-scratch-');
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', out], { SCRATCH_DIR: scratch, SCRATCH_VOLUME_SIZE: '4Mi' });
+    expect(run.code).toBe(1);
+    expect(run.log).toMatch(new RegExp(`the scratch volume ${scratch} has 4\\.0 MiB free, .*: set scratchVolumeSize to at least '1Gi'`));
+    expect(run.outputs).toEqual([]);
+  });
+
+  test('in text format control characters are escaped: a file name cannot forge a log line', async () => {
+    const dir = temp.make();
+    const path = join(dir, 'a\nERROR fake.csv');
+    writeFileSync(path, GOOD_ROWS);
+    const run = await runCli(['--input', path, '--output', temp.make(), '--run-id', RUN_ID]);
+    expect(run.code).toBe(0);
+    expect(run.log).toContain(`Reading ${dir}/a\\nERROR fake.csv`);
+    // Every line is one of the logger's own: time, level, message.
+    expect(run.log.trim().split('\n').filter((line) => !/^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO |WARN |ERROR) /.test(line))).toEqual([]);
+    expect(run.log).not.toMatch(/^ERROR fake\.csv/m);
+  });
+
   test('LOG_LEVEL=WARN hides the info lines', async () => {
     const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', temp.make()], { LOG_LEVEL: 'WARN' });
     expect(run.code).toBe(0);
@@ -114,6 +143,7 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['no input at all', ['--output', 'y'], {}, /no input: pass --input or set INPUT_BUCKET/],
     ['no output at all', ['--input', 'x'], {}, /no output: pass --output or set OUTPUT_BUCKET/],
     ['an invalid LOG_LEVEL', ['--input', 'x', '--output', 'y'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of debug, info, warn, error/],
+    ['an invalid SCRATCH_VOLUME_SIZE', ['--input', 'x', '--output', 'y'], { SCRATCH_VOLUME_SIZE: '10GB' }, /SCRATCH_VOLUME_SIZE must be a Kubernetes quantity of bytes/],
     ['an invalid --na-values', ['--input', 'x', '--output', 'y', '--na-values', 'none'], {}, /--na-values must be one of default, empty \(got 'none'\)/],
     ['an invalid NA_VALUES', ['--input', 'x', '--output', 'y'], { NA_VALUES: 'pandas' }, /NA_VALUES must be one of default, empty/],
     ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEADER, LocalRun, RUN_ID, TempDirs, localRun, profileCell, runOnCsv } from './helpers';
 import { runPipeline } from '../../processor/src/pipeline';
@@ -79,7 +79,9 @@ describe('a small walkthrough-shaped input', () => {
     const manifest = JSON.parse(run.text('manifest', 'json'));
     expect(manifest).toEqual({
       run_id: RUN_ID,
-      input: expect.stringMatching(/input\.csv$/),
+      input: run.inputPath,
+      // Lineage of a local file: what applies to one (SPEC §11).
+      source: { path: run.inputPath, size: statSync(run.inputPath!).size, last_modified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
       processing_timestamp: '2024-12-21T22:49:04Z',
       input_rows: 5,
       total_rows: 5,
@@ -281,6 +283,19 @@ describe('processing_timestamp and run ids', () => {
     const before = first.files();
     await runPipeline({ input: inputPath, output: dir, runId: 'nightly.v2' });
     expect(first.files()).toEqual(before);
+  });
+
+  test('with exclusiveManifest a second run of the same run id leaves the first manifest (a local directory: a hard link, not a rename)', async () => {
+    const dir = temp.make();
+    const inputPath = join(temp.make(), 'input.csv');
+    writeFileSync(inputPath, `${HEADER}\n`);
+    const options = { input: inputPath, output: dir, runId: RUN_ID, exclusiveManifest: true };
+    expect((await runPipeline(options)).finishedElsewhere).toBe(false);
+    const manifestPath = join(dir, `manifest_${RUN_ID}.json`);
+    writeFileSync(manifestPath, '{"written_by":"the other run"}\n');
+    expect((await runPipeline(options)).finishedElsewhere).toBe(true);
+    expect(readFileSync(manifestPath, 'utf8')).toBe('{"written_by":"the other run"}\n');
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   test('the default run id is the UTC start time', async () => {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { HEADER, TempDirs, listKeys as listKeysIn, objectBytes, usePodIdentityCredentialsOnly, profileCell, runCli } from './helpers';
+import { runIdForObject } from '../../processor/src/s3-event';
 import {
   CredentialsEndpoint, FaultProxy, LocalQueue, LocalS3, LocalSqs,
   encodeS3EventKey, localS3Client, startCredentialsEndpoint, startFaultProxy, startLocalS3, startLocalSqs,
@@ -24,6 +25,8 @@ let s3: LocalS3;
 let sqs: LocalSqs;
 let credentials: CredentialsEndpoint;
 let proxy: FaultProxy;
+/** In front of the SQS server, for the tests that make it hang. */
+let sqsProxy: FaultProxy;
 let admin: S3Client;
 const savedEnv = { ...process.env };
 
@@ -39,6 +42,7 @@ const MISSING_COLUMN_CSV = 'id,name,age,hire_date,profile,department,bonus\n1,A,
 beforeAll(async () => {
   [s3, sqs, credentials] = await Promise.all([startLocalS3({ buckets: [RAW, PROCESSED] }), startLocalSqs(), startCredentialsEndpoint()]);
   proxy = await startFaultProxy(s3.endpoint);
+  sqsProxy = await startFaultProxy(sqs.endpoint);
   // Only the container credentials endpoint may provide credentials, as on EKS with Pod Identity.
   usePodIdentityCredentialsOnly(temp, credentials.env());
   admin = localS3Client(s3.endpoint);
@@ -47,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   admin?.destroy();
   await proxy?.close();
+  await sqsProxy?.close();
   await credentials?.close();
   await sqs?.close();
   await s3?.close();
@@ -112,7 +117,7 @@ async function getJson(key: string): Promise<Record<string, any>> {
 
 /** The run id in output keys `<folder><name>_<runId>.<ext>`. */
 function runIdOf(keys: readonly string[], folder: string): string {
-  const name = keys.find((k) => k.startsWith(`${folder}manifest_`) || k.startsWith(`${folder}error_`));
+  const name = keys.find((k) => ['manifest_', 'error_', 'superseded_'].some((n) => k.startsWith(`${folder}${n}`)));
   expect(name).toBeDefined();
   return name!.slice(name!.lastIndexOf('_') + 1, -'.json'.length);
 }
@@ -179,7 +184,7 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 
-  test('a redelivered message writes the same keys again (the run id comes from the event), not a second set', async () => {
+  test('a redelivered message finds the finished manifest of its object version and does nothing, saying so', async () => {
     const w = await workload('redelivered');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);
     // Keep a copy of the message as S3 sent it, then put it back.
@@ -190,13 +195,154 @@ describe('queue mode: one S3 event message per Job', () => {
 
     expect((await runJob(w)).code).toBe(0);
     const first = await listKeys('runs/redelivered/');
-    const manifest = await getJson(first.find((k) => k.includes('manifest_'))!);
+    const manifestKey = first.find((k) => k.includes('manifest_'))!;
+    const manifest = await getJson(manifestKey);
     await sqs.client.send(new SendMessageCommand({ QueueUrl: w.queue.url, MessageBody: body }));
-    expect((await runJob(w)).code).toBe(0);
+    // A duplicate event of the same upload that S3 stamped with another time: the same version.
+    const later = JSON.parse(body);
+    later.Records[0].eventTime = '2030-01-01T00:00:00.000Z';
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: w.queue.url, MessageBody: JSON.stringify(later) }));
+    const start = proxy.requests.length;
+    for (const delivery of ['redelivered', 'duplicate']) {
+      const { code, log } = await runJob(w);
+      expect({ delivery, code }).toEqual({ delivery, code: 0 });
+      expect(log).toContain(`s3://${RAW}/${w.prefix}hr.csv (ETag ${JSON.parse(body).Records[0].s3.object.eTag}) already has a finished manifest, `
+        + `s3://${PROCESSED}/${manifestKey}: nothing to do`);
+    }
 
+    // Nothing was read or written again.
+    expect(proxy.requests.slice(start).filter((r) => r.method !== 'GET' || r.url.includes(`${w.prefix}hr.csv`))).toEqual([]);
     expect(await listKeys('runs/redelivered/')).toEqual(first);
-    expect(first).toHaveLength(OUTPUT_NAMES.length);
-    expect(await getJson(first.find((k) => k.includes('manifest_'))!)).toEqual(manifest);
+    expect(await getJson(manifestKey)).toEqual(manifest);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('two Jobs racing on one object: the manifest is written only if absent (If-None-Match: *), so one finishes it', async () => {
+    const w = await workload('race');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
+    const release = { QueueUrl: w.queue.url, ReceiptHandle: Messages![0].ReceiptHandle, VisibilityTimeout: 0 };
+    await sqs.client.send(new ChangeMessageVisibilityCommand(release));
+    proxy.setFaults({ holdGets: { keySuffix: `${w.prefix}hr.csv` } });
+    const run = runJob(w);
+    await proxy.whenGetHeld();
+    // The other Job finishes first while this one is reading.
+    const event = JSON.parse(Messages![0].Body!).Records[0];
+    const object = { bucket: RAW, key: `${w.prefix}hr.csv`, eventName: event.eventName, eventTime: event.eventTime, eTag: event.s3.object.eTag };
+    const runId = runIdForObject(object, new Date());
+    const otherManifest = `runs/race/hr/manifest_${runId}.json`;
+    await admin.send(new PutObjectCommand({ Bucket: PROCESSED, Key: otherManifest, Body: '{"written_by":"the other Job"}\n' }));
+    proxy.releaseHeldGets();
+    const { code, log } = await run;
+    proxy.setFaults({});
+
+    expect(code).toBe(0);
+    expect(log).toContain(`Another run finished s3://${RAW}/${w.prefix}hr.csv first: its manifest manifest_${runId}.json stands`);
+    expect(proxy.requests.some((r) => r.method === 'PUT' && r.url.startsWith(`/${PROCESSED}/${otherManifest}`) && r.outcome === 412)).toBe(true);
+    expect(await getJson(otherManifest)).toEqual({ written_by: 'the other Job' });
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('an object replaced by a newer upload (unversioned bucket) is superseded: reported, message deleted, exit 0', async () => {
+    const w = await workload('superseded');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    await upload(`${w.prefix}hr.csv`, [HEADER, GOOD_CSV.split('\n')[1]].join('\n') + '\n');
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 2, inFlight: 0 });
+
+    // The first event names the first upload's ETag: the GET pinned to it gets 412.
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    expect(log).toMatch(/Superseded: .*a newer upload replaced the object \(PreconditionFailed on its ETag\)/);
+    const keys = await listKeys('runs/superseded/');
+    const runId = runIdOf(keys, 'runs/superseded/hr/');
+    expect(keys).toEqual([`runs/superseded/hr/superseded_${runId}.json`]);
+    expect(await getJson(keys[0])).toMatchObject({ run_id: runId, input: `s3://${RAW}/${w.prefix}hr.csv`, etag: expect.any(String) });
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 1, inFlight: 0 });
+
+    // The second event is the current object: processed, its manifest naming its ETag.
+    expect((await runJob(w)).code).toBe(0);
+    const manifestKey = (await listKeys('runs/superseded/hr/manifest_'))[0];
+    const manifest = await getJson(manifestKey);
+    expect(manifest).toMatchObject({ input_rows: 1, source: { bucket: RAW, key: `${w.prefix}hr.csv`, version_id: null } });
+  });
+
+  test('an object deleted before its Job ran is superseded, not bad input', async () => {
+    const w = await workload('deleted');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    await admin.send(new DeleteObjectCommand({ Bucket: RAW, Key: `${w.prefix}hr.csv` }));
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    expect(log).toMatch(/Superseded: .*the object was deleted \(NoSuchKey\)/);
+    expect((await listKeys('runs/deleted/hr/')).map((k) => k.replace(/_.*$/, ''))).toEqual(['runs/deleted/hr/superseded']);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('AccessDenied on the input is not bad input: exit 1 and the message stays, for the dead-letter queue', async () => {
+    const w = await workload('denied');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ denyPrefixes: [`${RAW}/${w.prefix}`] });
+    const { code, log } = await runJob(w, { VISIBILITY_TIMEOUT_SECONDS: '1' });
+    proxy.setFaults({});
+    expect(code).toBe(1);
+    expect(log).toContain(`access denied reading s3://${RAW}/${w.prefix}hr.csv`);
+    expect(log).toContain('Leaving message');
+    expect(await listKeys('runs/denied/')).toEqual([]);
+    expect((await peek(w.queue)).receiveCount).toBe(2);
+  });
+
+  test('an input that cannot fit the scratch volume fails at once with a report naming the volume and the size it needs; exit 1', async () => {
+    const w = await workload('no-room');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    const scratch = temp.make('queue-scratch-');
+    const { code, log } = await runJob(w, { SCRATCH_DIR: scratch, SCRATCH_VOLUME_SIZE: '1Mi', VISIBILITY_TIMEOUT_SECONDS: '1' });
+    expect(code).toBe(1);
+    const keys = await listKeys('runs/no-room/');
+    const runId = runIdOf(keys, 'runs/no-room/hr/');
+    expect(keys).toEqual([`runs/no-room/hr/error_${runId}.json`]);
+    const { reason } = await getJson(keys[0]);
+    expect(reason).toMatch(new RegExp(`^the scratch volume ${scratch} has 1\\.0 MiB free, and an input of \\d+ bytes needs about .*: set scratchVolumeSize to at least '1Gi'$`));
+    expect(log).toContain('Leaving message');
+    expect(await sqs.counts(w.queue.url)).toMatchObject({ inFlight: 1 });
+  });
+
+  test('an input key whose output keys would pass 1,024 bytes fails before processing, reported at the top of the output prefix', async () => {
+    const w = await workload('long-key');
+    const key = `${w.prefix}${'d/'.repeat(400)}${'x'.repeat(170)}.csv`;
+    await upload(key, GOOD_CSV);
+    const start = proxy.requests.length;
+    const { code, log } = await runJob(w);
+    expect({ code, log }).toMatchObject({ code: 2 });
+    const keys = await listKeys('runs/long-key/');
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^runs\/long-key\/error_\d{8}-\d{6}-[0-9a-f]{8}\.json$/);
+    expect((await getJson(keys[0])).reason).toMatch(/output keys would be 10\d\d bytes long .* more than the 1024 bytes S3 allows/);
+    expect(proxy.requests.slice(start).filter((r) => r.method === 'GET' && r.url.startsWith(`/${RAW}/`))).toEqual([]);
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('in JSON format every line of a run carries the message id, and the object\'s lines its key and run id', async () => {
+    const w = await workload('json-logs');
+    await upload(`${w.prefix}a\nERROR fake.csv`, GOOD_CSV);
+    const { code, log } = await runJob(w, { LOG_FORMAT: 'json' });
+    expect({ code, log }).toMatchObject({ code: 0 });
+    const lines = log.trim().split('\n').map((line) => JSON.parse(line));
+    const received = lines.findIndex((l) => String(l.message).startsWith('Received message'));
+    const messageId = lines[received].messageId;
+    expect(typeof messageId).toBe('string');
+    expect(lines.slice(received).filter((l) => l.messageId !== messageId)).toEqual([]);
+    const objectLines = lines.filter((l) => l.objectKey !== undefined);
+    expect(objectLines.length).toBeGreaterThan(5);
+    expect(objectLines.every((l) => l.objectKey === `${w.prefix}a\nERROR fake.csv` && DERIVED_RUN_ID.test(l.runId))).toBe(true);
+    expect(objectLines.map((l) => l.message)).toContain('Preprocessing completed successfully!');
+  });
+
+  test('in text format a key with a line break cannot forge a log line', async () => {
+    const w = await workload('text-logs');
+    await upload(`${w.prefix}a\nERROR fake.csv`, GOOD_CSV);
+    const { code, log } = await runJob(w);
+    expect(code).toBe(0);
+    expect(log).toContain(`Processing s3://${RAW}/${w.prefix}a\\nERROR fake.csv`);
+    expect(log).not.toMatch(/^ERROR fake/m);
   });
 
   test('bad input: an error report where the outputs would go, the message deleted, exit 2', async () => {
@@ -300,6 +446,32 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(log.match(/Extended the message's visibility by 2 s/g)!.length).toBeGreaterThanOrEqual(2);
     expect(await listKeys('runs/slow/hr/')).toHaveLength(OUTPUT_NAMES.length);
     expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('a stuck ChangeMessageVisibility call does not stall the extensions after it', async () => {
+    const w = await workload('stuck-heartbeat');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    // The first extension's request is never answered, as on a dead connection.
+    sqsProxy.setFaults({ holdSqsAction: { action: 'ChangeMessageVisibility', count: 1 } });
+    proxy.setFaults({ holdGets: { keySuffix: `${w.prefix}hr.csv` } });
+    const run = runJob(w, { VISIBILITY_TIMEOUT_SECONDS: '3', LOG_LEVEL: 'debug', AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint });
+    await proxy.whenGetHeld();
+    const stolen: string[] = [];
+    const until = Date.now() + 8_000;
+    while (Date.now() < until) {
+      const { Messages } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: w.queue.url, WaitTimeSeconds: 1 }));
+      stolen.push(...(Messages ?? []).map((m) => m.MessageId!));
+    }
+    proxy.releaseHeldGets();
+    const { code, log } = await run;
+    proxy.setFaults({});
+    sqsProxy.setFaults({});
+
+    expect(stolen).toEqual([]);
+    expect(code).toBe(0);
+    expect(log).toMatch(/Could not extend the message's visibility: ChangeMessageVisibility got no answer within \d+ ms/);
+    expect(log.match(/Extended the message's visibility by 3 s/g)!.length).toBeGreaterThanOrEqual(2);
+    expect(sqsProxy.requests.filter((r) => r.outcome === 'held')).toHaveLength(1);
   });
 
   test('SIGTERM stops the run (exit 143) and gives the message back at once', async () => {

@@ -93,6 +93,12 @@ describe('outputPlaceOf', () => {
     expect(outputPlaceOf(key, prefix)).toEqual({ kind: 'folder', folder });
   });
 
+  test('empty key segments are kept: data//x.csv and data/x.csv do not share an output folder', () => {
+    expect(outputPlaceOf('data//x.csv', 'data/')).toEqual({ kind: 'folder', folder: '/x' });
+    expect(outputPlaceOf('data/a//x.csv', 'data/')).toEqual({ kind: 'folder', folder: 'a//x' });
+    expect(outputPlaceOf('data/x.csv', 'data/')).toEqual({ kind: 'folder', folder: 'x' });
+  });
+
   test('a key ending in / is a folder marker', () => {
     expect(outputPlaceOf('data/sub/', 'data/')).toEqual({ kind: 'folder-marker' });
     expect(outputPlaceOf('data/', 'data/')).toEqual({ kind: 'folder-marker' });

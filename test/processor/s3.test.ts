@@ -119,6 +119,9 @@ describe('the job against S3, with Pod Identity credentials', () => {
     await expectSameOutputs('clean');
     const manifest = JSON.parse((await getObject(`runs/clean/manifest_${RUN}.json`)).toString());
     expect(manifest.input).toBe(`s3://${RAW}/${INPUT_KEY}`);
+    // Lineage (SPEC §11): the exact bytes read. s3rver keeps no versions: no version id.
+    const head = await admin.send(new HeadObjectCommand({ Bucket: RAW, Key: INPUT_KEY }));
+    expect(manifest.source).toEqual({ bucket: RAW, key: INPUT_KEY, version_id: null, etag: head.ETag!.replace(/"/g, ''), size: head.ContentLength });
     expect(manifest.rejected_rows).toBe(5);
     for (const output of manifest.outputs) {
       expect((await getObject(output.key)).length).toBe(output.bytes);
@@ -235,12 +238,12 @@ describe('the job against S3, with Pod Identity credentials', () => {
     expect(await listKeys('runs/missing/')).toEqual([]);
   });
 
-  test('AccessDenied on the input fails at once (exit code 2) naming bucket and key', async () => {
+  test('AccessDenied on the input fails at once with exit code 1 (a permission problem, not bad input), naming bucket and key', async () => {
     const start = proxy.requests.length;
     proxy.setFaults({ denyPrefixes: [`${RAW}/data/`] });
     const { code, log } = await runJob('denied-read');
     proxy.setFaults({});
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(log).toContain(`access denied reading s3://${RAW}/${INPUT_KEY} (bucket '${RAW}', key '${INPUT_KEY}')`);
     expect(requestsSince(start).filter((r) => r.url.startsWith(`/${RAW}/`))).toHaveLength(1);
     expect(await listKeys('runs/denied-read/')).toEqual([]);

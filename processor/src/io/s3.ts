@@ -8,11 +8,12 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, PutObjectCommand, S3Client, S3ClientConfig,
+  AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  S3Client, S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3Location, s3Uri } from '../config';
-import { BadInputError, RunAbortedError, describeError, errorFields } from '../errors';
+import { BadInputError, RunAbortedError, SupersededInputError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
 import { awsClientSettings } from './aws-client';
 import type { ByteSource } from './source';
@@ -50,25 +51,44 @@ export const DOWNLOAD_CONCURRENCY = 4;
 export interface S3ObjectSource extends ByteSource {
   readonly size: number;
   readonly lastModified: Date | undefined;
+  /** The version read (absent in an unversioned bucket). */
+  readonly versionId: string | undefined;
+  /** The ETag of the bytes read, without quotes. */
+  readonly eTag: string | undefined;
+}
+
+/** The object version an S3 event names: what a queue-mode read must get, or nothing. */
+export interface ObjectVersion {
+  /** Every GET asks for this version (a versioned bucket). */
+  readonly versionId?: string;
+  /** Without a version id, every GET is pinned to this ETag (If-Match): an unversioned bucket. */
+  readonly eTag?: string;
 }
 
 export interface OpenObjectOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /**
+   * The version to read. When given, a version that is gone (NoSuchVersion, NoSuchKey, a 412 on
+   * its ETag) fails as SupersededInputError instead of bad input.
+   */
+  readonly version?: ObjectVersion;
 }
 
 /**
  * Reads an object as parallel ranged GETs of DOWNLOAD_PART_BYTES, DOWNLOAD_CONCURRENCY at a time, handed out in
- * order. The first GET (the first part) tells the size, ETag and Last-Modified; every later GET
- * is pinned to that ETag (If-Match), so all parts come from one version of the object, and a
- * change while reading fails the run (412 PreconditionFailed). Failed requests are retried by the
- * SDK (bounded by maxAttempts); a part whose body breaks off mid-stream resumes from the byte
- * reached (a few times at most). NoSuchKey, NoSuchBucket and AccessDenied fail at once as
- * BadInputError naming bucket and key.
+ * order. With `version`, every GET asks for the event's version id, or, without one, is pinned to
+ * the event's ETag (If-Match). Otherwise the first GET (the first part) tells the ETag, and every
+ * later GET is pinned to it, so all parts come from one version of the object and a change while
+ * reading fails the run (412 PreconditionFailed). Failed requests are retried by the SDK (bounded
+ * by maxAttempts); a part whose body breaks off mid-stream resumes from the byte reached (a few
+ * times at most). NoSuchKey and NoSuchBucket fail at once as BadInputError naming bucket and key;
+ * AccessDenied fails at once as a plain error (exit 1: a permission or propagation problem that
+ * a later retry may not have).
  */
 export async function openS3Object(client: S3Client, location: S3Location, options: OpenObjectOptions): Promise<S3ObjectSource> {
   const partBytes = DOWNLOAD_PART_BYTES;
-  const reader = new PartReader(client, location, options.log, options.signal);
+  const reader = new PartReader(client, location, options.version, options.log, options.signal);
   try {
     let first: GetObjectCommandOutput;
     try {
@@ -85,7 +105,7 @@ export async function openS3Object(client: S3Client, location: S3Location, optio
       (first.Body as Readable | undefined)?.destroy();
       throw new Error(`reading ${s3Uri(location)}: the S3 endpoint did not answer the ranged GET with a Content-Range`);
     }
-    reader.etag = first.ETag;
+    reader.etag ??= first.ETag;
     return new PartsSource(reader, first, size, partBytes, DOWNLOAD_CONCURRENCY);
   } catch (error) {
     reader.stop();
@@ -96,12 +116,31 @@ export async function openS3Object(client: S3Client, location: S3Location, optio
 function emptyObject(reader: PartReader, response: GetObjectCommandOutput): S3ObjectSource {
   (response.Body as Readable | undefined)?.destroy();
   reader.stop();
-  return { size: 0, lastModified: response.LastModified, read: async () => 0, close: async () => undefined };
+  return {
+    size: 0,
+    lastModified: response.LastModified,
+    versionId: response.VersionId,
+    eTag: unquoted(response.ETag),
+    read: async () => 0,
+    close: async () => undefined,
+  };
+}
+
+/** `"abc"` → `abc`: S3 events name ETags without the quotes that HTTP headers carry. */
+function unquoted(eTag: string | undefined): string | undefined {
+  return eTag?.replace(/^"(.*)"$/, '$1');
+}
+
+/** `abc` → `"abc"`, the form of an ETag in If-Match. */
+function quoted(eTag: string): string {
+  return eTag.startsWith('"') ? eTag : `"${eTag}"`;
 }
 
 /** The object's parts handed out in order, `concurrency` of them fetched ahead. */
 class PartsSource implements S3ObjectSource {
   readonly lastModified: Date | undefined;
+  readonly versionId: string | undefined;
+  readonly eTag: string | undefined;
   private readonly parts: number;
   private readonly fetched: Array<Promise<Buffer>> = [];
   private nextPart = 0;
@@ -116,6 +155,8 @@ class PartsSource implements S3ObjectSource {
     private readonly concurrency: number,
   ) {
     this.lastModified = first?.LastModified;
+    this.versionId = first?.VersionId;
+    this.eTag = unquoted(first?.ETag);
     this.parts = Math.ceil(size / partBytes);
     this.fetchAhead();
   }
@@ -165,7 +206,7 @@ function totalSizeOf(response: GetObjectCommandOutput): number | undefined {
 
 /** GETs of one object: single requests, and whole parts with resumption. */
 class PartReader {
-  /** The version every part must come from. */
+  /** The ETag every part must have (If-Match). */
   etag: string | undefined;
   private readonly free: Buffer[] = [];
   /** Stops requests in flight when the reading ends early (a failure elsewhere) or the run is aborted. */
@@ -175,9 +216,12 @@ class PartReader {
   constructor(
     private readonly client: S3Client,
     private readonly location: S3Location,
+    private readonly version: ObjectVersion | undefined,
     private readonly log: Logger,
     private readonly runSignal: AbortSignal | undefined,
   ) {
+    // With a version id every GET reads that version; the ETag is learned from the first.
+    if (version?.versionId === undefined && version?.eTag !== undefined) this.etag = quoted(version.eTag);
     this.onAbort = () => this.stopping.abort();
     runSignal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -193,20 +237,26 @@ class PartReader {
     if (this.free.length < 2) this.free.push(buf);
   }
 
-  /** One GET (retried by the SDK), pinned to the object's ETag once it is known; errors are mapped to the run's errors. */
+  /** One GET (retried by the SDK) of the version read, pinned to its ETag once it is known; errors are mapped to the run's errors. */
   async get(range: string | undefined): Promise<GetObjectCommandOutput> {
     try {
       return await this.client.send(new GetObjectCommand({
         Bucket: this.location.bucket,
         Key: this.location.key,
+        VersionId: this.version?.versionId,
         Range: range,
         IfMatch: this.etag,
       }), { abortSignal: this.stopping.signal });
     } catch (error) {
       if (this.runSignal?.aborted) throw new RunAbortedError();
       if (errorName(error) === 'InvalidRange') throw error;
-      throw inputError(error, this.location);
+      throw this.inputError(error);
     }
+  }
+
+  /** The run's error for a failed read: superseded when the event's version is gone. */
+  inputError(error: unknown): Error {
+    return this.version === undefined ? inputError(error, this.location) : versionReadError(error, this.location, this.version);
   }
 
   /** Bytes [start, end) of the object; `first` is a response already carrying them. */
@@ -231,7 +281,7 @@ class PartReader {
       } catch (error) {
         if (this.runSignal?.aborted) throw new RunAbortedError();
         if (this.stopping.signal.aborted) throw error;
-        if (!isTransient(error)) throw inputError(error, this.location);
+        if (!isTransient(error)) throw this.inputError(error);
         if (resumes >= MAX_RESUMES) {
           throw new Error(`downloading ${s3Uri(this.location)} failed after ${resumes + 1} attempts: ${describeError(error)}`, { cause: error });
         }
@@ -306,6 +356,30 @@ export async function putSmallObject(
 }
 
 /**
+ * Puts a small object only if no object has its key (If-None-Match: *), so that of two runs
+ * racing to write it one wins. False when it already existed (412 PreconditionFailed, or 409
+ * ConditionalRequestConflict when another write of it was in flight).
+ */
+export async function putSmallObjectIfAbsent(
+  client: S3Client,
+  location: S3Location,
+  body: Buffer,
+  contentType: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType, IfNoneMatch: '*' });
+    await client.send(command, { abortSignal: signal });
+    return true;
+  } catch (error) {
+    if (signal?.aborted) throw new RunAbortedError();
+    const name = errorName(error);
+    if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return false;
+    throw outputError(error, location);
+  }
+}
+
+/**
  * Stops an upload and makes sure S3 drops its parts. lib-storage's own abort resolves `done()`
  * at once but sends AbortMultipartUpload only after in-flight parts finish, which can be after
  * the process has exited, so it is sent here directly.
@@ -371,8 +445,11 @@ function inputError(error: unknown, location: S3Location): Error {
     return new BadInputError(`input bucket '${location.bucket}' does not exist (NoSuchBucket) reading key '${location.key}'`, { cause: error });
   }
   if (name === 'AccessDenied') {
-    return new BadInputError(
-      `access denied reading ${s3Uri(location)} (bucket '${location.bucket}', key '${location.key}'): ${describeError(error)}`,
+    // A missing grant or one not yet propagated: the message must come back (and reach the
+    // dead-letter queue, where it can be redriven), so this is not bad input.
+    return new Error(
+      `access denied reading ${s3Uri(location)} (bucket '${location.bucket}', key '${location.key}'): ${describeError(error)}; `
+      + 'check the role\'s s3:GetObject (and s3:GetObjectVersion) grant on the input prefix',
       { cause: error },
     );
   }
@@ -380,6 +457,51 @@ function inputError(error: unknown, location: S3Location): Error {
     return new Error(`input object ${s3Uri(location)} changed while it was being downloaded`, { cause: error });
   }
   return new Error(`reading ${s3Uri(location)} failed: ${name}: ${describeError(error)}`, { cause: error });
+}
+
+/** Errors of a read of the version an event named: a version that is gone is superseded. */
+function versionReadError(error: unknown, location: S3Location, version: ObjectVersion): Error {
+  const name = errorName(error);
+  const named = version.versionId !== undefined ? `version '${version.versionId}'` : `ETag ${quoted(version.eTag ?? '')}`;
+  const superseded = (why: string): Error => new SupersededInputError(`${s3Uri(location)} ${named} is no longer there: ${why}`, { cause: error });
+  if (name === 'NoSuchVersion') return superseded('the version was deleted (NoSuchVersion)');
+  // GET of a version that is a delete marker.
+  if (name === 'MethodNotAllowed') return superseded('the version is a delete marker');
+  if (name === 'PreconditionFailed') return superseded('a newer upload replaced the object (PreconditionFailed on its ETag)');
+  if (name === 'NoSuchKey' || (name === 'NotFound' && httpStatusOf(error) === 404)) return superseded('the object was deleted (NoSuchKey)');
+  return inputError(error, location);
+}
+
+/**
+ * Whether the key's current version is a delete marker (or the key is gone): an event's version
+ * that was deleted since is superseded, even though it can still be read by its version id.
+ */
+export async function isKeyDeleted(client: S3Client, location: S3Location, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key }), { abortSignal: signal });
+    return false;
+  } catch (error) {
+    if (signal?.aborted) throw new RunAbortedError();
+    if (httpStatusOf(error) === 404) return true;
+    throw inputError(error, location);
+  }
+}
+
+/** The keys under `prefix` of a bucket (all pages). */
+export async function listKeys(client: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    try {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+      keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } catch (error) {
+      if (signal?.aborted) throw new RunAbortedError();
+      throw outputError(error, { bucket, key: prefix });
+    }
+  } while (token !== undefined);
+  return keys;
 }
 
 function outputError(error: unknown, location: S3Location): Error {

@@ -90,7 +90,8 @@ function processorContainer(values: JobSpecValues): KubernetesObject {
     imagePullPolicy: 'IfNotPresent',
     env: Object.entries(values.env).map(([name, value]) => ({ name, value })),
     resources: {
-      requests: { cpu: values.resources.cpuRequest, memory: values.resources.memoryRequest },
+      // The scheduler places the pod on a node whose disk can hold the scratch volume.
+      requests: { 'cpu': values.resources.cpuRequest, 'memory': values.resources.memoryRequest, 'ephemeral-storage': values.scratchVolumeSize },
       limits: { cpu: values.resources.cpuLimit, memory: values.resources.memoryLimit },
     },
     securityContext: {
