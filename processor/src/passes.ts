@@ -419,9 +419,8 @@ class RowSpooler {
 
     const bodyEnd = out.pos;
     if (departmentId === NO_DEPARTMENT_ID) {
-      // No id for it (too many departments): pass 2 reads the department's bytes after the body.
-      if (departmentMissing) out.copyFrom(UNKNOWN_VIEW, 0, UNKNOWN_BYTES.length);
-      else out.raw(deptBuf, deptStart, deptEnd);
+      if (departmentMissing) this.appendDepartment(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
+      else this.appendDepartment(deptBuf, deptStart, deptEnd);
     }
 
     const header = out.view;
@@ -436,6 +435,15 @@ class RowSpooler {
     header.setFloat64(recordStart + SPOOL_AGE, row.age, true);
     header.setFloat64(recordStart + SPOOL_SALARY, row.salary, true);
     out.rows++;
+  }
+
+  /**
+   * Appends the department's bytes after the record's body: it got no id (too many departments),
+   * so pass 2 reads it there. Rare, and kept out of write() so its hot code stays small.
+   */
+  private appendDepartment(src: Uint8Array, start: number, end: number): void {
+    this.out.buf.set(src.subarray(start, end), this.out.pos);
+    this.out.pos += end - start;
   }
 
   /**
