@@ -352,7 +352,8 @@ class RowSpooler {
     // Output bytes come from the record (quoting at most doubles a field) or are numbers.
     const recordBytes = scanner.recordEnd - scanner.recordStart;
     // The department's bytes may follow the body (a department without an id): at most the record's, or Unknown.
-    out.ensure(SPOOL_HEADER_BYTES + maxEncodedLength(recordBytes) * 2 + recordBytes + UNKNOWN_BYTES.length + MAX_NUMBER_BYTES * (layout.inputNames.length + 4));
+    out.ensure(SPOOL_HEADER_BYTES + maxEncodedLength(recordBytes) * 2 + recordBytes + UNKNOWN_BYTES.length
+      + MAX_NUMBER_BYTES * (layout.inputNames.length + 4));
     const recordStart = out.pos;
     out.pos += SPOOL_HEADER_BYTES;
     let missing = 0;

@@ -21,7 +21,8 @@ function manyDepartments(): string {
   const tricky = ['ﬀ', '𝔇', 'Dept', 'Dept_1', 'Dept_10', '"R&D, ""Lab"""', '"two\nlines"', 'Ärzte', '', 'NA', 'Unknown'];
   const rows = [HEADER];
   for (let i = 1; i <= 400; i++) {
-    const department = i % 3 === 0 ? tricky[i % tricky.length] : i % 5 === 0 ? ['IT', 'HR'][i % 2] : `D${(Math.imul(i, 0x9e3779b1) >>> 0).toString(36)}`;
+    const distinct = `D${((i * 2654435761) % 4294967296).toString(36)}`;
+    const department = i % 3 === 0 ? tricky[i % tricky.length] : i % 5 === 0 ? ['IT', 'HR'][i % 2] : distinct;
     const age = i % 7 === 0 ? '' : `${18 + (i % 60)}.${i % 10}`;
     const salary = i % 11 === 0 ? '' : `${30000 + ((i * 7919) % 90000)}.${i % 100}`;
     rows.push(`${i},N${i},${age},${salary},2020-01-01,${profileCell({ address: `S ${i}`, phone: `${i}`, email: 'e' })},${department},${i}.0`);
@@ -29,7 +30,14 @@ function manyDepartments(): string {
   return rows.join('\n') + '\n';
 }
 
-async function run(inputPath: string, options: { threads?: number; executor?: WorkerPool; rangeBytes?: number; departmentLimits?: DepartmentLimits }) {
+interface RunOptions {
+  readonly threads?: number;
+  readonly executor?: WorkerPool;
+  readonly rangeBytes?: number;
+  readonly departmentLimits?: DepartmentLimits;
+}
+
+async function run(inputPath: string, options: RunOptions) {
   const dir = temp.make();
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
