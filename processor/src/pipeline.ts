@@ -24,7 +24,8 @@
  * per range of the spool (about 50 bytes per MiB).
  * Measured (npm run bench, Node 20, 2 threads): 113 MB peak RSS at 2,000,000 rows, 124 MB at
  * 10,000,000; the difference is the runtime warming up (code pages, allocator arenas) and the
- * median's bucket read back instead of kept, not per-row state.
+ * median's bucket read back instead of kept, not per-row state. 1,000,000 rows whose departments
+ * are all distinct: 145 MB (805–960 MB with the department table in memory).
  *
  * processing_timestamp: a rerun with the same run id must give the same bytes, so the timestamp is
  * not the wall clock. It is the time the run id names (default run ids are the UTC start time
