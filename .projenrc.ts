@@ -7,7 +7,6 @@ const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
-  'csv-stringify@^6.9.0',
 ];
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -35,8 +34,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['yaml@^2.9.1'],
   devDeps: [
     ...processorDeps,
-    // The reference that the processor's own CSV scanner is tested against (test/processor/csv.test.ts).
+    // The references that the processor's own CSV scanner and writer are tested against (test/processor/csv.test.ts).
     'csv-parse@^7.0.3',
+    'csv-stringify@^6.9.0',
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
     'aws-cdk@^2.1148.1',
     'cdk-nag@^3.0.2',

@@ -8,17 +8,18 @@
  */
 import { join } from 'node:path';
 import { DEFAULT_MAX_RECORD_BYTES, RangeChunker, readRanges } from './csv/ranges';
-import { CsvSink } from './csv/writer';
+import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
+import { DepartmentSpill } from './department-spill';
 import { BadInputError } from './errors';
-import { writeUnsignedInt } from './format';
+import { writeFloat, writeUnsignedInt } from './format';
 import type { ByteSource } from './io/source';
 import { Logger, ProgressReporter } from './log';
 import type { NaValuesMode } from './missing';
 import { RangeExecutor, rangesInFlight } from './parallel/executor';
 import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult, rangeValues } from './passes';
-import { ColumnLayout, readHeader, resolveColumns } from './schema';
+import { ColumnLayout, DEPARTMENT_STATISTICS_COLUMNS, readHeader, resolveColumns } from './schema';
 import { HashSpill, ValueSpill } from './spill';
-import { DepartmentStatistics, DepartmentTable } from './stats';
+import { DEPARTMENT_IDS_LIMIT, DepartmentStatistics, DepartmentTable, NO_DEPARTMENT_ID } from './stats';
 
 export interface PassContext {
   readonly executor: RangeExecutor;
@@ -33,6 +34,15 @@ export interface PassContext {
   readonly signal?: AbortSignal;
   /** Called once the run has no more tasks for the executor's threads (its owner may stop them meanwhile). */
   readonly tasksDone?: () => void;
+  /** Limits of the department table; tests make them small to reach the spilled table with few rows. */
+  readonly departmentLimits?: DepartmentLimits;
+}
+
+export interface DepartmentLimits {
+  /** Departments a thread numbers at most before the table is spilled (stats.ts DEPARTMENT_IDS_LIMIT). */
+  readonly ids?: number;
+  /** Bytes of rows the spilled table sorts in memory at once (department-spill.ts). */
+  readonly runBytes?: number;
 }
 
 /** A range of the spool written by one pass-1 range. */
@@ -77,6 +87,7 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
   const salaries = await ValueSpill.create(join(context.scratch, 'salaries.spill'));
   try {
     const departments = new DepartmentTable();
+    const departmentLimit = context.departmentLimits?.ids ?? DEPARTMENT_IDS_LIMIT;
     const spoolRanges: SpoolRange[] = [];
     let inputRows = 0;
     let validRows = 0;
@@ -84,10 +95,13 @@ export async function prepareRows(source: ByteSource, spool: CsvSink, rejected: 
     await readRanges<PrepareResult>(chunker, {
       parse: async (range) => {
         const [spoolSlot, valuesSlot] = [await slots.acquire(), await slots.acquire(true)];
-        const task = { kind: 'prepare', run, header: names, naValues: context.naValues, input: range.input, last: range.last, spoolSlot, valuesSlot } as const;
+        const task = {
+          kind: 'prepare', run, header: names, naValues: context.naValues, departmentLimit, input: range.input, last: range.last, spoolSlot, valuesSlot,
+        } as const;
         const result = await executor.prepare(task);
         // Registered whether or not the result is taken: the thread has numbered these keys.
         departments.register(result.thread, result.departmentBase, result.departmentKeys);
+        if (result.departmentsOverflowed) departments.overflowed = true;
         return result;
       },
       accept: async (result, firstLine) => {
@@ -153,13 +167,19 @@ function writeRejects(out: CsvSink, result: PrepareResult, firstLine: number): v
   }
 }
 
+/** The department means: in memory, or spilled when the departments are too many (a thread ran out of ids). */
+export type DepartmentMeans = DepartmentStatistics | DepartmentSpill;
+
 export interface OutputSummary {
   readonly totalRows: number;
   readonly missingValues: number;
   readonly duplicateRows: number;
-  readonly departments: DepartmentStatistics;
+  /** Written by {@link writeDepartmentStatistics}, which also removes a spilled table. */
+  readonly departments: DepartmentMeans;
   /** Bytes of the spilled row hashes (memory report). */
   readonly spilledHashBytes: number;
+  /** Rows added to the spilled department table, 0 when it is kept in memory (memory report). */
+  readonly spilledDepartmentRows: number;
 }
 
 /** Pass 2: spool → cleaned_data and transformed_data, department means, duplicate count. */
@@ -175,8 +195,10 @@ export async function writeRows(
   cleaned.record(summary.layout.cleanedNames);
   transformed.record(summary.layout.transformedNames);
   const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
+  const means: DepartmentMeans = summary.departments.overflowed
+    ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes)
+    : new DepartmentStatistics(summary.departments.keys);
   try {
-    const means = new DepartmentStatistics(summary.departments.keys);
     const progress = new ProgressReporter(context.log, 'pass 2 (fill, derive, write)');
     let missingValues = 0;
     const pending: Array<{ range: SpoolRange; result: Promise<WriteResult> }> = [];
@@ -212,11 +234,13 @@ export async function writeRows(
         transformed.rows += result.rows;
         missingValues += result.missingValues;
         const facts = new RowFacts(result.facts.own ?? slots.buffers[result.facts.slot], result.rows);
-        addMeans(means, facts, result.rows, summary.departments.idsOf(head.range.thread));
+        const ids = summary.departments.idsOf(head.range.thread);
+        if (means instanceof DepartmentSpill) spillMeans(means, facts, result, ids, summary.departments);
+        else addMeans(means, facts, result.rows, ids);
         hashes.add(facts.hashes, result.rows);
         slots.release(result.facts.slot);
         progress.add(result.rows);
-        await Promise.all([cleaned.drain(), transformed.drain(), hashes.drain()]);
+        await Promise.all([cleaned.drain(), transformed.drain(), hashes.drain(), means instanceof DepartmentSpill ? means.drain() : undefined]);
       }
     } finally {
       await Promise.all(pending.map((p) => p.result.catch(() => undefined)));
@@ -234,7 +258,11 @@ export async function writeRows(
       duplicateRows,
       departments: means,
       spilledHashBytes: hashes.count * 8,
+      spilledDepartmentRows: means instanceof DepartmentSpill ? means.rows : 0,
     };
+  } catch (error) {
+    if (means instanceof DepartmentSpill) await means.remove();
+    throw error;
   } finally {
     await hashes.remove();
   }
@@ -244,4 +272,56 @@ export async function writeRows(
 function addMeans(means: DepartmentStatistics, facts: RowFacts, rows: number, ids: readonly number[]): void {
   const { departmentIds, salaries, ages } = facts;
   for (let i = 0; i < rows; i++) means.add(ids[departmentIds[i]], salaries[i], ages[i]);
+}
+
+/** Adds a range's rows to the spilled department table, in row order: by id from the table, else the bytes the row carries. */
+function spillMeans(spill: DepartmentSpill, facts: RowFacts, result: WriteResult, ids: readonly number[], table: DepartmentTable): void {
+  const { departmentIds, salaries, ages } = facts;
+  const keys = result.departmentKeys === undefined ? undefined : Buffer.from(result.departmentKeys, 0, result.departmentKeysLength);
+  let at = 0;
+  for (let i = 0; i < result.rows; i++) {
+    const id = departmentIds[i];
+    if (id === NO_DEPARTMENT_ID) {
+      const length = keys!.readUInt32LE(at);
+      spill.add(keys!, at + 4, at + 4 + length, salaries[i], ages[i]);
+      at += 4 + length;
+    } else {
+      const key = table.keyBytes(ids[id]);
+      spill.add(key, 0, key.length, salaries[i], ages[i]);
+    }
+  }
+}
+
+/** Room for a formatted mean (Python repr is at most 24 characters). */
+const MAX_MEAN_BYTES = 32;
+
+/**
+ * department_statistics, streamed to `out` (the spilled table a few thousand departments at a
+ * time), sorted by department; removes the spilled table. Returns the number of departments.
+ */
+export async function writeDepartmentStatistics(means: DepartmentMeans, out: CsvSink): Promise<number> {
+  out.record(DEPARTMENT_STATISTICS_COLUMNS);
+  const write = (key: Uint8Array, start: number, end: number, averageSalary: number, averageAge: number): void => {
+    out.ensure(maxEncodedLength(end - start) + 2 * MAX_MEAN_BYTES + 3);
+    out.field(key, start, end);
+    out.byte(CSV_COMMA);
+    out.pos = writeFloat(out.buf, out.pos, averageSalary);
+    out.byte(CSV_COMMA);
+    out.pos = writeFloat(out.buf, out.pos, averageAge);
+    out.byte(CSV_LF);
+    out.rows++;
+  };
+  if (!(means instanceof DepartmentSpill)) {
+    for (const row of means.rows()) {
+      const key = Buffer.from(row.department, 'utf8');
+      write(key, 0, key.length, row.averageSalary, row.averageAge);
+    }
+    return out.rows;
+  }
+  try {
+    await means.forEachDepartment(write, () => out.drain());
+    return out.rows;
+  } finally {
+    await means.remove();
+  }
 }

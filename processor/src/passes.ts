@@ -28,7 +28,7 @@ import {
   SPOOL_ADDRESS_LENGTH, SPOOL_AGE, SPOOL_AGE_TEXT, SPOOL_DEPARTMENT, SPOOL_HEADER_BYTES, SPOOL_MISSING, SPOOL_RECORD_LENGTH,
   SPOOL_NEGATIVE_BONUS, SPOOL_SALARY, SPOOL_SALARY_TEXT, SPOOL_SEGMENT_A, SPOOL_SEGMENT_B, forEachSpoolRecord,
 } from './spool';
-import { DepartmentIds, Float64Column } from './stats';
+import { DepartmentIds, Float64Column, NO_DEPARTMENT_ID } from './stats';
 
 export const REJECTED_COLUMNS = ['line', 'reason', 'record'] as const;
 
@@ -41,6 +41,8 @@ export interface PrepareTask {
   readonly header: readonly string[];
   /** Which cells are missing values (SPEC §5). */
   readonly naValues: NaValuesMode;
+  /** Departments the thread numbers at most (stats.ts DepartmentIds). */
+  readonly departmentLimit: number;
   readonly input: Block;
   readonly last: boolean;
   /** Where the spool records go. */
@@ -67,6 +69,8 @@ export interface PrepareResult extends RangeResult {
   /** Department keys this thread met first in this range; their ids count up from departmentBase. */
   readonly departmentBase: number;
   readonly departmentKeys: readonly string[];
+  /** Whether this thread has met more departments than it numbers (some rows carry their department's bytes). */
+  readonly departmentsOverflowed: boolean;
 }
 
 /**
@@ -119,6 +123,9 @@ export interface WriteResult {
   readonly missingValues: number;
   /** Per-row values in row order, laid out by {@link RowFacts}. */
   readonly facts: Block;
+  /** The departments of rows without a department id, in row order, as {@link RowFacts.keys} holds them. */
+  readonly departmentKeys?: ArrayBuffer;
+  readonly departmentKeysLength: number;
 }
 
 export type RangeTask = PrepareTask | WriteTask;
@@ -149,7 +156,7 @@ function newReader(task: PrepareTask): RangeReaderState {
   const cleaner = new RowCleaner(layout, { missing });
   const scanner = new CsvScanner();
   scanner.quotedValueReader = cleaner.profileReader;
-  return { layout, scanner, missing, cleaner, departments: new DepartmentIds(), reported: 0 };
+  return { layout, scanner, missing, cleaner, departments: new DepartmentIds(task.departmentLimit), reported: 0 };
 }
 
 /** Bytes a pass-2 range reads from the spool at most before the buffer grows. */
@@ -176,7 +183,7 @@ export class RangeWorker {
       return { result, transfer: ownBuffers([result.input, result.spool], transfer) };
     }
     const result = this.write(task);
-    return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], []) };
+    return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], result.departmentKeys ? [result.departmentKeys] : []) };
   }
 
   /** Pass 1 on one range: validate, reject, collect the medians' values, spool the valid rows. */
@@ -227,6 +234,7 @@ export class RangeWorker {
       },
       departmentBase,
       departmentKeys: departments.keys.slice(departmentBase),
+      departmentsOverflowed: departments.overflowed,
     };
   }
 
@@ -255,6 +263,8 @@ export class RangeWorker {
         length: factsBytes,
         own: factsMemory === this.slots[task.factsSlot] ? undefined : (factsMemory as ArrayBuffer),
       },
+      departmentKeys: facts.keys?.buf.buffer as ArrayBuffer | undefined,
+      departmentKeysLength: facts.keys?.pos ?? 0,
     };
   }
 
@@ -341,7 +351,9 @@ class RowSpooler {
     const out = this.out;
     // Output bytes come from the record (quoting at most doubles a field) or are numbers.
     const recordBytes = scanner.recordEnd - scanner.recordStart;
-    out.ensure(SPOOL_HEADER_BYTES + maxEncodedLength(recordBytes) * 2 + MAX_NUMBER_BYTES * (layout.inputNames.length + 4));
+    // The department's bytes may follow the body (a department without an id): at most the record's, or Unknown.
+    out.ensure(SPOOL_HEADER_BYTES + maxEncodedLength(recordBytes) * 2 + recordBytes + UNKNOWN_BYTES.length
+      + MAX_NUMBER_BYTES * (layout.inputNames.length + 4));
     const recordStart = out.pos;
     out.pos += SPOOL_HEADER_BYTES;
     let missing = 0;
@@ -380,7 +392,8 @@ class RowSpooler {
     const deptStart = scanner.starts[dept];
     const deptEnd = scanner.ends[dept];
     let departmentId: number;
-    if (this.missing.isMissing(deptBuf, deptStart, deptEnd)) {
+    const departmentMissing = this.missing.isMissing(deptBuf, deptStart, deptEnd);
+    if (departmentMissing) {
       out.copyFrom(UNKNOWN_VIEW, 0, UNKNOWN_BYTES.length);
       departmentId = this.departments.idOf(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
     } else {
@@ -405,18 +418,33 @@ class RowSpooler {
       missing += this.inputField(scanner, buf, extras[x]);
     }
 
+    const bodyEnd = out.pos;
+    if (departmentId === NO_DEPARTMENT_ID) {
+      if (departmentMissing) this.appendDepartment(UNKNOWN_BYTES, 0, UNKNOWN_BYTES.length);
+      else this.appendDepartment(deptBuf, deptStart, deptEnd);
+    }
+
     const header = out.view;
     header.setInt32(recordStart + SPOOL_RECORD_LENGTH, out.pos - recordStart, true);
     header.setInt32(recordStart + SPOOL_SEGMENT_A, ageText - segmentA, true);
     header.setInt32(recordStart + SPOOL_AGE_TEXT, salaryText - 1 - ageText, true);
     header.setInt32(recordStart + SPOOL_SALARY_TEXT, segmentB - salaryText, true);
-    header.setInt32(recordStart + SPOOL_SEGMENT_B, out.pos - segmentB, true);
+    header.setInt32(recordStart + SPOOL_SEGMENT_B, bodyEnd - segmentB, true);
     header.setInt32(recordStart + SPOOL_DEPARTMENT, departmentId, true);
     header.setInt32(recordStart + SPOOL_ADDRESS_LENGTH, row.addressLength, true);
     header.setInt32(recordStart + SPOOL_MISSING, missing, true);
     header.setFloat64(recordStart + SPOOL_AGE, row.age, true);
     header.setFloat64(recordStart + SPOOL_SALARY, row.salary, true);
     out.rows++;
+  }
+
+  /**
+   * Appends the department's bytes after the record's body: it got no id (too many departments),
+   * so pass 2 reads it there. Rare, and kept out of write() so its hot code stays small.
+   */
+  private appendDepartment(src: Uint8Array, start: number, end: number): void {
+    this.out.buf.set(src.subarray(start, end), this.out.pos);
+    this.out.pos += end - start;
   }
 
   /**
@@ -548,14 +576,17 @@ class RowEmitter {
     out.rows++;
 
     this.missingValues += missing;
-    this.facts.addMeans(view.getInt32(offset + SPOOL_DEPARTMENT, true), salary, age);
+    const departmentId = view.getInt32(offset + SPOOL_DEPARTMENT, true);
+    if (departmentId === NO_DEPARTMENT_ID) this.facts.addDepartmentKey(view, bodyEnd, offset + view.getInt32(offset + SPOOL_RECORD_LENGTH, true));
+    this.facts.addMeans(departmentId, salary, age);
   }
 }
 
 /**
  * Per-row values of one pass-2 range that the main thread needs in row order: each row's 64-bit
  * hash (duplicate count) and its department id, salary and age (department means, which must be
- * summed in row order to give pandas' digits). 28 bytes per row, in one transferable buffer.
+ * summed in row order to give pandas' digits). 28 bytes per row, in one transferable buffer; the
+ * department of a row without a department id in {@link keys}.
  */
 export class RowFacts {
   static bytesFor(rows: number): number {
@@ -567,6 +598,8 @@ export class RowFacts {
   /** Two 32-bit words per row (rowHash[0], rowHash[1]). */
   readonly hashes: Uint32Array;
   readonly departmentIds: Int32Array;
+  /** The departments of rows whose id is NO_DEPARTMENT_ID, in row order: a uint32 length, then the bytes. */
+  keys: CsvBuffer | undefined;
   private hashed = 0;
   private counted = 0;
 
@@ -586,6 +619,15 @@ export class RowFacts {
     this.hashed++;
   }
 
+  /** Records the department of a row without a department id: bytes [start, end) of `bytes` (UTF-8 text). */
+  addDepartmentKey(bytes: DataView, start: number, end: number): void {
+    const keys = (this.keys ??= new CsvBuffer(4096));
+    keys.ensure(4 + end - start);
+    keys.view.setUint32(keys.pos, end - start, true);
+    keys.pos += 4;
+    keys.copyFrom(bytes, start, end);
+  }
+
   /** Records a row's department (this range's thread's pass-1 id), salary and age, both filled. */
   addMeans(departmentId: number, salary: number, age: number): void {
     this.departmentIds[this.counted] = departmentId;
@@ -594,3 +636,4 @@ export class RowFacts {
     this.counted++;
   }
 }
+

@@ -6,7 +6,7 @@
  * one of the keys. That shape is matched on the bytes directly, giving the values as byte ranges
  * without decoding or parsing; any other text (escapes, other key order, extra keys, whitespace, nulls, numbers, invalid JSON)
  * goes through python-json.ts, so the result is what the walkthrough's `json.loads` and `str()`
- * give: `5551234567`, `True`, `{'a': 1}`; a null or NaN value is missing.
+ * give: `5551234567`, `True`; a null or NaN value is missing; a list or an object rejects the row.
  */
 import type { QuotedValueReader } from './csv/scanner';
 import { PyValue, PythonJsonError, parsePythonJson, pythonStr } from './python-json';
@@ -269,8 +269,10 @@ function parseProfileJson(text: string, out: ProfileFields): string | undefined 
       out.set(k, EMPTY, 0, 0);
       continue;
     }
-    // A lone surrogate cannot be written as UTF-8 (pandas fails on it); inside a list or dict
-    // str() escapes it, so only a string value itself is refused.
+    // pandas' duplicated() cannot hash a list or a dict, and the walkthrough's script fails on it
+    // (SPEC §5); the other keys of the profile are not read, whatever their values.
+    if (Array.isArray(v) || v instanceof Map) return `profile.${key} is a JSON ${Array.isArray(v) ? 'list' : 'object'}, not a value`;
+    // A lone surrogate cannot be written as UTF-8 (pandas fails on it).
     if (typeof v === 'string' && LONE_SURROGATE.test(v)) return `profile.${key} contains an unpaired UTF-16 surrogate`;
     const bytes = Buffer.from(pythonStr(v), 'utf8');
     out.set(k, bytes, 0, bytes.length);

@@ -12,6 +12,8 @@
  * - {@link HashSpill}: the 64-bit row hashes, for the duplicate count. Each run of hashes is
  *   partitioned by its top 8 bits before it is written; counting reads one group of partitions
  *   at a time (every run's slice of them) and counts the distinct hashes in it with a hash set.
+ * - department-spill.ts: each row's department, salary and age, when the departments are too many
+ *   to keep in memory.
  *
  * Reading back happens once the rows are all written, when nothing else runs, so it reads
  * synchronously: hundreds of small reads would otherwise each wait a turn of the event loop.
@@ -52,8 +54,8 @@ const WRITE_BUFFER_BYTES = 1 << 20;
 const READ_BLOCK_BYTES = 1 << 20;
 const DIGITS = 1 << 16;
 
-/** Appends buffers to a scratch file in order, a few writes in flight at most. */
-class SpillFile {
+/** Appends buffers to a scratch file in order, a few writes in flight at most (also department-spill.ts). */
+export class SpillFile {
   static async create(path: string): Promise<SpillFile> {
     return new SpillFile(path, await open(path, 'w+'));
   }

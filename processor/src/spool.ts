@@ -11,13 +11,14 @@
  *           8  int32    length of the age text (0 when the age is missing); a comma follows it
  *          12  int32    length of the salary text (0 when missing)
  *          16  int32    length of segment B: `,hire_date,department,bonus,address,phone,email[,extras]`
- *          20  int32    department id (index into the pass-1 department list)
+ *          20  int32    department id (index into the pass-1 thread's department list), or -1 when the
+ *                       thread had no id left for it: then the department's bytes follow the body
  *          24  int32    address_length
  *          28  int32    missing cells among the copied columns (name, hire_date, bonus, profile fields,
  *                       extras), plus SPOOL_NEGATIVE_BONUS when the bonus is -0.0
  *          32  float64  age (NaN when missing)
  *          40  float64  salary (NaN when missing)
- *          48  bytes    A, age text, `,`, salary text, B
+ *          48  bytes    A, age text, `,`, salary text, B[, the department's bytes]
  *
  * About 48 bytes per row more than the cleaned row itself; it lives in the scratch directory. Pass 1
  * writes it one input range at a time, so pass 2 knows where ranges of whole records start and end.

@@ -96,13 +96,22 @@ export class CompensatedMean {
 /**
  * Department ids for pass 1, keyed by the department's bytes. A few recent departments are
  * matched byte for byte first, so the usual handful of departments costs no string per row.
+ *
+ * At most `limit` departments get an id, so memory stays bounded however many distinct
+ * departments the input has: a department met after that gets {@link NO_DEPARTMENT_ID}, its row
+ * carries the department's bytes instead, and the run spills the department table
+ * (department-spill.ts).
  */
 export class DepartmentIds {
   /** Keys by id: the UTF-8 bytes read as latin1, so sorting them sorts by the bytes. */
   readonly keys: string[] = [];
+  /** Whether some department got no id (the table was full). */
+  overflowed = false;
   private readonly ids = new Map<string, number>();
   private readonly recentBytes: Buffer[] = [];
   private readonly recentIds: number[] = [];
+
+  constructor(private readonly limit = DEPARTMENT_IDS_LIMIT) {}
 
   idOf(buf: Buffer, start: number, end: number): number {
     const length = end - start;
@@ -117,6 +126,10 @@ export class DepartmentIds {
     const key = buf.toString('latin1', start, end);
     let id = this.ids.get(key);
     if (id === undefined) {
+      if (this.keys.length >= this.limit) {
+        this.overflowed = true;
+        return NO_DEPARTMENT_ID;
+      }
       id = this.keys.length;
       this.keys.push(key);
       this.ids.set(key, id);
@@ -129,6 +142,13 @@ export class DepartmentIds {
   }
 }
 
+/** The id of a department that got none (DepartmentIds was full): its row carries its bytes. */
+export const NO_DEPARTMENT_ID = -1;
+/**
+ * Departments one thread numbers at most (a few MiB of keys and means): more distinct ones than
+ * that, and the department table is spilled instead of kept in memory.
+ */
+export const DEPARTMENT_IDS_LIMIT = 1 << 14;
 const MAX_RECENT_DEPARTMENTS = 16;
 
 export interface DepartmentRow {
@@ -145,8 +165,11 @@ export interface DepartmentRow {
 export class DepartmentTable {
   /** Keys by id, as DepartmentIds keeps them. */
   readonly keys: string[] = [];
+  /** Whether some thread met more departments than it numbers: then the department table is spilled. */
+  overflowed = false;
   private readonly ids = new Map<string, number>();
   private readonly byThread: number[][] = [];
+  private readonly keyBuffers: Buffer[] = [];
 
   /** Thread `thread` numbered `keys` from `base` on. */
   register(thread: number, base: number, keys: readonly string[]): void {
@@ -165,6 +188,11 @@ export class DepartmentTable {
   /** This table's id for each of a thread's ids. */
   idsOf(thread: number): readonly number[] {
     return this.byThread[thread] ?? [];
+  }
+
+  /** The UTF-8 bytes of department `id` (kept once asked for). */
+  keyBytes(id: number): Buffer {
+    return (this.keyBuffers[id] ??= Buffer.from(this.keys[id], 'latin1'));
   }
 }
 
@@ -201,9 +229,5 @@ export class DepartmentStatistics {
         averageSalary: this.salary[id].value(),
         averageAge: this.age[id].value(),
       }));
-  }
-
-  get size(): number {
-    return this.rowCounts.filter((n) => n > 0).length;
   }
 }

@@ -3,14 +3,16 @@
  * on seed-shaped data (generate-mock-data.ts), side by side, local files (SPEC §7).
  *
  *   npm run bench [-- --rows 50000,2000000,10000000] [--pandas-max-rows 2000000] [--skip-pandas]
- *                    [--seed 42] [--verify-max-rows 50000] [--dir .bench]
+ *                    [--seed 42] [--verify-max-rows 50000] [--distinct-rows 1000000] [--dir .bench]
  *
  * Each program runs under `/usr/bin/time -v` (wall time, maximum resident set size). Prints a
  * markdown table with the 1-minute load average before each run (the machine is shared: read
  * figures taken under load with care), the memory growth per extra row between consecutive sizes,
  * and whether the outputs agree with pandas (compare-outputs.ts) for row counts up to
  * --verify-max-rows. pandas is not run above --pandas-max-rows (at 10,000,000 rows it would need
- * about 11 GB). Our processor uses its default thread count (the CPUs it may use).
+ * about 11 GB). Then the high-cardinality case: --distinct-rows rows whose departments are all
+ * distinct (generate-mock-data.ts `departments: 'distinct'`), so department_statistics has a row
+ * per input row; its outputs are always compared with pandas' (0 skips the case). Our processor uses its default thread count (the CPUs it may use).
  * Inputs, outputs and our scratch directory are under --dir (default .bench/ at the repo root,
  * gitignored); inputs are kept and reused (10,000,000 rows take about 10 s to generate), outputs of
  * runs larger than --verify-max-rows are deleted after measuring.
@@ -25,7 +27,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareOutputs, formatReport } from './compare-outputs';
-import { MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
+import { DepartmentMode, MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
 import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
 import { NODE_FLAGS } from '../src/config';
 import { defaultThreadCount } from '../src/parallel/threads';
@@ -84,11 +86,15 @@ interface BenchOptions {
   readonly pandasMaxRows: number;
   readonly seed: number;
   readonly verifyMaxRows: number;
+  /** Rows of the high-cardinality case (0: none). */
+  readonly distinctRows: number;
   readonly dir: string;
 }
 
 interface BenchRow {
   readonly rows: number;
+  /** What the departments are: the seed's six, or distinct on every row. */
+  readonly departments: DepartmentMode;
   readonly inputBytes: number;
   readonly pandas?: Measurement;
   readonly ours: Measurement;
@@ -96,14 +102,14 @@ interface BenchRow {
 }
 
 /** Generates (once) the seed-shaped input for a row count; a sidecar file records what it holds. */
-async function inputFor(dir: string, rows: number, seed: number): Promise<string> {
-  const path = join(dir, `mock_data_${rows}_seed${seed}.csv`);
+async function inputFor(dir: string, rows: number, seed: number, departments: DepartmentMode): Promise<string> {
+  const path = join(dir, `mock_data_${rows}_seed${seed}${departments === 'seed' ? '' : `_${departments}`}.csv`);
   const sidecar = `${path}.json`;
   if (existsSync(path) && existsSync(sidecar)) {
     const meta = JSON.parse(readFileSync(sidecar, 'utf8'));
     if (meta.version === MOCK_DATA_VERSION && meta.rows === rows && meta.seed === seed && meta.bytes === statSync(path).size) return path;
   }
-  const summary = await generateMockCsv({ rows, seed, path });
+  const summary = await generateMockCsv({ rows, seed, path, departments });
   writeFileSync(sidecar, JSON.stringify(summary));
   return path;
 }
@@ -129,7 +135,8 @@ export function formatTable(rows: BenchRow[]): string {
   ];
   for (const r of rows) {
     const p = r.pandas;
-    out.push(`| ${r.rows.toLocaleString('en-US')} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
+    const label = r.departments === 'seed' ? r.rows.toLocaleString('en-US') : `${r.rows.toLocaleString('en-US')}, all departments distinct`;
+    out.push(`| ${label} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
       + `${seconds(r.ours)} | ${(r.ours.userSeconds + r.ours.systemSeconds).toFixed(2)} | ${mb(r.ours.maxRssBytes)} | `
       + `${p ? (r.ours.wallSeconds / p.wallSeconds).toFixed(3) : '–'} | `
       + `${p ? (r.ours.maxRssBytes / p.maxRssBytes).toFixed(3) : '–'} | ${p ? p.loadBefore.toFixed(2) : '–'} / ${r.ours.loadBefore.toFixed(2)} | `
@@ -153,31 +160,33 @@ export function formatGrowth(rows: BenchRow[]): string[] {
   return lines;
 }
 
-async function benchOne(dir: string, rows: number, options: BenchOptions): Promise<BenchRow> {
-  const input = await inputFor(dir, rows, options.seed);
-  const runId = `bench-${rows}`;
-  const oursDir = join(dir, `ours-${rows}`);
-  const pandasDir = join(dir, `pandas-${rows}`);
+async function benchOne(dir: string, rows: number, options: BenchOptions, departments: DepartmentMode = 'seed'): Promise<BenchRow> {
+  const input = await inputFor(dir, rows, options.seed, departments);
+  const runId = departments === 'seed' ? `bench-${rows}` : `bench-${rows}-${departments}`;
+  // The high-cardinality case is always checked: its point is department_statistics, a row per input row.
+  const verify = rows <= options.verifyMaxRows || departments !== 'seed';
+  const oursDir = join(dir, `ours-${runId}`);
+  const pandasDir = join(dir, `pandas-${runId}`);
   rmSync(oursDir, { recursive: true, force: true });
   rmSync(pandasDir, { recursive: true, force: true });
   const problems: string[] = [];
 
   let pandas: Measurement | undefined;
-  if (!options.skipPandas && rows <= options.pandasMaxRows) {
+  if (!options.skipPandas && (rows <= options.pandasMaxRows || departments !== 'seed')) {
     console.error(`  pandas reference on ${rows} rows…`);
-    pandas = await measure(PYTHON, [SEED_SCRIPT, input, pandasDir, runId], join(dir, `time-pandas-${rows}.txt`));
+    pandas = await measure(PYTHON, [SEED_SCRIPT, input, pandasDir, runId], join(dir, `time-pandas-${runId}.txt`));
     const why = failed('pandas', pandas);
     if (why) problems.push(why);
   }
   console.error(`  our processor on ${rows} rows…`);
   const scratch = join(dir, 'scratch');
   const ours = await measure(process.execPath, [...NODE_FLAGS, PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId, '--scratch-dir', scratch],
-    join(dir, `time-ours-${rows}.txt`));
+    join(dir, `time-ours-${runId}.txt`));
   const why = failed('ours', ours);
   if (why) problems.push(why);
 
   let agree: boolean | undefined;
-  if (pandas && problems.length === 0 && rows <= options.verifyMaxRows) {
+  if (pandas && problems.length === 0 && verify) {
     const report = await compareOutputs({ dir: oursDir, runId }, { dir: pandasDir, runId });
     agree = report.ok;
     console.error(formatReport(report).replace(/^/gm, '  '));
@@ -187,7 +196,7 @@ async function benchOne(dir: string, rows: number, options: BenchOptions): Promi
     rmSync(pandasDir, { recursive: true, force: true });
   }
   for (const p of problems) console.error(`  ! ${p}`);
-  return { rows, inputBytes: statSync(input).size, pandas, ours, agree: problems.length > 0 ? false : agree };
+  return { rows, departments, inputBytes: statSync(input).size, pandas, ours, agree: problems.length > 0 ? false : agree };
 }
 
 function parseCli(argv: string[]): BenchOptions {
@@ -199,17 +208,21 @@ function parseCli(argv: string[]): BenchOptions {
       'pandas-max-rows': { type: 'string', default: '2000000' },
       'seed': { type: 'string', default: '42' },
       'verify-max-rows': { type: 'string', default: '50000' },
+      'distinct-rows': { type: 'string', default: '1000000' },
       'dir': { type: 'string', default: join(REPO_ROOT, '.bench') },
     },
   });
   const rows = values.rows.split(',').map((r) => Number(r.replace(/_/g, '')));
   if (rows.some((r) => !Number.isSafeInteger(r) || r <= 0)) throw new Error(`--rows must be positive integers, got ${values.rows}`);
+  const distinctRows = Number(values['distinct-rows'].replace(/_/g, ''));
+  if (!Number.isSafeInteger(distinctRows) || distinctRows < 0) throw new Error(`--distinct-rows must be a whole number, got ${values['distinct-rows']}`);
   return {
     rows: rows.sort((a, b) => a - b),
     skipPandas: values['skip-pandas'],
     pandasMaxRows: Number(values['pandas-max-rows']),
     seed: Number(values.seed),
     verifyMaxRows: Number(values['verify-max-rows']),
+    distinctRows,
     dir: resolve(values.dir),
   };
 }
@@ -236,10 +249,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`${rows.toLocaleString('en-US')} rows (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
     results.push(await benchOne(dir, rows, options));
   }
+  const growth = formatGrowth(results);
+  if (options.distinctRows > 0) {
+    console.error(`${options.distinctRows.toLocaleString('en-US')} rows, all departments distinct (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+    results.push(await benchOne(dir, options.distinctRows, options, 'distinct'));
+  }
   console.log('');
   console.log(formatTable(results));
   console.log('');
-  for (const line of formatGrowth(results)) console.log(line);
+  for (const line of growth) console.log(line);
   const ok = results.every((r) => r.agree !== false);
   if (!ok) console.log('FAILED: a run failed or outputs disagree with pandas (details above)');
   return ok ? 0 : 1;

@@ -17,7 +17,8 @@
  *   - hire_date    5 %   (present: a day in 2010-01-01 … 2024-12-31)
  *   - profile     10 %   (present: JSON object; 2 % of present profiles lack one of the three keys,
  *                         as real exports do, so a missing address also occurs with a profile)
- *   - department  10 %   (present: HR, IT, Finance, Marketing, Sales, Operations)
+ *   - department  10 %   (present: HR, IT, Finance, Marketing, Sales, Operations; with
+ *                         `departments: 'distinct'` a different one on every row, see DISTINCT_DEPARTMENTS)
  *   - bonus       10 %   (present: integer 1,000–10,000, written `6842.0`)
  *   - id, name     0 %   (id counts up from 1; name is `Name_<1..999>`, so names repeat)
  * Duplicates: by default 0.1 % of rows repeat the previous row exactly (a re-sent record), so the
@@ -26,7 +27,7 @@
  * has them (a non-numeric age makes the column text), so parity runs never enable them.
  *
  * CLI: node processor/lib/tools/generate-mock-data.js --rows N [--seed S] --out path
- *        [--malformed N] [--duplicate-rate R]
+ *        [--malformed N] [--duplicate-rate R] [--departments seed|distinct]
  */
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -53,6 +54,24 @@ export const DEFAULT_SEED = 42;
 export const MOCK_DATA_VERSION = 2;
 const CHUNK_BYTES = 1_048_576;
 export const DEPARTMENTS = ['HR', 'IT', 'Finance', 'Marketing', 'Sales', 'Operations'] as const;
+/**
+ * `departments: 'distinct'` (the high-cardinality case: a department table as large as the input):
+ * one of these prefixes, then a number unique to the row (the row number scrambled, so sorting
+ * reorders the rows). The prefixes make sorting by code point matter: UTF-16 order would put
+ * `ﬀ` (U+FB00) after `𝔇` (U+1D507, a surrogate pair), and one needs CSV quoting (a comma, a quote).
+ */
+export const DISTINCT_DEPARTMENTS = [
+  ['Dept_', ''],
+  ['dept_', ''],
+  ['Département_', ''],
+  ['部門_', ''],
+  ['𝔇ept_', ''],
+  ['ﬀ_', ''],
+  ['"R&D, ""Lab"" ', '"'],
+] as const;
+
+/** Which departments rows have: the seed's six, or a distinct one per row. */
+export type DepartmentMode = 'seed' | 'distinct';
 
 export interface MockDataOptions {
   /** Number of data rows (header not counted), duplicates and malformed rows included. */
@@ -65,6 +84,8 @@ export interface MockDataOptions {
   readonly duplicateRate?: number;
   /** Number of malformed rows spread evenly through the file (demos of rejects). @default 0 */
   readonly malformedRows?: number;
+  /** The seed's six departments, or a distinct one per row (see DISTINCT_DEPARTMENTS). @default 'seed' */
+  readonly departments?: DepartmentMode;
 }
 
 export interface MockDataSummary {
@@ -155,6 +176,7 @@ class Tables {
   /** `.5`, `.05`, `.0` …: two decimals with trailing zeros dropped, as repr prints them. */
   public readonly cents = table(0, 99, (c) => '.' + (c === 0 ? '0' : c % 10 === 0 ? String(c / 10) : c < 10 ? `0${c}` : String(c)));
   public readonly departments = DEPARTMENTS.map((d) => Buffer.from(d));
+  public readonly distinctDepartments = DISTINCT_DEPARTMENTS.map(([open, close]) => [Buffer.from(open), Buffer.from(close)] as const);
   public readonly addresses = table(0, 100 * 50 - 1, (n) => `""address"": ""Street ${1 + Math.floor(n / 50)}, City ${1 + (n % 50)}""`);
   public readonly emails = table(1, 1000, (n) => `""email"": ""email_${n}@example.com""`);
   public readonly phoneOpen = Buffer.from('""phone"": ""');
@@ -247,8 +269,18 @@ function writeProfile(w: RowWriter, rng: SeededRandom, t: Tables): void {
   w.bytes(t.profileClose);
 }
 
+/* eslint-disable no-bitwise -- a 32-bit multiplicative scramble */
+/** A department no other row has: a prefix, then the row number scrambled (a bijection of 32-bit integers). */
+function writeDistinctDepartment(w: RowWriter, id: number, rng: SeededRandom, t: Tables): void {
+  const [open, close] = t.distinctDepartments[rng.int(0, t.distinctDepartments.length - 1)];
+  w.bytes(open);
+  w.int(Math.imul(id, 0x9e3779b1) >>> 0);
+  w.bytes(close);
+}
+/* eslint-enable no-bitwise */
+
 /** One well-formed data row (no newline). Each optional cell first draws whether it is missing. */
-function writeRow(w: RowWriter, id: number, rng: SeededRandom, t: Tables): void {
+function writeRow(w: RowWriter, id: number, rng: SeededRandom, t: Tables, departments: DepartmentMode): void {
   w.int(id);
   w.byte(COMMA);
   w.bytes(pick(rng, t.names));
@@ -261,7 +293,10 @@ function writeRow(w: RowWriter, id: number, rng: SeededRandom, t: Tables): void 
   w.byte(COMMA);
   if (!rng.chance(MISSING_RATES.profile)) writeProfile(w, rng, t);
   w.byte(COMMA);
-  if (!rng.chance(MISSING_RATES.department)) w.bytes(pick(rng, t.departments));
+  if (!rng.chance(MISSING_RATES.department)) {
+    if (departments === 'distinct') writeDistinctDepartment(w, id, rng, t);
+    else w.bytes(pick(rng, t.departments));
+  }
   w.byte(COMMA);
   if (!rng.chance(MISSING_RATES.bonus)) w.bytes(pick(rng, t.bonuses));
 }
@@ -289,6 +324,8 @@ function validate(options: MockDataOptions): void {
   if (!(dup >= 0 && dup < 1)) throw new Error(`duplicateRate must be in [0, 1), got ${dup}`);
   const bad = options.malformedRows ?? 0;
   if (!Number.isSafeInteger(bad) || bad < 0 || bad > options.rows) throw new Error(`malformedRows must be an integer in [0, rows], got ${bad}`);
+  const departments = options.departments ?? 'seed';
+  if (departments !== 'seed' && departments !== 'distinct') throw new Error(`departments must be seed or distinct, got ${departments}`);
 }
 
 /** Writes `rows` seed-shaped rows to `path`, streaming with backpressure. */
@@ -327,7 +364,7 @@ export async function generateMockCsv(options: MockDataOptions): Promise<MockDat
       w.slice(previous, previousStart, previousEnd);
       duplicates++;
     } else {
-      writeRow(w, line, rng, tables);
+      writeRow(w, line, rng, tables, options.departments ?? 'seed');
     }
     previous = broken.has(line) ? undefined : w.buffer;
     previousStart = start;
@@ -357,10 +394,11 @@ function parseCli(argv: string[]): MockDataOptions {
       'out': { type: 'string' },
       'malformed': { type: 'string' },
       'duplicate-rate': { type: 'string' },
+      'departments': { type: 'string' },
     },
   });
   if (values.rows === undefined || values.out === undefined) {
-    throw new Error('usage: generate-mock-data --rows N [--seed S] --out path [--malformed N] [--duplicate-rate R]');
+    throw new Error('usage: generate-mock-data --rows N [--seed S] --out path [--malformed N] [--duplicate-rate R] [--departments seed|distinct]');
   }
   return {
     rows: Number(values.rows),
@@ -368,6 +406,7 @@ function parseCli(argv: string[]): MockDataOptions {
     seed: values.seed === undefined ? undefined : Number(values.seed),
     malformedRows: values.malformed === undefined ? undefined : Number(values.malformed),
     duplicateRate: values['duplicate-rate'] === undefined ? undefined : Number(values['duplicate-rate']),
+    departments: values.departments as DepartmentMode | undefined,
   };
 }
 

@@ -93,8 +93,9 @@ export const CASES: readonly ParityCase[] = [
   },
   {
     name: 'profile-values',
-    about: 'Profile values that are not strings, as str() writes them: integers of any size, floats, booleans, lists and '
-      + 'objects (repr of their strings, dict order), Infinity; null and NaN are missing.',
+    about: 'Profile values that are not strings, as str() writes them: integers of any size, floats, booleans, Infinity; '
+      + 'null and NaN are missing; other keys are ignored whatever their values (lists, objects), a repeated key\'s last value counts. '
+      + '(An address, phone or email that is a list or an object rejects the row, SPEC §5: no pandas parity there.)',
   },
   {
     name: 'negative-zero',

@@ -1,6 +1,8 @@
 import { ProfileFields, codePointCount, readEscapedProfile, readProfile } from '../../processor/src/profile';
 import { ageGroup, salaryCategory } from '../../processor/src/schema';
-import { CompensatedMean, DepartmentIds, DepartmentStatistics, DepartmentTable, Float64Column } from '../../processor/src/stats';
+import {
+  CompensatedMean, DEPARTMENT_IDS_LIMIT, DepartmentIds, DepartmentStatistics, DepartmentTable, Float64Column, NO_DEPARTMENT_ID,
+} from '../../processor/src/stats';
 
 describe('Float64Column', () => {
   test('grows past its initial capacity, into an array of its own', () => {
@@ -73,7 +75,37 @@ describe('DepartmentTable', () => {
       { department: 'HR', averageSalary: 100, averageAge: 30 },
       { department: 'IT', averageSalary: 200, averageAge: NaN },
     ]);
-    expect(stats.size).toBe(2);
+  });
+
+  test('keeps the UTF-8 bytes of each department for the spilled table', () => {
+    const table = new DepartmentTable();
+    table.register(0, 0, [Buffer.from('Ärzte').toString('latin1')]);
+    expect(table.keyBytes(0)).toEqual(Buffer.from('Ärzte'));
+  });
+});
+
+describe('DepartmentIds: bounded whatever the number of departments', () => {
+  const idOf = (ids: DepartmentIds, name: string): number => {
+    const b = Buffer.from(name);
+    return ids.idOf(b, 0, b.length);
+  };
+
+  test('numbers at most its limit of departments; a later new one gets NO_DEPARTMENT_ID and marks the table overflowed', () => {
+    const ids = new DepartmentIds(2);
+    expect([idOf(ids, 'IT'), idOf(ids, 'HR'), idOf(ids, 'IT')]).toEqual([0, 1, 0]);
+    expect(ids.overflowed).toBe(false);
+    expect(idOf(ids, 'Sales')).toBe(NO_DEPARTMENT_ID);
+    expect(ids.overflowed).toBe(true);
+    // Departments it numbered keep their ids; the table holds no more keys.
+    expect([idOf(ids, 'HR'), idOf(ids, 'Sales'), idOf(ids, 'Ops')]).toEqual([1, NO_DEPARTMENT_ID, NO_DEPARTMENT_ID]);
+    expect(ids.keys).toEqual(['IT', 'HR']);
+  });
+
+  test('the default limit keeps a thread\'s table to DEPARTMENT_IDS_LIMIT departments', () => {
+    const ids = new DepartmentIds();
+    for (let i = 0; i < DEPARTMENT_IDS_LIMIT + 100; i++) idOf(ids, `Dept_${i}`);
+    expect(ids.keys.length).toBe(DEPARTMENT_IDS_LIMIT);
+    expect(ids.overflowed).toBe(true);
   });
 });
 
@@ -128,7 +160,7 @@ describe('profile', () => {
   });
 
   test('values that are not strings are Python\'s str() of them; NaN is missing; decoded values are marked', () => {
-    expect(read('{"phone": 5551234567, "address": ["x", 1.0], "email": NaN}')).toEqual({ reason: undefined, values: ['[\'x\', 1.0]', '5551234567', ''] });
+    expect(read('{"phone": 5551234567, "tags": ["x", 1.0], "address": 1.50, "email": NaN}')).toEqual({ reason: undefined, values: ['1.5', '5551234567', ''] });
     const out = new ProfileFields();
     const plain = Buffer.from('{"address": "a", "phone": "b", "email": "c"}');
     readProfile(plain, 0, plain.length, out);
@@ -140,6 +172,8 @@ describe('profile', () => {
 
   test.each([
     ['[1, 2]', 'profile is not a JSON object (found an array)'],
+    ['{"address": ["x", 1.0]}', 'profile.address is a JSON list, not a value'],
+    ['{"address": "a", "email": {"b": 1}}', 'profile.email is a JSON object, not a value'],
     ['"text"', 'profile is not a JSON object (found string)'],
     ['5', 'profile is not a JSON object (found number)'],
     ['null', 'profile is not a JSON object (found null)'],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
   DEPARTMENTS,
+  DISTINCT_DEPARTMENTS,
   MISSING_RATES,
   MOCK_HEADER,
   SeededRandom,
@@ -122,11 +123,25 @@ describe('generateMockCsv', () => {
     expect(broken).toHaveLength(12);
   });
 
+  test('departments: distinct gives every row that is not a repeat its own department (the high-cardinality case)', async () => {
+    const { path, duplicateRows } = await generateMockCsv({ rows: 5000, departments: 'distinct', path: join(dir, 'distinct.csv') });
+    const present = rowsOf(path).map((r) => r.department).filter((d) => d !== '');
+    expect(present.length).toBeGreaterThan(4000);
+    // Only the repeated rows (exact copies of the row before) repeat a department.
+    expect(present.length - new Set(present).size).toBeLessThanOrEqual(duplicateRows);
+    const prefixes = new Set(present.map((d) => d.replace(/\d+$/, '')));
+    expect([...prefixes].sort()).toEqual(DISTINCT_DEPARTMENTS.map(([open]) => open.replace(/""/g, '"').replace(/^"/, '')).sort());
+    // The default stays the seed's six, the same bytes as before the option existed.
+    const seedRows = rowsOf((await generateMockCsv({ rows: 2000, path: join(dir, 'six.csv') })).path);
+    expect(new Set(seedRows.map((r) => r.department).filter((d) => d !== ''))).toEqual(new Set(DEPARTMENTS));
+  });
+
   test('rejects bad options with a message naming the option', async () => {
     await expect(generateMockCsv({ rows: -1, path: join(dir, 'x.csv') })).rejects.toThrow(/rows/);
     await expect(generateMockCsv({ rows: 10, duplicateRate: 1, path: join(dir, 'x.csv') })).rejects.toThrow(/duplicateRate/);
     await expect(generateMockCsv({ rows: 10, malformedRows: 11, path: join(dir, 'x.csv') })).rejects.toThrow(/malformedRows/);
     await expect(generateMockCsv({ rows: 10, seed: 1.5, path: join(dir, 'x.csv') })).rejects.toThrow(/seed/);
+    await expect(generateMockCsv({ rows: 10, departments: 'many' as never, path: join(dir, 'x.csv') })).rejects.toThrow(/departments/);
   });
 });
 
