@@ -144,7 +144,7 @@ describe('PreprocessingTrigger.onUpload', () => {
     const charts = Object.values<any>(template.findResources('Custom::AWSCDK-EKS-HelmChart', KEDA_CHART));
     expect(charts).toHaveLength(1);
     expect(charts[0].Properties).toMatchObject({
-      Chart: 'keda', Release: 'keda', Version: '2.19.0', Repository: 'https://kedacore.github.io/charts', Namespace: 'keda', CreateNamespace: true, Wait: true,
+      Chart: 'keda', Release: 'keda', Version: '2.21.1', Repository: 'https://kedacore.github.io/charts', Namespace: 'keda', CreateNamespace: true, Wait: true,
     });
     const [associationId] = Object.keys(template.findResources('AWS::EKS::PodIdentityAssociation', {
       Properties: { Namespace: 'keda', ServiceAccount: 'keda-operator' },
@@ -315,8 +315,8 @@ describe('PreprocessingTrigger.onUpload validation names the prop', () => {
   test('two workloads may not ask for different KEDA versions on one cluster', () => {
     expect(() => synthWorkloads(
       { trigger: PreprocessingTrigger.onUpload() },
-      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.19.1' }) },
-    )).toThrow(/invalid 'trigger.kedaVersion': '2.19.1' differs from KEDA 2.19.0/);
+      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.21.0' }) },
+    )).toThrow(/invalid 'trigger.kedaVersion': '2.21.0' differs from KEDA 2.21.1/);
   });
 
   test('outputs may not land where uploads start runs', () => {
