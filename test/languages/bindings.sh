@@ -68,15 +68,23 @@ in_registry() {
 }
 
 mkdir -p "$cache/$target"
+if [ "$target" = java ]; then
+  # One Maven repository for every build (pacmak's default is a new empty one each time), and no
+  # javadoc or source jars for bindings that only this machine uses.
+  export JSII_PACMAK_MAVEN_LOCAL_REPOSITORY=${JSII_PACMAK_MAVEN_LOCAL_REPOSITORY:-${MAVEN_REPO_LOCAL:-$HOME/.m2/repository}}
+  export MAVEN_OPTS="${MAVEN_OPTS:-} -Dmaven.javadoc.skip=true -Dmaven.source.skip=true"
+fi
 for package in "${packages[@]}"; do
   version=$(npm_field "$package" 'j.version')
   link=node_modules/$package/dist/$target
-  if in_registry "$package" "$version"; then
+  built=$cache/$target/${package//\//+}@$version
+  # A published version stays published: each registry answer is kept beside the built bindings.
+  if [ -f "$built.registry" ] || { [ ! -f "$built/.done" ] && in_registry "$package" "$version"; }; then
+    touch "$built.registry"
     rm -rf "$link"
     echo "$target $package@$version: registry"
     continue
   fi
-  built=$cache/$target/${package//\//+}@$version
   if [ -f "$built/.done" ]; then
     state=cached
   else
