@@ -27,6 +27,6 @@ done
 venv=$(mktemp -d)
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet "${find_links[@]}" "${requirements[@]}"
+"$venv/bin/python" -m pip install --quiet --no-compile "${find_links[@]}" "${requirements[@]}"
 # cdk runs examples/python/cdk.json's `python3 app.py`: the venv's python3.
 PYTHONDONTWRITEBYTECODE=1 PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest -p no:cacheprovider -q test/languages/python
