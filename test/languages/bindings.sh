@@ -20,9 +20,10 @@ target=${1:?usage: bindings.sh python|java|go}
 cache=${LANGUAGES_CACHE:-$HOME/.cache/cdk-mlops-eks/languages}
 
 # This library's jsii dependencies and theirs, each after its own (pacmak builds a binding against
-# its dependencies); python also gets the kubectl layer of examples/python/app.py's Kubernetes 1.32.
+# its dependencies); python also gets the kubectl layers that examples/python/app.py may use (every
+# @aws-cdk/lambda-layer-kubectl-v* of package.json, as examples/app.ts).
 roots=(cdk-mlops-eks)
-[ "$target" = python ] && roots+=(@aws-cdk/lambda-layer-kubectl-v32)
+[ "$target" = python ] && mapfile -t -O 1 roots < <(bash "$root/test/languages/kubectl-layers.sh")
 mapfile -t packages < <(node - "${roots[@]}" <<'JS'
 const path = require('path');
 const order = [];

@@ -14,10 +14,11 @@ for stage in "${stages[@]}"; do
   start=$SECONDS
   if bash "$here/$stage/run.sh"; then
     passed=$((passed + 1))
-    echo "languages: $stage passed in $((SECONDS - start)) s"
+    # A line of its own: Maven may leave a colour reset without a newline.
+    printf '\nlanguages: %s passed in %d s\n' "$stage" $((SECONDS - start))
   else
     failed+=("$stage")
-    echo "languages: $stage FAILED after $((SECONDS - start)) s"
+    printf '\nlanguages: %s FAILED after %d s\n' "$stage" $((SECONDS - start))
   fi
 done
 echo "languages: $passed passed, ${#failed[@]} failed${failed:+ (${failed[*]})}"

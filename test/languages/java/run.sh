@@ -27,6 +27,6 @@ settings=$work/settings.xml
 } >"$settings"
 
 cd "$work"
-mvn --batch-mode --no-transfer-progress --settings "$settings" \
+mvn --batch-mode --no-transfer-progress -Dstyle.color=never --settings "$settings" \
   -Dlibrary.version="$(node -p "require('$root/package.json').version")" -Dcdk.version="$(version_of aws-cdk-lib)" -Dconstructs.version="$(version_of constructs)" \
   test

@@ -14,10 +14,12 @@ requirements=(
   "$wheel"
   "aws-cdk-lib==$(version_of aws-cdk-lib)"
   "constructs==$(version_of constructs)"
-  "aws-cdk.lambda-layer-kubectl-v36==$(version_of @aws-cdk/lambda-layer-kubectl-v36)"
-  "aws-cdk.lambda-layer-kubectl-v32==$(version_of @aws-cdk/lambda-layer-kubectl-v32)"
   "pytest==9.0.3"
 )
+# The kubectl layers of package.json (the library's and the examples'), by their PyPI names.
+while read -r layer; do
+  requirements+=("aws-cdk.${layer#@aws-cdk/}==$(version_of "$layer")")
+done < <(bash test/languages/kubectl-layers.sh)
 # Local bindings (linked under node_modules/*/dist/python) are offered to pip beside PyPI.
 find_links=()
 for dir in node_modules/*/dist/python node_modules/@*/*/dist/python; do
