@@ -63,7 +63,11 @@ in_registry() {
       # As jsii-pacmak names it: <moduleName>/<packageName, else the npm name's letters>[/vN].
       module=$(npm_field "$package" "const g = j.jsii.targets.go, major = Number(j.version.split('.')[0]);
         [g.moduleName, g.packageName ?? j.name.replace(/[^a-z0-9.]/gi, '').toLowerCase()].join('/') + (major > 1 ? '/v' + major : '')")
-      (cd "$(mktemp -d)" && go mod init probe >/dev/null 2>&1 && go list -m "$module@v$version" >/dev/null 2>&1) ;;
+      local probe status=0
+      probe=$(mktemp -d)
+      (cd "$probe" && go mod init probe >/dev/null 2>&1 && go list -m "$module@v$version" >/dev/null 2>&1) || status=$?
+      rm -rf "$probe"
+      return $status ;;
     *) echo "bindings.sh: unknown target '$target'" >&2; exit 2 ;;
   esac
 }
@@ -89,7 +93,7 @@ for package in "${packages[@]}"; do
   if [ -f "$built/.done" ]; then
     state=cached
   else
-    rm -rf "$built"
+    rm -rf "$built" "$built.tmp"
     # Each binding is built against the others (pacmak finds them through the links made so far).
     npx jsii-pacmak "node_modules/$package" --target "$target" --outdir "$built.tmp" >"$cache/$target.log" 2>&1 \
       || { tail -n 40 "$cache/$target.log" >&2; echo "bindings.sh: jsii-pacmak failed for $package" >&2; exit 1; }
