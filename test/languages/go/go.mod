@@ -8,5 +8,5 @@ require (
 	github.com/cdk-mlops-eks/cdk-mlops-eks-go/cdkmlopseks v0.0.0
 )
 
-// The module that `npx projen package:go` writes, and the local bindings of test/languages/bindings.sh.
+// The module that `npx projen package:go` writes (run.sh adds the local bindings of bindings.sh in a copy).
 replace github.com/cdk-mlops-eks/cdk-mlops-eks-go/cdkmlopseks => ../../../dist/go/cdkmlopseks
