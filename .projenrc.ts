@@ -148,5 +148,15 @@ project.addTask('test:moto', {
   exec: "jest --coverage=false --runInBand --testMatch '<rootDir>/test/processor/moto/**/*.moto.ts'",
 });
 project.preCompileTask.spawn(buildProcessor);
+// The Python, Java and Go packages (dist/, from package:python|java|go), each used from its own
+// language (SPEC §13). Not part of `npm test`, which stays Node-only: it needs pip, mvn and go
+// (.ci/run installs what is missing and runs it after the packaging).
+project.addTask('test:languages', {
+  description: 'Use the Python, Java and Go packages in dist/ from their languages: the Python twin of examples/app.ts, JUnit, go test (needs pip, mvn, go)',
+  exec: 'bash test/languages/run.sh',
+  receiveArgs: true,
+  // The jsii runtime of each language starts Node, which would print its end-of-life notice for Node 20 every time.
+  env: { JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+});
 
 project.synth();
