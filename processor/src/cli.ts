@@ -5,10 +5,11 @@
  * (one input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit
  * code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
-import { parseConfig, USAGE } from './config';
+import { CliConfig, parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { pipelineModule, queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
+import { RunRecorder, metricsConfigFromEnv, publishRunMetrics } from './metrics';
 import { DEFAULT_RANGE_BYTES, WorkerPool } from './parallel/executor';
 import { defaultThreadCount } from './parallel/threads';
 
@@ -25,16 +26,33 @@ export interface MainOptions {
   readonly startThreadsEarly?: boolean;
 }
 
-/** Runs the job for these arguments and environment and returns the exit code; never throws. */
+/**
+ * Runs the job for these arguments and environment and returns the exit code; never throws. With
+ * METRICS_NAMESPACE set, the run's metrics are published at the end (processor/src/metrics.ts).
+ */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, options: MainOptions = {}): Promise<number> {
   let log: Logger = createLogger({ write: options.write });
+  let config: CliConfig;
+  let metrics;
   try {
-    const config = parseConfig(argv, env);
+    config = parseConfig(argv, env);
     log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
     if (config.help) {
       (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
       return EXIT_OK;
     }
+    metrics = metricsConfigFromEnv(env);
+  } catch (error) {
+    return failed(error, log);
+  }
+  const recorder = new RunRecorder();
+  const code = await runJob(config, env, options, log, recorder);
+  if (metrics) await publishRunMetrics(recorder.finish(code), metrics, log, { env });
+  return code;
+}
+
+async function runJob(config: CliConfig, env: NodeJS.ProcessEnv, options: MainOptions, log: Logger, recorder: RunRecorder): Promise<number> {
+  try {
     options.signal?.addEventListener('abort', () => {
       log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
@@ -47,6 +65,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       log,
       signal: options.signal,
       env,
+      recorder,
     };
     if (config.queue) {
       const { runQueueJob } = queueModule();
@@ -56,14 +75,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     const startedPool = options.startThreadsEarly && threads > 1 ? new WorkerPool(threads, DEFAULT_RANGE_BYTES) : undefined;
     // runPipeline stops the threads whatever happens (a pipeline that fails to load can only be the
     // process entry point's, which exits).
-    await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
+    const result = await pipelineModule().runPipeline({ input: config.input, ...run, startedPool });
+    recorder.addInput(result.counts);
     return EXIT_OK;
   } catch (error) {
-    const code = exitCodeFor(error);
-    const kind = error instanceof BadInputError ? 'Bad input' : 'Preprocessing failed';
-    log.error(`${kind}: ${describeError(error)}`, { exitCode: code });
-    return code;
+    return failed(error, log);
   }
+}
+
+function failed(error: unknown, log: Logger): number {
+  const code = exitCodeFor(error);
+  const kind = error instanceof BadInputError ? 'Bad input' : 'Preprocessing failed';
+  log.error(`${kind}: ${describeError(error)}`, { exitCode: code });
+  return code;
 }
 
 /** Runs the job as this process: SIGTERM and SIGINT stop it, and it exits with the job's code. */

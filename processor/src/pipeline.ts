@@ -48,6 +48,7 @@ import {
   outputFileNames,
 } from './outputs';
 import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/executor';
+import type { InputCounts } from './metrics';
 import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';
@@ -128,6 +129,8 @@ export interface PipelineResult {
   readonly manifestLocation: string;
   /** Where each output was written, by manifest name. */
   readonly locations: Readonly<Record<string, string>>;
+  /** What the run counted, for its metrics (processor/src/metrics.ts). */
+  readonly counts: InputCounts;
 }
 
 /** Runs the job once. Rejects with BadInputError (exit 2), RunAbortedError, or another error (exit 1). */
@@ -267,6 +270,7 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       manifest,
       manifestLocation: target.locationOf(names.manifest),
       locations: Object.fromEntries(staged.map((f) => [f.name, target.locationOf(f.fileName)])),
+      counts: { inputRows: summary.inputRows, rejectedRows: summary.rejectedRows, duplicateRows: rows.duplicateRows, inputBytes: source.size },
     };
   } catch (error) {
     await target.discard().catch(() => undefined);

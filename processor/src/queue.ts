@@ -37,6 +37,7 @@ import {
 import { createS3Client, putSmallObject } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
+import type { RunRecorder } from './metrics';
 import { NaValuesMode } from './missing';
 import { JSON_CONTENT_TYPE } from './outputs';
 import { runPipeline } from './pipeline';
@@ -59,6 +60,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly env?: NodeJS.ProcessEnv;
   readonly s3Client?: S3Client;
   readonly sqsClient?: SQSClient;
+  /** Collects each processed object's counts for the run's metrics. */
+  readonly recorder?: RunRecorder;
 }
 
 /** The contents of `error_<runId>.json`. */
@@ -205,7 +208,7 @@ async function processObject(
     : join(output.dir, place.folder);
   log.info(`Processing ${input}`, { output: destination, runId, eventTime: object.eventTime });
   try {
-    await runPipeline({
+    const result = await runPipeline({
       input,
       output: destination,
       runId,
@@ -217,6 +220,7 @@ async function processObject(
       s3Client: s3(),
       env: options.env,
     });
+    options.recorder?.addInput(result.counts);
     return 'processed';
   } catch (error) {
     if (!(error instanceof BadInputError) || options.signal?.aborted) throw error;
