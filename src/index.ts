@@ -10,3 +10,4 @@ export {
 export {
   PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
 } from './preprocessing/triggers/trigger';
+export { WorkloadAlarmOptions } from './preprocessing/monitoring';

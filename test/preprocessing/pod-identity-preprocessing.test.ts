@@ -46,7 +46,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('the role may read only the input prefix and write only the output prefix', () => {
+  test('the role may read only the input prefix, write only the output prefix, and put metrics only in its namespace', () => {
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
     }));
@@ -56,6 +56,8 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
       { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] }, '/data/*']] } },
       { Action: 's3:ListBucket', Effect: 'Allow', Condition: { StringLike: { 's3:prefix': ['data/*'] } }, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] } },
       { Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/*']] } },
+      // Run metrics (src/preprocessing/monitoring.ts): PutMetricData has no resource-level permissions; the namespace condition scopes it.
+      { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkMlopsEks/Preprocessing' } } },
     ]);
   });
 
@@ -174,7 +176,8 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'data-volume', mountPath: '/opt/ml/processing/data' });
     expect(podSpecOf(cronJob).volumes).toContainEqual({ name: 'data-volume', emptyDir: { sizeLimit: '10Gi' } });
     const env = envOf(cronJob);
-    expect(Object.keys(env)).toEqual(['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'SCRATCH_DIR']);
+    expect(Object.keys(env)).toEqual(['INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'SCRATCH_DIR',
+      'METRICS_NAMESPACE', 'METRICS_DIMENSIONS']);
     expect(env).toMatchObject({ INPUT_KEY: 'data/mock_data.csv', OUTPUT_PREFIX: 'output/', LOG_LEVEL: 'INFO', SCRATCH_DIR: '/opt/ml/processing/data' });
     expect(stack.resolve(env.INPUT_BUCKET)).toEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
   });
