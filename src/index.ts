@@ -11,3 +11,4 @@ export {
   PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
 } from './preprocessing/triggers/trigger';
 export { WorkloadAlarmOptions } from './preprocessing/monitoring';
+export { ClusterObservability, ClusterObservabilityOptions } from './cluster/observability';
