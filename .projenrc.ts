@@ -94,8 +94,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/cdk.out/', '/.scratch/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '*.tgz'],
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/scripts/', '/.scratch/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
+  gitignore: ['/cdk.out/', '/.scratch/', '/processor/lib/', '/processor/node_modules/', '/data/', '/out/', '/.bench/', '/.moto-cloudwatch/', '*.tgz'],
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/scripts/', '/.scratch/', '/cdk.out/', '/data/', '/out/', '/.bench/', '/.moto-cloudwatch/', '/.ci/', '/processor/lib/', '/processor/node_modules/', '/processor/tools/', '/tsconfig.dev.json', '/cdk.json'] },
 });
 
 // The processor's hot loop hashes rows and parses numbers with bit operations on purpose.
@@ -140,6 +140,14 @@ project.addTask('parity:pandas', {
 project.addTask('bench', {
   description: 'Benchmark the processor against the walkthrough\'s pandas logic (needs python3-pandas)',
   steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/bench.js', receiveArgs: true }],
+});
+// The processor's metrics publishing against moto's CloudWatch server (needs Python and PyPI, so it
+// is not part of `npm test`): .ci/run runs it through scripts/moto-cloudwatch.sh, which starts the
+// server and sets MOTO_CLOUDWATCH_ENDPOINT.
+project.addTask('test:cloudwatch', {
+  description: 'Test the processor\'s run metrics against a local CloudWatch (run through scripts/moto-cloudwatch.sh)',
+  exec: 'jest --testMatch \'<rootDir>/test/**/*.moto.ts\' --coverage=false --runInBand',
+  env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
 });
 project.preCompileTask.spawn(buildProcessor);
 

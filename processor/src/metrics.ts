@@ -186,7 +186,7 @@ export interface PublishOptions {
  */
 export async function publishRunMetrics(run: RunMetrics, config: MetricsConfig, log: Logger, options: PublishOptions = {}): Promise<boolean> {
   const data = runMetricData(run, config, options.timestamp ?? new Date());
-  const summary = describeRun(run, config);
+  const summary = describeData(data, config);
   if (config.destination === 'log') {
     log.info(`Run metrics (METRICS_DESTINATION=log, not sent): ${summary}`, { namespace: config.namespace });
     return false;
@@ -211,19 +211,11 @@ export async function publishRunMetrics(run: RunMetrics, config: MetricsConfig, 
   }
 }
 
-/** `outcome=Succeeded Duration=0.7s InputRows=50000 …` for the log line. */
-function describeRun(run: RunMetrics, config: MetricsConfig): string {
-  const parts = [`${outcomeMetricName(run.outcome)}=1`, `${METRIC_NAMES.duration}=${roundTo(run.durationSeconds, 3)}s`];
-  if (run.counts) {
-    parts.push(
-      `${METRIC_NAMES.inputRows}=${run.counts.inputRows}`,
-      `${METRIC_NAMES.rejectedRows}=${run.counts.rejectedRows}`,
-      `${METRIC_NAMES.duplicateRows}=${run.counts.duplicateRows}`,
-      `${METRIC_NAMES.inputBytes}=${run.counts.inputBytes}`,
-    );
-  }
+/** `SucceededRuns=1 BadInputRuns=0 … Duration=0.7s InputRows=50000 … (dimensions ClusterName=…,…)` for the log line. */
+function describeData(data: readonly MetricDatum[], config: MetricsConfig): string {
+  const values = data.map((d) => `${d.MetricName}=${d.Value}${d.Unit === 'Seconds' ? 's' : ''}`).join(' ');
   const dimensions = config.dimensions.map((d) => `${d.Name}=${d.Value}`).join(',');
-  return `${parts.join(' ')} (dimensions ${dimensions || 'none'})`;
+  return `${values} (dimensions ${dimensions || 'none'})`;
 }
 
 function roundTo(value: number, digits: number): number {

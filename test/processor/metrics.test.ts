@@ -157,6 +157,6 @@ describe('publishing never fails the run', () => {
     }, { write: (line) => lines.push(line) });
     expect(code).toBe(0);
     const line = lines.find((l) => l.includes('Run metrics'))!;
-    expect(line).toMatch(/SucceededRuns=1 Duration=[\d.]+s InputRows=3 RejectedRows=1 DuplicateRows=1 InputBytes=\d+ \(dimensions Workload=w\)/);
+    expect(line).toMatch(/SucceededRuns=1 BadInputRuns=0 FailedRuns=0 SupersededRuns=0 SkippedRuns=0 StoppedRuns=0 Duration=[\d.]+s InputRows=3 RejectedRows=1 DuplicateRows=1 InputBytes=\d+ \(dimensions Workload=w\)/);
   });
 });
