@@ -42,13 +42,13 @@ import { s3Module } from './io/lazy';
 import { openLocalFile, statInputFile } from './io/local';
 import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
+import type { InputCounts } from './metrics';
 import { NaValuesMode } from './missing';
 import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
   outputFileNames,
 } from './outputs';
 import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/executor';
-import type { InputCounts } from './metrics';
 import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
 import { DEPARTMENT_STATISTICS_COLUMNS } from './schema';

@@ -8,12 +8,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AddonVersions, ClusterAddons } from './addons';
 import { AutoModeSettings } from './auto-mode';
-import { CloudWatchObservability, ClusterObservability } from './observability';
 import { ClusterAutoscaler, ClusterAutoscalerVersion, clusterAutoscalerVersionFor } from './cluster-autoscaler';
 import { checkArchitecture, ComputeMode, defaultAmiType, imagePlatformFor, nodeInstanceTypes } from './compute';
 import { endpointAccessFor } from './endpoint';
 import { DEFAULT_KUBERNETES_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
+import { CloudWatchObservability, ClusterObservability } from './observability';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 

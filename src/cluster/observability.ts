@@ -96,13 +96,13 @@ export class ClusterObservability {
  * pinned (`aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability
  * --kubernetes-version 1.36`).
  */
-export const CLOUDWATCH_OBSERVABILITY_VERSIONS: Readonly<Record<string, string | undefined>> = {
-  '1.32': 'v4.10.3-eksbuild.1',
-  '1.33': 'v4.10.3-eksbuild.1',
-  '1.34': 'v4.10.3-eksbuild.1',
-  '1.35': 'v4.10.3-eksbuild.1',
-  '1.36': undefined,
-};
+export const CLOUDWATCH_OBSERVABILITY_VERSIONS: ReadonlyMap<string, string | undefined> = new Map([
+  ['1.32', 'v4.10.3-eksbuild.1'],
+  ['1.33', 'v4.10.3-eksbuild.1'],
+  ['1.34', 'v4.10.3-eksbuild.1'],
+  ['1.35', 'v4.10.3-eksbuild.1'],
+  ['1.36', undefined],
+]);
 
 export const CLOUDWATCH_AGENT_SERVICE_ACCOUNT = { namespace: 'amazon-cloudwatch', name: 'cloudwatch-agent' };
 
@@ -139,7 +139,7 @@ export class CloudWatchObservability extends Construct {
     this.addon = new eks.CfnAddon(this, 'Addon', {
       clusterName: cluster.clusterName,
       addonName: 'amazon-cloudwatch-observability',
-      addonVersion: choice.addonVersion ?? CLOUDWATCH_OBSERVABILITY_VERSIONS[options.kubernetesVersion.version],
+      addonVersion: choice.addonVersion ?? CLOUDWATCH_OBSERVABILITY_VERSIONS.get(options.kubernetesVersion.version),
       resolveConflicts: 'OVERWRITE',
       podIdentityAssociations: [{ serviceAccount: CLOUDWATCH_AGENT_SERVICE_ACCOUNT.name, roleArn: this.role.roleArn }],
       configurationValues: choice.containerInsightsMetrics ? undefined : JSON.stringify(LOGS_ONLY_CONFIGURATION),

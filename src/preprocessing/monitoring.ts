@@ -227,7 +227,12 @@ function checkAlarmPeriod(prop: string, period: Duration): void {
 }
 
 /** A dashboard of the workload: runs by outcome, rows, duration, and for onUpload() the queues; its alarms. */
-export function createWorkloadDashboard(scope: Construct, workload: MonitoredWorkload, title: string, alarms: cloudwatch.IAlarm[]): cloudwatch.Dashboard {
+export function createWorkloadDashboard(
+  scope: Construct,
+  workload: MonitoredWorkload,
+  title: string,
+  alarms: cloudwatch.IAlarm[],
+): cloudwatch.Dashboard {
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { defaultInterval: Duration.days(7) });
   const hourly = { period: Duration.hours(1) };
   dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `# ${title}`, width: 24, height: 1 }));
@@ -292,7 +297,12 @@ export function requireQueue(queue: sqs.IQueue | undefined, method: string): sqs
 }
 
 /** One of the processor's run metrics of this workload, summed over 5 minutes unless `props` say otherwise. */
-export function runMetric(scope: Construct, metricName: string, dimensions: { [name: string]: string }, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+export function runMetric(
+  scope: Construct,
+  metricName: string,
+  dimensions: { [name: string]: string },
+  props: cloudwatch.MetricOptions,
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,

@@ -12,12 +12,12 @@ import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, workloadLabels } from './manifests/labels';
+import { networkPolicy } from './manifests/network-policy';
+import { serviceAccount } from './manifests/service-account';
 import {
   createWorkloadAlarms, createWorkloadDashboard, dimensionsEnv, grantPutRunMetrics, METRICS_NAMESPACE, requireQueue,
   RUN_METRIC_NAMES, runMetric, WorkloadAlarmOptions,
 } from './monitoring';
-import { networkPolicy } from './manifests/network-policy';
-import { serviceAccount } from './manifests/service-account';
 import { WorkloadNamespace } from './namespace';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';

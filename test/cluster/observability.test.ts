@@ -40,7 +40,7 @@ describe('MlopsEksCluster observability by default: Container Insights on Pod Id
 
   test('the amazon-cloudwatch-observability add-on, pinned for the Kubernetes version, credentials through Pod Identity', () => {
     const addon = observabilityAddon(template);
-    expect(addon.Properties.AddonVersion).toBe(CLOUDWATCH_OBSERVABILITY_VERSIONS[MlopsEksCluster.DEFAULT_KUBERNETES_VERSION.version]);
+    expect(addon.Properties.AddonVersion).toBe(CLOUDWATCH_OBSERVABILITY_VERSIONS.get(MlopsEksCluster.DEFAULT_KUBERNETES_VERSION.version));
     expect(addon.Properties).toMatchObject({
       PodIdentityAssociations: [{ ServiceAccount: 'cloudwatch-agent', RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/AgentRole/), 'Arn'] } }],
     });
@@ -110,8 +110,8 @@ describe('ClusterObservability choices', () => {
   });
 
   test('every Kubernetes version 1.32 to 1.36 has an entry; each pin is an EKS add-on build string of Pod Identity\'s v3.1.0 or later', () => {
-    expect(Object.keys(CLOUDWATCH_OBSERVABILITY_VERSIONS)).toEqual(['1.32', '1.33', '1.34', '1.35', '1.36']);
-    for (const version of Object.values(CLOUDWATCH_OBSERVABILITY_VERSIONS).filter((v) => v !== undefined)) {
+    expect([...CLOUDWATCH_OBSERVABILITY_VERSIONS.keys()]).toEqual(['1.32', '1.33', '1.34', '1.35', '1.36']);
+    for (const version of [...CLOUDWATCH_OBSERVABILITY_VERSIONS.values()].filter((v) => v !== undefined)) {
       const [major, minor] = /^v(\d+)\.(\d+)\.\d+-eksbuild\.\d+$/.exec(version!)!.slice(1).map(Number);
       expect(major > 3 || (major === 3 && minor >= 1)).toBe(true);
     }

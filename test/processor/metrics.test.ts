@@ -1,12 +1,12 @@
-import { createServer, Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { HEADER, RUN_ID, TempDirs } from './helpers';
 import { main } from '../../processor/src/cli';
+import { createLogger } from '../../processor/src/log';
 import {
   MetricsConfig, RunOutcome, RunRecorder, metricsConfigFromEnv, parseDimensions, publishRunMetrics, runMetricData,
 } from '../../processor/src/metrics';
-import { createLogger } from '../../processor/src/log';
 
 const temp = new TempDirs();
 afterAll(() => temp.cleanup());
