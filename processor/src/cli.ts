@@ -9,7 +9,7 @@ import { CliConfig, parseConfig, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { pipelineModule, queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
-import { RunRecorder, metricsConfigFromEnv, publishRunMetrics } from './metrics';
+import { MetricsConfig, RunRecorder, metricsConfigFromEnv, publishRunMetrics } from './metrics';
 import { DEFAULT_RANGE_BYTES, WorkerPool } from './parallel/executor';
 import { defaultThreadCount } from './parallel/threads';
 
@@ -33,7 +33,7 @@ export interface MainOptions {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, options: MainOptions = {}): Promise<number> {
   let log: Logger = createLogger({ write: options.write });
   let config: CliConfig;
-  let metrics;
+  let metrics: MetricsConfig | undefined;
   try {
     config = parseConfig(argv, env);
     log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
@@ -41,9 +41,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
       return EXIT_OK;
     }
-    metrics = metricsConfigFromEnv(env);
   } catch (error) {
     return failed(error, log);
+  }
+  try {
+    metrics = metricsConfigFromEnv(env);
+  } catch (error) {
+    // Metrics never decide a run's outcome, not even when their settings are wrong.
+    log.warn(`No run metrics: ${describeError(error)}`);
   }
   const recorder = new RunRecorder();
   const code = await runJob(config, env, options, log, recorder);

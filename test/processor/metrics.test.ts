@@ -145,6 +145,17 @@ describe('publishing never fails the run', () => {
     expect(lines.join('')).toContain('Could not publish the run metrics');
   });
 
+  test('wrong metrics settings are a warning, not a failed run', async () => {
+    const input = join(temp.make(), 'input.csv');
+    writeFileSync(input, `${HEADER}\n1,A,30,50000,2020-01-01,,IT,1\n`);
+    const lines: string[] = [];
+    const code = await main(['--input', input, '--output', temp.make(), '--run-id', RUN_ID], {
+      SCRATCH_DIR: temp.make(), METRICS_NAMESPACE: CONFIG.namespace, METRICS_DIMENSIONS: 'Workload',
+    }, { write: (line) => lines.push(line) });
+    expect(code).toBe(0);
+    expect(lines.join('')).toMatch(/WARN {2}No run metrics: METRICS_DIMENSIONS must be Name=Value pairs/);
+  });
+
   test('METRICS_DESTINATION=log logs what a run would publish and sends nothing', async () => {
     const input = join(temp.make(), 'input.csv');
     writeFileSync(input, `${HEADER}\n1,A,30,50000,2020-01-01,,IT,1\n1,A,30,50000,2020-01-01,,IT,1\nbad\n`);
