@@ -114,8 +114,6 @@ function resolveRef(name: string, template: StackTemplate, local: LocalValues): 
   const resource = template.resources[name];
   const bucketName = resource?.Properties?.BucketName;
   if (resource?.Type === 'AWS::S3::Bucket' && typeof bucketName === 'string') return bucketName;
-  const clusterName = resource?.Properties?.Name;
-  if (resource?.Type === 'AWS::EKS::Cluster' && typeof clusterName === 'string') return clusterName;
   return `<${name}>`;
 }
 

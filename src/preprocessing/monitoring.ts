@@ -11,7 +11,9 @@ import { checkIntegerInRange, PropValidationError } from '../private/validation'
 
 /**
  * The CloudWatch namespace that every workload's processor publishes its run metrics to
- * (processor/src/metrics.ts), with the dimensions ClusterName, Namespace and Workload.
+ * (processor/src/metrics.ts), with the dimensions Namespace and Workload. The cluster's name is
+ * not one of them: most clusters' names are known only at deploy time, and the manifests of a
+ * GitOps workload (`applyManifests: false`) must stay plain YAML.
  */
 export const METRICS_NAMESPACE = 'CdkMlopsEks/Preprocessing';
 
@@ -122,7 +124,7 @@ export function grantPutRunMetrics(role: iam.IRole): void {
   }
 }
 
-/** `ClusterName=…,Namespace=…,Workload=…` for the processor's METRICS_DIMENSIONS. */
+/** `Namespace=…,Workload=…` for the processor's METRICS_DIMENSIONS. */
 export function dimensionsEnv(dimensions: { [name: string]: string }): string {
   return Object.entries(dimensions).map(([name, value]) => `${name}=${value}`).join(',');
 }

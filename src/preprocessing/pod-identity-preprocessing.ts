@@ -362,7 +362,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
-    this.metricDimensions = { ClusterName: props.cluster.clusterName, Namespace: this.namespace, Workload: this.jobName };
+    this.metricDimensions = { Namespace: this.namespace, Workload: this.jobName };
     grantPutRunMetrics(role);
 
     const region = Stack.of(this).region;
@@ -444,7 +444,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
 
   /**
    * A run metric of this workload by name (namespace `CdkMlopsEks/Preprocessing`, dimensions
-   * `ClusterName`, `Namespace`, `Workload`), summed over 5 minutes unless `props` say otherwise.
+   * `Namespace`, `Workload`), summed over 5 minutes unless `props` say otherwise.
    * The processor publishes `SucceededRuns`, `FailedRuns`, `BadInputRuns`, `SupersededRuns`,
    * `SkippedRuns`, `StoppedRuns` (1 for the run's outcome, 0 for the others), `InputRows`,
    * `RejectedRows`, `DuplicateRows`, `InputBytes` and `Duration` (seconds) once per run.

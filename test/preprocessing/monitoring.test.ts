@@ -49,7 +49,7 @@ describe('PodIdentityPreprocessing with onUpload(): metrics and alarms', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
-    expect(dimensionNames(alarms.FailedRunsAlarm)).toEqual(['ClusterName', 'Namespace', 'Workload']);
+    expect(dimensionNames(alarms.FailedRunsAlarm)).toEqual(['Namespace', 'Workload']);
     expect(alarms.FailedRunsAlarm.Dimensions).toEqual(expect.arrayContaining([
       { Name: 'Namespace', Value: 'mlops' }, { Name: 'Workload', Value: 'data-preprocessing' },
     ]));
@@ -106,8 +106,8 @@ describe('PodIdentityPreprocessing with onUpload(): metrics and alarms', () => {
   test('the processor gets the namespace and the dimensions the metric methods use', () => {
     const env = envOf(objectOfKind(manifestWith(template, 'ScaledJob').objects, 'ScaledJob'));
     expect(env.METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
-    expect(env.METRICS_DIMENSIONS).toMatch(/^ClusterName=\{\{Ref:\w+\}\},Namespace=mlops,Workload=data-preprocessing$/);
-    expect(Object.keys(workload.metricDimensions).sort()).toEqual(['ClusterName', 'Namespace', 'Workload']);
+    expect(env.METRICS_DIMENSIONS).toBe('Namespace=mlops,Workload=data-preprocessing');
+    expect(workload.metricDimensions).toEqual({ Namespace: 'mlops', Workload: 'data-preprocessing' });
   });
 
   test('createDashboard: one dashboard with runs, rows, duration, the queues and the alarms', () => {

@@ -36,7 +36,7 @@ afterAll(() => {
 
 /** Dimensions unique to one test, so tests never read each other's data points. */
 function dimensionsFor(label: string): Array<{ Name: string; Value: string }> {
-  return [{ Name: 'ClusterName', Value: 'moto' }, { Name: 'Namespace', Value: 'mlops' }, { Name: 'Workload', Value: `${label}-${randomUUID().slice(0, 8)}` }];
+  return [{ Name: 'Namespace', Value: 'mlops' }, { Name: 'Workload', Value: `${label}-${randomUUID().slice(0, 8)}` }];
 }
 
 /** Sum and count of one metric's data points of the last hour, as CloudWatch answers them. */
@@ -81,7 +81,7 @@ describe('run metrics reach a CloudWatch server', () => {
     expect(sent).toBe(true);
     expect(lines.join('')).toContain('Published run metrics to CloudWatch: SucceededRuns=1');
 
-    const listed = await cloudwatch.send(new ListMetricsCommand({ Namespace: METRICS_NAMESPACE, Dimensions: [dimensions[2]] }));
+    const listed = await cloudwatch.send(new ListMetricsCommand({ Namespace: METRICS_NAMESPACE, Dimensions: [dimensions[1]] }));
     expect(listed.Metrics!.map((m) => m.MetricName).sort()).toEqual([
       'BadInputRuns', 'DuplicateRows', 'Duration', 'FailedRuns', 'InputBytes', 'InputRows', 'RejectedRows',
       'SkippedRuns', 'StoppedRuns', 'SucceededRuns', 'SupersededRuns',
