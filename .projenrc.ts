@@ -4,7 +4,7 @@ import { awscdk, javascript } from 'projen';
 // preprocess`, the demo) and again in processor/package.json, which the image build installs from
 // processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
 const processorDeps = [
-  '@aws-sdk/client-cloudwatch@^3.1175.0',
+  '@aws-sdk/client-cloudwatch@^3.1164.0',
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
