@@ -514,6 +514,11 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     return requireQueue(this.deadLetterQueue, 'metricDeadLetterQueueVisibleMessages').metricApproximateNumberOfMessagesVisible(props);
   }
 
+  /** `onUpload()`: age of the oldest upload in the dead-letter queue, in seconds (ApproximateAgeOfOldestMessage). Maximum over 5 minutes. */
+  public metricDeadLetterQueueOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return requireQueue(this.deadLetterQueue, 'metricDeadLetterQueueOldestMessageAge').metricApproximateAgeOfOldestMessage(props);
+  }
+
   /**
    * The workload's own objects go in two manifests: the service account and network policy, and
    * the objects that start pods in one named after their kind. Changing the trigger to another

@@ -88,6 +88,8 @@ describe('PodIdentityPreprocessing with onUpload(): metrics and alarms', () => {
   test('the queue metric methods read the workload\'s own queues', () => {
     expect(stack.resolve(workload.metricQueueVisibleMessages().dimensions)).toEqual({ QueueName: stack.resolve(workload.queue!.queueName) });
     expect(workload.metricDeadLetterQueueVisibleMessages().metricName).toBe('ApproximateNumberOfMessagesVisible');
+    expect(stack.resolve(workload.metricDeadLetterQueueOldestMessageAge().dimensions)).toEqual({ QueueName: stack.resolve(workload.deadLetterQueue!.queueName) });
+    expect(workload.metricDeadLetterQueueOldestMessageAge().metricName).toBe('ApproximateAgeOfOldestMessage');
   });
 
   test('the pods may put metrics only in the workload namespace', () => {
