@@ -88,7 +88,8 @@ describe('PodIdentityPreprocessing with onUpload(): metrics and alarms', () => {
   test('the queue metric methods read the workload\'s own queues', () => {
     expect(stack.resolve(workload.metricQueueVisibleMessages().dimensions)).toEqual({ QueueName: stack.resolve(workload.queue!.queueName) });
     expect(workload.metricDeadLetterQueueVisibleMessages().metricName).toBe('ApproximateNumberOfMessagesVisible');
-    expect(stack.resolve(workload.metricDeadLetterQueueOldestMessageAge().dimensions)).toEqual({ QueueName: stack.resolve(workload.deadLetterQueue!.queueName) });
+    const deadLetterQueueName = stack.resolve(workload.deadLetterQueue!.queueName);
+    expect(stack.resolve(workload.metricDeadLetterQueueOldestMessageAge().dimensions)).toEqual({ QueueName: deadLetterQueueName });
     expect(workload.metricDeadLetterQueueOldestMessageAge().metricName).toBe('ApproximateAgeOfOldestMessage');
   });
 
