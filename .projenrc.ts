@@ -4,6 +4,7 @@ import { awscdk, javascript } from 'projen';
 // preprocess`, the demo) and again in processor/package.json, which the image build installs from
 // processor/package-lock.json; test/processor/packaging.test.ts keeps the two lists in step.
 const processorDeps = [
+  '@aws-sdk/client-cloudwatch@^3.1164.0',
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
@@ -140,12 +141,14 @@ project.addTask('bench', {
   description: 'Benchmark the processor against the walkthrough\'s pandas logic (needs python3-pandas)',
   steps: [{ spawn: buildProcessor.name }, { exec: 'node processor/lib/tools/bench.js', receiveArgs: true }],
 });
-// Queue mode against moto's server, an S3 that keeps object versions (s3rver keeps none). Not part
-// of `npm test` (it needs Python): .ci/run installs moto (test/processor/moto/requirements.txt),
-// starts moto_server on 127.0.0.1 and runs this with MOTO_S3_ENDPOINT set.
+// The processor against moto's server mode: versioned reads (an S3 that keeps object versions,
+// which s3rver does not) and run metrics (CloudWatch). Not part of `npm test` (it needs Python and
+// PyPI): .ci/run runs it through scripts/moto-server.sh, which starts the server on 127.0.0.1 and
+// sets MOTO_S3_ENDPOINT and MOTO_CLOUDWATCH_ENDPOINT.
 project.addTask('test:moto', {
-  description: 'Versioned-read tests of the processor against moto_server (MOTO_S3_ENDPOINT; .ci/run starts it)',
+  description: 'Processor tests against moto_server: versioned reads and run metrics (run through scripts/moto-server.sh)',
   exec: "jest --coverage=false --runInBand --testMatch '<rootDir>/test/processor/moto/**/*.moto.ts'",
+  env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
 });
 project.preCompileTask.spawn(buildProcessor);
 // The Python, Java and Go packages (dist/, from package:python|java|go), each used from its own

@@ -5,10 +5,11 @@
  * (one input) or runQueueJob (queue mode, one SQS message) that maps the outcome to the exit
  * code: 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM.
  */
-import { parseConfig, runIdFor, USAGE } from './config';
+import { CliConfig, parseConfig, runIdFor, USAGE } from './config';
 import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } from './errors';
 import { pipelineModule, queueModule } from './io/lazy';
 import { Logger, createLogger } from './log';
+import { MetricsConfig, RunRecorder, metricsConfigFromEnv, publishRunMetrics } from './metrics';
 import { DEFAULT_RANGE_BYTES, WorkerPool } from './parallel/executor';
 import { defaultThreadCount } from './parallel/threads';
 
@@ -25,16 +26,39 @@ export interface MainOptions {
   readonly startThreadsEarly?: boolean;
 }
 
-/** Runs the job for these arguments and environment and returns the exit code; never throws. */
+/**
+ * Runs the job for these arguments and environment and returns the exit code; never throws. With
+ * METRICS_NAMESPACE set, the run's metrics are published at the end (processor/src/metrics.ts).
+ */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, options: MainOptions = {}): Promise<number> {
   let log: Logger = createLogger({ write: options.write });
+  let config: CliConfig;
+  let metrics: MetricsConfig | undefined;
   try {
-    const config = parseConfig(argv, env);
+    config = parseConfig(argv, env);
     log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
     if (config.help) {
       (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
       return EXIT_OK;
     }
+  } catch (error) {
+    return failed(error, log);
+  }
+  try {
+    metrics = metricsConfigFromEnv(env);
+  } catch (error) {
+    // Metrics never decide a run's outcome, not even when their settings are wrong.
+    log.warn(`No run metrics: ${describeError(error)}`);
+  }
+  const recorder = new RunRecorder();
+  const code = await runJob(config, env, options, log, recorder);
+  if (metrics) await publishRunMetrics(recorder.finish(code), metrics, log, { env });
+  return code;
+}
+
+async function runJob(config: CliConfig, env: NodeJS.ProcessEnv, options: MainOptions, log: Logger, recorder: RunRecorder): Promise<number> {
+  let jobLog = log;
+  try {
     options.signal?.addEventListener('abort', () => {
       log.warn(`Stop requested; aborting the run (open uploads are aborted, no manifest is written${config.queue ? ', the message goes back to the queue' : ''})`);
     }, { once: true });
@@ -48,6 +72,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
       log,
       signal: options.signal,
       env,
+      recorder,
     };
     if (config.queue) {
       const { runQueueJob } = queueModule();
@@ -59,15 +84,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     // process entry point's, which exits).
     // The run id is chosen here so that every line, this function's last one included, names it.
     const runId = config.runId ?? runIdFor(new Date());
-    log = log.withContext({ runId });
-    await pipelineModule().runPipeline({ input: config.input, ...run, runId, log, startedPool });
+    jobLog = log.withContext({ runId });
+    const result = await pipelineModule().runPipeline({ input: config.input, ...run, runId, log: jobLog, startedPool });
+    recorder.addInput(result.counts);
     return EXIT_OK;
   } catch (error) {
-    const code = exitCodeFor(error);
-    const kind = error instanceof BadInputError ? 'Bad input' : 'Preprocessing failed';
-    log.error(`${kind}: ${describeError(error)}`, { exitCode: code });
-    return code;
+    return failed(error, jobLog);
   }
+}
+
+function failed(error: unknown, log: Logger): number {
+  const code = exitCodeFor(error);
+  const kind = error instanceof BadInputError ? 'Bad input' : 'Preprocessing failed';
+  log.error(`${kind}: ${describeError(error)}`, { exitCode: code });
+  return code;
 }
 
 /** Runs the job as this process: SIGTERM and SIGINT stop it, and it exits with the job's code. */

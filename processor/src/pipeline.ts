@@ -46,6 +46,7 @@ import { openLocalFile, statInputFile } from './io/local';
 import type { ObjectVersion } from './io/s3';
 import type { ByteSource } from './io/source';
 import { Logger, silentLogger } from './log';
+import type { InputCounts } from './metrics';
 import { NaValuesMode } from './missing';
 import {
   CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
@@ -158,6 +159,8 @@ export interface PipelineResult {
   readonly locations: Readonly<Record<string, string>>;
   /** With exclusiveManifest: another run had written the manifest first (its outputs are the same bytes). */
   readonly finishedElsewhere: boolean;
+  /** What the run counted, for its metrics (processor/src/metrics.ts). */
+  readonly counts: InputCounts;
 }
 
 /** Runs the job once. Rejects with BadInputError (exit 2), RunAbortedError, or another error (exit 1). */
@@ -302,6 +305,7 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       manifestLocation: target.locationOf(names.manifest),
       locations: Object.fromEntries(staged.map((f) => [f.name, target.locationOf(f.fileName)])),
       finishedElsewhere: !written,
+      counts: { inputRows: summary.inputRows, rejectedRows: summary.rejectedRows, duplicateRows: rows.duplicateRows, inputBytes: source.size },
     };
   } catch (error) {
     await target.discard().catch(() => undefined);

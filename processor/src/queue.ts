@@ -51,6 +51,7 @@ import {
 import { createS3Client, isKeyDeleted, listKeys, putSmallObject } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
+import { RunOutcome, type RunRecorder } from './metrics';
 import { NaValuesMode } from './missing';
 import { JSON_CONTENT_TYPE, outputFileNames } from './outputs';
 import { runPipeline } from './pipeline';
@@ -78,6 +79,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly env?: NodeJS.ProcessEnv;
   readonly s3Client?: S3Client;
   readonly sqsClient?: SQSClient;
+  /** Collects each processed object's counts for the run's metrics. */
+  readonly recorder?: RunRecorder;
 }
 
 /** The contents of `error_<runId>.json` and `superseded_<runId>.json`. */
@@ -161,6 +164,7 @@ async function handleMessage(
 
     let rejected = 0;
     let superseded = 0;
+    let processed = 0;
     if (event.kind === 'test') {
       log.info(`S3 test event${event.bucket ? ` from bucket ${event.bucket}` : ''}: the notification works; nothing to process`);
     } else {
@@ -170,6 +174,7 @@ async function handleMessage(
         const outcome = await processObject(object, fallbackTime, messageId, s3, options, log);
         if (outcome === 'rejected') rejected++;
         if (outcome === 'superseded') superseded++;
+        if (outcome === 'processed') processed++;
       }
     }
 
@@ -180,6 +185,7 @@ async function handleMessage(
       return EXIT_BAD_INPUT;
     }
     if (superseded > 0) log.info(`${superseded} object version(s) superseded; see the superseded report(s)`);
+    if (superseded > 0 && processed === 0) options.recorder?.markOutcome(RunOutcome.SUPERSEDED);
     return EXIT_OK;
   } catch (error) {
     if (options.signal?.aborted || error instanceof RunAbortedError) {
@@ -245,7 +251,7 @@ async function processObject(
     if (object.versionId !== undefined && await isKeyDeleted(s3(), object, options.signal)) {
       throw new SupersededInputError(`${input} was deleted after version '${object.versionId}' was uploaded (its current version is a delete marker)`);
     }
-    await runPipeline({
+    const result = await runPipeline({
       input,
       output: destination,
       runId,
@@ -260,6 +266,7 @@ async function processObject(
       inputVersion: object.versionId !== undefined || object.eTag !== undefined ? { versionId: object.versionId, eTag: object.eTag } : undefined,
       exclusiveManifest: true,
     });
+    options.recorder?.addInput(result.counts);
     return 'processed';
   } catch (error) {
     if (options.signal?.aborted) throw error;

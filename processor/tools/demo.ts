@@ -220,6 +220,8 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
       ...READABLE_LOGS,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       SCRATCH_DIR: scratch,
+      // No CloudWatch here: the run logs the metrics it would publish instead of sending them.
+      METRICS_DESTINATION: 'log',
     });
     if (exitCode !== 0) {
       console.error(`\nThe processor exited with code ${exitCode}; no run manifest means the run did not finish.`);
@@ -362,6 +364,7 @@ async function runUploadFlow(options: DemoOptions, template: StackTemplate, star
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
       SCRATCH_DIR: mkdtempSync(join(flow.files, `${name}-scratch-`)),
+      METRICS_DESTINATION: 'log',
     }, name));
 
     return await report(flow, env, queue, dlq, jobs, prefix, started, options.keep);

@@ -16,6 +16,7 @@ import { retainControlPlaneLogs } from './control-plane-logs';
 import { endpointAccessFor } from './endpoint';
 import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
+import { CloudWatchObservability, ClusterObservability } from './observability';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -214,6 +215,15 @@ export interface MlopsEksClusterProps {
   readonly addonVersions?: AddonVersions;
 
   /**
+   * Where container logs and metrics go: the Amazon CloudWatch Observability add-on with
+   * Container Insights, the same add-on with logs only (`ClusterObservability.logsOnly()`), or
+   * nothing (`ClusterObservability.none()`). Log groups get a retention (one month by default).
+   *
+   * @default ClusterObservability.containerInsights()
+   */
+  readonly observability?: ClusterObservability;
+
+  /**
    * Whether the identity that creates the cluster (the CloudFormation execution role) gets
    * cluster admin. Name administrators with `grantClusterAdmin()` instead.
    *
@@ -285,6 +295,10 @@ export class MlopsEksCluster extends Construct {
   public readonly ebsCsiDriverRole?: iam.IRole;
   /** The role of the Cluster Autoscaler, used through Pod Identity (when it is installed). */
   public readonly clusterAutoscalerRole?: iam.IRole;
+  /** The `amazon-cloudwatch-observability` add-on, unless `observability` is `none()`. */
+  public readonly observabilityAddon?: eks.CfnAddon;
+  /** The role its agents use through Pod Identity (`amazon-cloudwatch/cloudwatch-agent`). */
+  public readonly observabilityRole?: iam.IRole;
 
   private readonly eksCluster: eks.Cluster;
 
@@ -338,6 +352,14 @@ export class MlopsEksCluster extends Construct {
       this.clusterAutoscalerRole = nodes.clusterAutoscaler?.role;
     } else {
       new AutoModeSettings(this, 'AutoMode', this.eksCluster);
+    }
+    const observability = props.observability ?? ClusterObservability.containerInsights();
+    if (observability.containerLogs) {
+      // Auto Mode runs the add-on as well (its computeTypes include `auto`), with Pod Identity built into the nodes.
+      const installed = new CloudWatchObservability(this, 'Observability', this.eksCluster, observability,
+        { kubernetesVersion: this.kubernetesVersion, nodes: this.nodegroup });
+      this.observabilityAddon = installed.addon;
+      this.observabilityRole = installed.role;
     }
     this.acknowledgeFindings();
   }

@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
@@ -12,6 +14,10 @@ import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests
 import { KubernetesObject, manifestId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
+import {
+  createWorkloadAlarms, createWorkloadDashboard, dimensionsEnv, grantPutRunMetrics, METRICS_NAMESPACE, requireQueue,
+  RUN_METRIC_NAMES, runMetric, WorkloadAlarmOptions,
+} from './monitoring';
 import { WorkloadNamespace } from './namespace';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
@@ -238,6 +244,37 @@ export interface PodIdentityPreprocessingProps {
    * @default true
    */
   readonly applyManifests?: boolean;
+
+  /**
+   * Whether to create the workload's CloudWatch alarms (`alarms`): failed runs; for `onUpload()`
+   * a message in the dead-letter queue and a queue whose oldest message is older than a run can
+   * take; for `schedule()` no successful run within the schedule's period.
+   *
+   * @default true
+   */
+  readonly createAlarms?: boolean;
+
+  /**
+   * An SNS topic that every alarm notifies when it goes into ALARM.
+   *
+   * @default - the alarms notify nobody
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Thresholds and periods of the alarms.
+   *
+   * @default - defaults that fit the trigger (see `WorkloadAlarmOptions`)
+   */
+  readonly alarmOptions?: WorkloadAlarmOptions;
+
+  /**
+   * Whether to create a CloudWatch dashboard of the workload: runs by outcome, rows, rejects,
+   * duration, and for `onUpload()` queue depth, oldest-message age and the dead-letter queue.
+   *
+   * @default false
+   */
+  readonly createDashboard?: boolean;
 }
 
 const CONSTRUCT = 'PodIdentityPreprocessing';
@@ -294,6 +331,12 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
   public readonly queue?: sqs.IQueue;
   /** Where events that failed `maxReceiveCount` times go (`onUpload()`). */
   public readonly deadLetterQueue?: sqs.IQueue;
+  /** The workload's CloudWatch alarms (none with `createAlarms: false`). */
+  public readonly alarms: cloudwatch.IAlarm[];
+  /** The workload's dashboard, with `createDashboard`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+  /** The dimensions of the workload's run metrics (namespace `CdkMlopsEks/Preprocessing`). */
+  public readonly metricDimensions: { [name: string]: string };
 
   constructor(scope: Construct, id: string, props: PodIdentityPreprocessingProps) {
     super(scope, id);
@@ -326,6 +369,8 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
+    this.metricDimensions = { Namespace: this.namespace, Workload: this.jobName };
+    grantPutRunMetrics(role);
 
     const region = Stack.of(this).region;
     const labels = workloadLabels(this.jobName);
@@ -362,6 +407,8 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
           SCRATCH_DIR: SCRATCH_MOUNT_PATH,
           // The emptyDir's sizeLimit, which statfs does not show: the processor checks an input fits.
           SCRATCH_VOLUME_SIZE: scratchVolumeSize,
+          METRICS_NAMESPACE,
+          METRICS_DIMENSIONS: dimensionsEnv(this.metricDimensions),
         },
         backoffLimit: props.backoffLimit ?? 2,
         activeDeadlineSeconds: activeDeadline.toSeconds(),
@@ -400,6 +447,89 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     if (this.runCommand) {
       new CfnOutput(this, 'RunCommand', { value: this.runCommand, description: `Starts a run of ${this.namespace}/${this.jobName}` });
     }
+    this.alarms = (props.createAlarms ?? true) ? createWorkloadAlarms(this, this, {
+      activeDeadline, schedule: trigger.schedule, alarmTopic: props.alarmTopic, options: props.alarmOptions ?? {},
+    }) : [];
+    if (props.createDashboard ?? false) {
+      this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, this.alarms);
+    }
+  }
+
+  /**
+   * A run metric of this workload by name (namespace `CdkMlopsEks/Preprocessing`, dimensions
+   * `Namespace`, `Workload`), summed over 5 minutes unless `props` say otherwise.
+   * The processor publishes `SucceededRuns`, `FailedRuns`, `BadInputRuns`, `SupersededRuns`,
+   * `SkippedRuns`, `StoppedRuns` (1 for the run's outcome, 0 for the others), `InputRows`,
+   * `RejectedRows`, `DuplicateRows`, `InputBytes` and `Duration` (seconds) once per run.
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return runMetric(this, metricName, this.metricDimensions, props ?? {});
+  }
+
+  /** Runs that processed their input and wrote every output and the manifest (exit 0). Sum over 5 minutes. */
+  public metricSucceededRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.succeededRuns, props);
+  }
+
+  /**
+   * Runs that failed for a reason other than their input (exit 1: S3 or SQS unavailable after
+   * retries, output not writable, …). Sum over 5 minutes.
+   */
+  public metricFailedRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.failedRuns, props);
+  }
+
+  /**
+   * Runs whose input cannot be processed as given (exit 2: not CSV, a required column missing,
+   * no such key); an error report says why. Sum over 5 minutes.
+   */
+  public metricBadInputRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.badInputRuns, props);
+  }
+
+  /** Rows read from the inputs (header excluded), valid or not. Sum over 5 minutes. */
+  public metricInputRows(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.inputRows, props);
+  }
+
+  /** Rows written to `rejected_rows` (wrong field count, non-numeric values, …). Sum over 5 minutes. */
+  public metricRejectedRows(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.rejectedRows, props);
+  }
+
+  /** Rows equal in value to an earlier row of the same input. Sum over 5 minutes. */
+  public metricDuplicateRows(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.duplicateRows, props);
+  }
+
+  /** Bytes of input read. Sum over 5 minutes. */
+  public metricInputBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.inputBytes, props);
+  }
+
+  /** How long a run took, in seconds, from the processor's start to its end. Average over 5 minutes. */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(RUN_METRIC_NAMES.duration, { statistic: cloudwatch.Stats.AVERAGE, ...props });
+  }
+
+  /** `onUpload()`: uploads waiting on the queue for a Job (ApproximateNumberOfMessagesVisible). Maximum over 5 minutes. */
+  public metricQueueVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return requireQueue(this.queue, 'metricQueueVisibleMessages').metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /** `onUpload()`: age of the oldest upload on the queue, in seconds (ApproximateAgeOfOldestMessage). Maximum over 5 minutes. */
+  public metricQueueOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return requireQueue(this.queue, 'metricQueueOldestMessageAge').metricApproximateAgeOfOldestMessage(props);
+  }
+
+  /** `onUpload()`: uploads that failed `maxReceiveCount` times and wait in the dead-letter queue. Maximum over 5 minutes. */
+  public metricDeadLetterQueueVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return requireQueue(this.deadLetterQueue, 'metricDeadLetterQueueVisibleMessages').metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /** `onUpload()`: age of the oldest upload in the dead-letter queue, in seconds (ApproximateAgeOfOldestMessage). Maximum over 5 minutes. */
+  public metricDeadLetterQueueOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return requireQueue(this.deadLetterQueue, 'metricDeadLetterQueueOldestMessageAge').metricApproximateAgeOfOldestMessage(props);
   }
 
   /**

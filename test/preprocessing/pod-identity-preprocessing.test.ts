@@ -46,7 +46,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('the role may read only the input prefix (any version) and write and list only the output prefix', () => {
+  test('the role may read only the input prefix (any version), write and list only the output prefix, and put metrics only in its namespace', () => {
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
     }));
@@ -66,6 +66,8 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
         Condition: { StringLike: { 's3:prefix': ['output/*'] } },
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] },
       },
+      // Run metrics (src/preprocessing/monitoring.ts): PutMetricData has no resource-level permissions; the namespace condition scopes it.
+      { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkMlopsEks/Preprocessing' } } },
     ]);
   });
 
@@ -187,6 +189,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     const env = envOf(cronJob);
     expect(Object.keys(env)).toEqual([
       'INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'LOG_FORMAT', 'SCRATCH_DIR', 'SCRATCH_VOLUME_SIZE',
+      'METRICS_NAMESPACE', 'METRICS_DIMENSIONS',
     ]);
     // JSON log lines in the cluster; the scratch volume's limit, which statfs does not show, for the processor's preflight.
     expect(env).toMatchObject({

@@ -28,6 +28,7 @@ export function bindSchedule(_scope: Construct, options: PreprocessingTriggerBin
   return {
     manifests: [cronJob(options.jobName, options.namespace, options.labels, options.jobSpec, cron.trim(), false)],
     runCommand: runFromCronJob(options),
+    schedule: cron.trim(),
   };
 }
 

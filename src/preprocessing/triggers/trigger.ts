@@ -113,6 +113,13 @@ export interface PreprocessingTriggerConfig {
   readonly dependencies?: IDependable[];
 
   /**
+   * The cron expression of a scheduled trigger (its missed-run alarm watches that period).
+   *
+   * @default - not scheduled
+   */
+  readonly schedule?: string;
+
+  /**
    * How many runs may be active at once (checked against the namespace quota).
    *
    * @default 1
