@@ -125,7 +125,7 @@ function replayed(template: CfnTemplate, logicalId: string): boolean {
 function runKubectlHandler(event: Record<string, unknown>): void {
   const plane = controlPlane();
   const handlerDir = join(dirname(require.resolve('aws-cdk-lib/package.json')), KUBECTL_HANDLER);
-  const result = spawnSync('python3', [join(__dirname, 'invoke-handler.py'), handlerDir], {
+  const result = spawnSync(plane.python, [join(__dirname, 'invoke-handler.py'), handlerDir], {
     input: JSON.stringify(event),
     encoding: 'utf8',
     env: {

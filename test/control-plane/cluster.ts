@@ -8,6 +8,8 @@ export interface ControlPlane {
   /** The kubectl of the kubectl layer package. */
   readonly kubectl: string;
   readonly sqsEndpoint: string;
+  /** A python3 that can import boto3 (the handler imports it). */
+  readonly python: string;
   /** Holds the `aws` stand-in for `aws eks update-kubeconfig`. */
   readonly shimDir: string;
   /** Where the handler writes its kubeconfig and manifest (its TEST_OUTDIR). */
@@ -27,6 +29,7 @@ export function controlPlane(): ControlPlane {
     kubeconfig: env('CONTROL_PLANE_KUBECONFIG'),
     kubectl: env('CONTROL_PLANE_KUBECTL'),
     sqsEndpoint: env('CONTROL_PLANE_SQS_ENDPOINT'),
+    python: env('CONTROL_PLANE_PYTHON'),
     shimDir: env('CONTROL_PLANE_SHIM'),
     handlerDir: mkdtempSync(join(env('CONTROL_PLANE_STATE'), 'handler-')),
   };
@@ -41,8 +44,8 @@ export interface KubectlResult {
 
 /** Runs kubectl as the cluster's admin; `input` goes to its stdin. */
 export function kubectlRun(args: string[], input?: string): KubectlResult {
-  const { kubectl, kubeconfig } = controlPlane();
-  const result = spawnSync(kubectl, ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
+  const plane = controlPlane();
+  const result = spawnSync(plane.kubectl, ['--kubeconfig', plane.kubeconfig, ...args], { input, encoding: 'utf8' });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -5,7 +5,7 @@ import { exampleTemplate, image, STACK_NAME, workloadsTemplate } from './stacks'
 import {
   admission, completed, finishPods, gone, kedaAccepts, liveJob, manifestObjects, podOf, podsOf, runningKedaJob, settle,
 } from './workload';
-import { PreprocessingTrigger } from '../../src';
+import { MlopsEksCluster, PreprocessingTrigger } from '../../src';
 
 /**
  * The stack's life replayed on a real control plane (test/control-plane/run.sh starts it): each
@@ -53,6 +53,16 @@ async function upload(scaledJob: K8sObject): Promise<string> {
   await queues.send(queueUrl, JSON.stringify({ Records: [{ s3: { object: { key: 'data/upload.csv' } } }] }));
   return queueUrl;
 }
+
+describe('the components', () => {
+  test('are the library\'s: the default Kubernetes minor, and the KEDA version it installs there', () => {
+    const server = JSON.parse(kubectl('version', '-o', 'json')).serverVersion;
+    expect(`${server.major}.${server.minor}`).toBe(MlopsEksCluster.DEFAULT_KUBERNETES_VERSION.version);
+    const template = workloadsTemplate({ id: 'Preprocessing', props: { trigger: PreprocessingTrigger.onUpload() } });
+    const charts = Object.values(template.Resources).filter((r) => r.Type === 'Custom::AWSCDK-EKS-HelmChart' && r.Properties?.Chart === 'keda');
+    expect(charts.map((chart) => `v${chart.Properties!.Version}`)).toEqual([process.env.CONTROL_PLANE_KEDA_VERSION]);
+  });
+});
 
 describe('1 and 6: the example (onUpload) deployed, run and destroyed', () => {
   const namespace = 'mlops';

