@@ -33,14 +33,22 @@ stop_all() {
   local status=$?
   trap - EXIT INT TERM
   local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
-  for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   rm -rf "$state"
   [[ $status -eq 0 ]] || echo "control plane: failed ($status); component logs in ${logs#"$root"/}" >&2
   exit "$status"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
+
+# stop <pid>: SIGTERM, then SIGKILL if it is still there after 15 s (a server that drains forever).
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 
 # start <name> <command...>: runs it in the background, output to logs/<name>.log.
 start() {
@@ -50,17 +58,30 @@ start() {
   pids+=("$!")
 }
 
+# A free port below Linux's ephemeral range (32768+), where outgoing connections cannot take it
+# between this check and the server's start.
 free_port() {
-  node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node -e '
+    const net = require("net");
+    const tryPort = () => {
+      const port = 20000 + Math.floor(Math.random() * 12000);
+      const s = net.createServer().once("error", tryPort).listen(port, "127.0.0.1", () => { console.log(port); s.close(); });
+    };
+    tryPort();'
 }
 
-# wait_for <what> <seconds> <command...>: retries the command every half second.
+# wait_for <what> <seconds> <command...>: retries the command every half second while the last
+# component started is running.
 wait_for() {
-  local what="$1" deadline=$((SECONDS + $2))
+  local what="$1" timeout="$2" deadline=$((SECONDS + $2))
   shift 2
   until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "control plane: the last component started has exited while waiting for $what; see ${logs#"$root"/}" >&2
+      return 1
+    fi
     if ((SECONDS > deadline)); then
-      echo "control plane: $what not ready after $((SECONDS - deadline + $2)) s; see ${logs#"$root"/}" >&2
+      echo "control plane: $what not ready after $timeout s; see ${logs#"$root"/}" >&2
       return 1
     fi
     sleep 0.5
@@ -183,16 +204,19 @@ start keda-operator env KUBECONFIG="$state/admin.kubeconfig" POD_NAMESPACE=keda 
   "$bin/keda-operator" --leader-elect=false --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:0 \
   --metrics-service-bind-address=127.0.0.1:0 --cert-dir="$state/keda-certs" --ca-dir="$state/keda-certs" --zap-log-level=info
 
-wait_for "the KWOK node's API" 30 kc get --raw /api/v1/nodes
+# The controller manager's first work (each namespace's default service account and root CA), so
+# the tests' inventory of the cluster is taken after it.
+wait_for "the controller manager" 60 kc get serviceaccount/default configmap/kube-root-ca.crt -n keda
 echo "control plane: up in $((SECONDS - started_at)) s (API server https://127.0.0.1:$api_port)" >&2
 
-# The kubectl handler imports boto3 (for its Helm part): the first python3 that has it.
-python=python3
-python3 -c 'import boto3' 2>/dev/null || python=/usr/bin/python3
+# The kubectl handler imports boto3 (for its Helm part): the first python3 that has it, by its real
+# path (a version manager's shim would put its own bin directory, which may hold a real `aws`,
+# ahead of the `aws` stand-in on PATH).
+python="$(python3 -c 'import boto3, sys; print(sys.executable)' 2>/dev/null || echo /usr/bin/python3)"
 
 keda_version="$(awk '$1 == "github.com/kedacore/keda/v2" { print $2 }' "$here/go/keda/go.mod")"
 
-export CONTROL_PLANE_KEDA_VERSION="$keda_version" CONTROL_PLANE_PYTHON="$python" CONTROL_PLANE_KUBECONFIG="$state/admin.kubeconfig" CONTROL_PLANE_KUBECTL="$kubectl_bin" \
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true CONTROL_PLANE_KEDA_VERSION="$keda_version" CONTROL_PLANE_PYTHON="$python" CONTROL_PLANE_KUBECONFIG="$state/admin.kubeconfig" CONTROL_PLANE_KUBECTL="$kubectl_bin" \
   CONTROL_PLANE_SQS_ENDPOINT="http://127.0.0.1:$sqs_port" CONTROL_PLANE_STATE="$state" \
   CONTROL_PLANE_LOGS="$logs" CONTROL_PLANE_SHIM="$here/shim"
 cd "$root"
