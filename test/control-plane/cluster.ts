@@ -98,4 +98,7 @@ export function createKwokNode(name: string, labels: Record<string, string>): vo
   };
   const result = kubectlRun(['apply', '-f', '-'], JSON.stringify(node));
   if (result.status !== 0) throw new Error(`creating node ${name} failed: ${result.stderr}`);
+  // A new node is tainted not-ready until the node lifecycle controller sees it ready; that
+  // controller is off (no kubelet heartbeats to watch), so the taint goes here.
+  kubectl('taint', 'node', name, 'node.kubernetes.io/not-ready:NoSchedule-');
 }
