@@ -192,7 +192,14 @@ start kwok "$bin/kwok" --config="$kwok_config" --kubeconfig="$state/admin.kubeco
 # and the local SQS endpoint in its environment (what Pod Identity gives it on EKS).
 keda_dir="$(cd "$here/go/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)"
 kc apply --server-side -f "$keda_dir/config/crd/bases/" >/dev/null
-kc wait --for=condition=Established --timeout=60s crd/scaledjobs.keda.sh crd/triggerauthentications.keda.sh >/dev/null
+established() {
+  local crd
+  for crd in scaledjobs.keda.sh triggerauthentications.keda.sh; do
+    [[ "$(kc get crd "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" == True ]] || return 1
+  done
+}
+# (`kubectl wait --for=condition` fails at once on a CRD whose status has no conditions yet.)
+wait_for "KEDA's CRDs" 60 established
 kc create namespace keda >/dev/null
 
 start sqs node "$here/sqs-server.mjs" "$sqs_port"
