@@ -23,9 +23,13 @@ build() {
   mv "$out.tmp" "$out"
 }
 
+# KEDA's operator (its scalers' SDKs: the longest build) beside the rest: on a shared machine two
+# builds get more of it; the Kubernetes binaries share most packages, so they go one after another.
+build keda keda-operator github.com/kedacore/keda/v2/cmd/operator &
+keda_build=$!
 build etcd etcd go.etcd.io/etcd/server/v3
 build kubernetes kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$version_flags"
 build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$version_flags"
 build kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$version_flags"
 build kubernetes kwok sigs.k8s.io/kwok/cmd/kwok
-build keda keda-operator github.com/kedacore/keda/v2/cmd/operator
+wait "$keda_build"

@@ -16,16 +16,16 @@ export interface ControlPlane {
   readonly handlerDir: string;
 }
 
-let plane: ControlPlane | undefined;
+let described: ControlPlane | undefined;
 
 export function controlPlane(): ControlPlane {
-  if (plane) return plane;
+  if (described) return described;
   const env = (name: string): string => {
     const value = process.env[name];
     if (!value) throw new Error(`${name} is not set: run this through \`npm run test:cluster\` (test/control-plane/run.sh)`);
     return value;
   };
-  plane = {
+  described = {
     kubeconfig: env('CONTROL_PLANE_KUBECONFIG'),
     kubectl: env('CONTROL_PLANE_KUBECTL'),
     sqsEndpoint: env('CONTROL_PLANE_SQS_ENDPOINT'),
@@ -33,7 +33,7 @@ export function controlPlane(): ControlPlane {
     shimDir: env('CONTROL_PLANE_SHIM'),
     handlerDir: mkdtempSync(join(env('CONTROL_PLANE_STATE'), 'handler-')),
   };
-  return plane;
+  return described;
 }
 
 export interface KubectlResult {

@@ -231,7 +231,8 @@ describe('4: jobName renamed', () => {
 describe('5: two workloads in one namespace, then one removed', () => {
   const namespace = 'shared';
   const stack = (() => { let s: CloudFormationStack | undefined; return () => (s ??= newStack()); })();
-  const first = { id: 'Preprocessing', props: { namespace, jobName: 'first', trigger: PreprocessingTrigger.onUpload() } };
+  // Together within the namespace quota's limits.cpu 8: 2 parallel runs × 2 CPUs, and 1 × 2.
+  const first = { id: 'Preprocessing', props: { namespace, jobName: 'first', trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 2 }) } };
   const second = { id: 'Preprocessing2', props: { namespace, jobName: 'second', trigger: PreprocessingTrigger.schedule('0 3 * * *') } };
   const inventory = () => objects('namespaces', undefined).filter((o) => o.metadata.name === namespace)
     .concat(objects('serviceaccounts,networkpolicies,scaledjobs.keda.sh,triggerauthentications.keda.sh,cronjobs,resourcequotas,limitranges', namespace))
