@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,7 +11,7 @@ import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
-import { KubernetesObject, manifestId, workloadLabels } from './manifests/labels';
+import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
 import {
@@ -534,12 +534,13 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
 
   /**
    * Each of the workload's objects is applied by a manifest of its own, whose construct ID is the
-   * object's kind, namespace and name (see manifestId). A rename (jobName, namespace, service
-   * account, trigger kind) changes the ID, so CloudFormation replaces the manifest: it creates the
-   * new objects, then deletes the old manifest, whose Delete runs `kubectl delete` on the old
-   * objects, whatever their kind (kubectl's prune would not cover KEDA kinds, NetworkPolicy or
-   * ServiceAccount). The same names always give the same ID, so a replacement never deletes
-   * objects that the new manifest holds. Nothing relies on prune, and no object carries a prune
+   * object's kind, namespace and name (see manifestId), and whose logical ID is made from those
+   * and the cluster alone (manifestLogicalId). A rename (jobName, namespace, service account,
+   * trigger kind) changes the ID, so CloudFormation replaces the manifest: it creates the new
+   * objects, then deletes the old manifest, whose Delete runs `kubectl delete` on the old objects,
+   * whatever their kind (kubectl's prune would not cover KEDA kinds, NetworkPolicy or
+   * ServiceAccount). The same names always give the same ID, wherever the workload construct sits
+   * in the tree, so a replacement never deletes objects that the new manifest holds. Nothing relies on prune, and no object carries a prune
    * label: KEDA copies a ScaledJob's labels onto the Jobs it starts, which `kubectl apply --prune`
    * would otherwise delete, running or not, on every update.
    */
@@ -564,6 +565,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
       overwrite: true,
       prune: false,
     });
+    (manifest.node.defaultChild as CfnResource).overrideLogicalId(manifestLogicalId(cluster, object));
     manifest.node.addDependency(...dependencies);
     return manifest;
   }

@@ -1,8 +1,9 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { appliedManifests, synth, WorkloadProps } from './helpers';
+import { Construct } from 'constructs';
+import { appliedManifests, IMAGE, synth, testCluster, WorkloadProps } from './helpers';
 import { buildExampleApp } from '../../examples/app';
-import { PreprocessingTrigger } from '../../src';
+import { PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 
 type Key = string;
 const keyOf = (o: Record<string, any>): Key => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -49,6 +50,21 @@ describe('manifest construct IDs follow the names of their objects', () => {
     expect(replacementProblems(after(props), base)).toEqual([]);
   });
 
+  test('renaming or moving the workload construct keeps every manifest ID: its objects are updated in place, never deleted', () => {
+    const underId = (parent: (stack: Stack) => Construct, id: string): Map<string, Key[]> => {
+      const stack = new Stack(new App(), 'EksClusterStack');
+      const cluster = testCluster(stack);
+      new PodIdentityPreprocessing(parent(stack), id, { cluster: cluster.cluster, image: IMAGE, trigger: PreprocessingTrigger.onUpload() });
+      return manifestObjects(Template.fromStack(stack));
+    };
+    const original = underId((stack) => stack, 'Preprocessing');
+    const renamed = underId((stack) => stack, 'Workload');
+    const moved = underId((stack) => new Construct(stack, 'Pipelines'), 'Preprocessing');
+    expect(renamed).toEqual(original);
+    expect(moved).toEqual(original);
+    expect(replacementProblems(original, renamed)).toEqual([]);
+  });
+
   test('a change that keeps every name keeps every manifest ID (an in-place update)', () => {
     const changed = after({ trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 2 }), logLevel: 'DEBUG', resources: { memoryLimit: '2Gi' } });
     expect([...changed.keys()].sort()).toEqual([...base.keys()].sort());
@@ -68,10 +84,10 @@ describe('manifest construct IDs follow the names of their objects', () => {
  */
 const EXAMPLE_MANIFESTS: Record<string, Key[]> = {
   EksClusterCdkMlopsEksNamespacemlopsManifestF0AE9D34: ['Namespace//mlops', 'ResourceQuota/mlops/mlops-quota', 'LimitRange/mlops/mlops-limits'],
-  DataPreprocessingServiceAccountmlopsdatapreprocessingsaB9E8A5AF: ['ServiceAccount/mlops/data-preprocessing-sa'],
-  DataPreprocessingNetworkPolicymlopsdatapreprocessingegressBF0BEF78: ['NetworkPolicy/mlops/data-preprocessing-egress'],
-  DataPreprocessingTriggerAuthenticationmlopsdatapreprocessingsqs9D073542: ['TriggerAuthentication/mlops/data-preprocessing-sqs'],
-  DataPreprocessingScaledJobmlopsdatapreprocessingB623B9FD: ['ScaledJob/mlops/data-preprocessing'],
+  K8sServiceAccountmlopsdatapreprocessingsa4F806E1D: ['ServiceAccount/mlops/data-preprocessing-sa'],
+  K8sNetworkPolicymlopsdatapreprocessingegressA3F0AE24: ['NetworkPolicy/mlops/data-preprocessing-egress'],
+  K8sTriggerAuthenticationmlopsdatapreprocessingsqsB9F39323: ['TriggerAuthentication/mlops/data-preprocessing-sqs'],
+  K8sScaledJobmlopsdatapreprocessingC59160C3: ['ScaledJob/mlops/data-preprocessing'],
 };
 
 describe('the example app\'s manifest logical IDs', () => {
