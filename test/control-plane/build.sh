@@ -8,6 +8,9 @@ root="$(cd "$here/../.." && pwd)"
 bin="${CONTROL_PLANE_CACHE:-$root/.cache/control-plane}/bin"
 mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:--p=2}" CGO_ENABLED=0
+# A module whose go line is newer than the installed Go (KEDA 2.21: go 1.27.4) gets that toolchain
+# from the Go module proxy.
+export GOTOOLCHAIN=auto
 
 # k8s.io/kubernetes's Makefile stamps the version the same way; the apiserver reports it.
 k8s_version="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go/kubernetes/go.mod")"

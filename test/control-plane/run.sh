@@ -4,6 +4,7 @@
 # KEDA's operator and CRDs, a local SQS server — then runs the replay
 # (test/control-plane/*.cluster.ts). Everything started here is stopped by PID on exit, passed or failed.
 set -euo pipefail
+export GOTOOLCHAIN=auto  # as build.sh: go/keda needs a newer toolchain than the installed Go
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${CONTROL_PLANE_CACHE:-$root/.cache/control-plane}"
