@@ -19,8 +19,11 @@ function newStack(): Stack {
 }
 
 /** The AddonVersion of each add-on in the template, keyed by add-on name. */
+/** The versions of the five core add-ons (the observability add-on has its own table: observability.test.ts). */
 function installedVersions(template: Template): Record<string, string | undefined> {
+  const core: string[] = Object.values(ADDON_NAMES);
   return Object.fromEntries(Object.values<any>(template.findResources('AWS::EKS::Addon'))
+    .filter((addon) => core.includes(addon.Properties.AddonName))
     .map((addon) => [addon.Properties.AddonName, addon.Properties.AddonVersion]));
 }
 
