@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, Datapoint, GetMetricStatisticsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
-import { HEADER, RUN_ID, TempDirs } from '../helpers';
 import { main } from '../../../processor/src/cli';
 import { createLogger } from '../../../processor/src/log';
 import { MetricsConfig, RunOutcome, publishRunMetrics } from '../../../processor/src/metrics';
 import { METRICS_NAMESPACE } from '../../../src/preprocessing/monitoring';
+import { HEADER, RUN_ID, TempDirs } from '../helpers';
 
 const endpoint = process.env.MOTO_CLOUDWATCH_ENDPOINT;
 if (!endpoint) {
