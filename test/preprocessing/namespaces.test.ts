@@ -1,4 +1,6 @@
+import { CfnResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { appliedManifests, manifestWith, objectOfKind, synth, synthWorkloads } from './helpers';
 import { PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 
@@ -45,9 +47,15 @@ describe('two workloads in one namespace', () => {
     const others = appliedManifests(template).filter((m) => m.logicalId !== namespace.logicalId);
     expect(others).toHaveLength(6);
     for (const manifest of others) {
-      expect(manifest.logicalId).toMatch(/^Preprocessing2?[A-Z]/);
       expect(manifest.objects.map((o) => o.kind)).not.toContain('Namespace');
     }
+    // Every other manifest is a construct of exactly one workload: removing that workload removes it.
+    const ownedBy = (workload: PodIdentityPreprocessing): string[] => workload.node.findAll()
+      .filter((c): c is eks.KubernetesManifest => c instanceof eks.KubernetesManifest)
+      .map((m) => Stack.of(m).resolve((m.node.defaultChild as CfnResource).logicalId));
+    const [firstOwns, secondOwns] = [ownedBy(first), ownedBy(second)];
+    expect([firstOwns.length, secondOwns.length]).toEqual([3, 3]);
+    expect([...firstOwns, ...secondOwns].sort()).toEqual(others.map((m) => m.logicalId).sort());
   });
 
   test('a second workload with the same Job or service account name is refused, naming the prop', () => {
