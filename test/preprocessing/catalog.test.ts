@@ -337,6 +337,15 @@ describe('catalog props are checked at synth, naming the prop', () => {
     })).toThrow(/invalid 'catalog.athenaWorkgroup.resultsExpiration'/);
   });
 
+  test('two catalogs in one stack need two databases (CloudFormation would fail the second at deploy)', () => {
+    const stack = new Stack(new App(), 'SameDatabase', { env: ENV });
+    const cluster = testCluster(stack).cluster;
+    const props = { cluster, image: IMAGE, outputFormat: OutputFormat.PARQUET, catalog: { databaseName: 'outputs' } };
+    new PodIdentityPreprocessing(stack, 'First', { ...props, namespace: 'first' });
+    expect(() => new PodIdentityPreprocessing(stack, 'Second', { ...props, namespace: 'second' }))
+      .toThrow(/invalid 'catalog.databaseName': 'outputs' is already the database of SameDatabase\/First\/Catalog/);
+  });
+
   test('grantQuery without a catalog names the prop', () => {
     const stack = new Stack(new App(), 'NoCatalog', { env: ENV });
     const workload = new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: testCluster(stack).cluster, image: IMAGE });

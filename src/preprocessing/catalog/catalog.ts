@@ -138,6 +138,7 @@ export class OutputCatalog extends Construct {
   constructor(scope: Construct, id: string, props: OutputCatalogProps) {
     super(scope, id);
     validateCatalogOptions(props);
+    claimDatabaseName(this, props.databaseName);
     this.bucket = props.bucket;
     this.tablesPrefix = `${props.outputPrefix ?? 'output/'}${TABLES_FOLDER}`;
     this.databaseName = props.databaseName;
@@ -277,6 +278,21 @@ export class OutputCatalog extends Construct {
       },
     });
   }
+}
+
+/** The catalogs of each stack by database name: a second database of the same name would fail only at deploy time. */
+const DATABASES_BY_STACK = new WeakMap<Stack, Map<string, string>>();
+
+function claimDatabaseName(scope: Construct, databaseName: string): void {
+  if (Token.isUnresolved(databaseName)) return;
+  const stack = Stack.of(scope);
+  const claimed = DATABASES_BY_STACK.get(stack) ?? new Map<string, string>();
+  DATABASES_BY_STACK.set(stack, claimed);
+  const owner = claimed.get(databaseName);
+  if (owner !== undefined) {
+    throw new PropValidationError(CONSTRUCT, 'catalog.databaseName', `'${databaseName}' is already the database of ${owner}: each workload's catalog needs a database of its own`);
+  }
+  claimed.set(databaseName, scope.node.path);
 }
 
 function workgroupArn(scope: Construct, name: string): string {
