@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
+import { defaultGlueColumns, glueColumnsOfTemplate } from './glue-columns';
 import { envOf, IMAGE, objectOfKind, podSpecOf, testCluster } from './helpers';
 import { MlopsEksCluster, MlopsNetwork, OutputFormat, PodIdentityPreprocessing, PodIdentityPreprocessingProps } from '../../src';
 import { OUTPUT_TABLES } from '../../src/preprocessing/catalog/tables';
@@ -131,12 +132,15 @@ describe('PodIdentityPreprocessing catalog: Glue tables of the Parquet outputs',
       const tables = Object.values<any>(template.findResources('AWS::Glue::Table')).map((t) => t.Properties);
       expect(tables).toHaveLength(6);
       for (const table of tables) {
-        const input = table.TableInput;
-        expect(input.TableType).toBe('EXTERNAL_TABLE');
-        expect(input.StorageDescriptor.Columns.map((c: any) => [c.Name, c.Type])).toEqual(EXPECTED_COLUMNS[input.Name]);
-        expect(input.PartitionKeys.map((c: any) => [c.Name, c.Type])).toEqual([['run_date', 'string']]);
+        expect(table.TableInput.TableType).toBe('EXTERNAL_TABLE');
+        expect(table.TableInput.PartitionKeys.map((c: any) => [c.Name, c.Type])).toEqual([['run_date', 'string']]);
       }
+      expect(glueColumnsOfTemplate(template.toJSON())).toEqual(EXPECTED_COLUMNS);
       expect(OUTPUT_TABLES.map((t) => t.name)).toEqual(Object.keys(EXPECTED_COLUMNS));
+    });
+
+    test('an OutputCatalog on its own (an imported bucket, no workload) declares the same columns', () => {
+      expect(defaultGlueColumns()).toEqual(EXPECTED_COLUMNS);
     });
 
     test('column names are lower case without spaces (Glue stores and Athena folds names in lower case)', () => {
