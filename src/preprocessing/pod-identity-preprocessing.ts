@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
-import { OutputCatalog, CatalogOptions } from './catalog/catalog';
+import { CatalogOptions, checkCatalogOptions, claimDatabaseName, OutputCatalog } from './catalog/catalog';
 import { OutputFormat, outputFormatEnv, writesParquet } from './catalog/output-format';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
@@ -663,6 +663,9 @@ function createCatalog(
     throw new PropValidationError(CONSTRUCT, 'catalog',
       `needs outputFormat OutputFormat.PARQUET or OutputFormat.CSV_AND_PARQUET (outputFormat is ${outputFormat}): the tables are the Parquet files`);
   }
+  const names = { construct: CONSTRUCT, propPrefix: 'catalog.' };
+  checkCatalogOptions(names, props.catalog);
+  claimDatabaseName(names, scope, `${scope.node.path}/Catalog`, props.catalog.databaseName);
   return new OutputCatalog(scope, 'Catalog', {
     ...props.catalog,
     bucket: outputBucket,

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as YAML from 'yaml';
 import { defaultGlueColumns, glueColumnsOfTemplate } from './glue-columns';
 import { envOf, IMAGE, objectOfKind, podSpecOf, testCluster } from './helpers';
-import { MlopsEksCluster, MlopsNetwork, OutputFormat, PodIdentityPreprocessing, PodIdentityPreprocessingProps } from '../../src';
+import { MlopsEksCluster, MlopsNetwork, OutputCatalog, OutputFormat, PodIdentityPreprocessing, PodIdentityPreprocessingProps } from '../../src';
 import { OUTPUT_TABLES } from '../../src/preprocessing/catalog/tables';
 import { runAwsSolutions } from '../nag';
 
@@ -348,6 +348,12 @@ describe('catalog props are checked at synth, naming the prop', () => {
     new PodIdentityPreprocessing(stack, 'First', { ...props, namespace: 'first' });
     expect(() => new PodIdentityPreprocessing(stack, 'Second', { ...props, namespace: 'second' }))
       .toThrow(/invalid 'catalog.databaseName': 'outputs' is already the database of SameDatabase\/First\/Catalog/);
+  });
+
+  test('an OutputCatalog on its own names its own props', () => {
+    const stack = new Stack(new App(), 'Standalone', { env: ENV });
+    const bucket = s3.Bucket.fromBucketName(stack, 'Output', 'outputs');
+    expect(() => new OutputCatalog(stack, 'Catalog', { bucket, databaseName: 'Outputs' })).toThrow(/^OutputCatalog: invalid 'databaseName'/);
   });
 
   test('grantQuery without a catalog names the prop', () => {

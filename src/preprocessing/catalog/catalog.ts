@@ -93,7 +93,6 @@ export interface OutputCatalogProps extends CatalogOptions {
   readonly autoDeleteObjects?: boolean;
 }
 
-const CONSTRUCT = 'PodIdentityPreprocessing';
 const DEFAULT_FIRST_RUN_DATE = '2026-12-01';
 const ENGINE_VERSION = 'Athena engine version 3';
 const GLUE_READ_ACTIONS = ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'];
@@ -137,8 +136,8 @@ export class OutputCatalog extends Construct {
 
   constructor(scope: Construct, id: string, props: OutputCatalogProps) {
     super(scope, id);
-    validateCatalogOptions(props);
-    claimDatabaseName(this, props.databaseName);
+    checkCatalogOptions({ construct: 'OutputCatalog', propPrefix: '' }, props);
+    claimDatabaseName({ construct: 'OutputCatalog', propPrefix: '' }, this, this.node.path, props.databaseName);
     this.bucket = props.bucket;
     this.tablesPrefix = `${props.outputPrefix ?? 'output/'}${TABLES_FOLDER}`;
     this.databaseName = props.databaseName;
@@ -283,16 +282,26 @@ export class OutputCatalog extends Construct {
 /** The catalogs of each stack by database name: a second database of the same name would fail only at deploy time. */
 const DATABASES_BY_STACK = new WeakMap<Stack, Map<string, string>>();
 
-function claimDatabaseName(scope: Construct, databaseName: string): void {
+/** Whose props are checked: errors name the construct and the prop as its user wrote them (`catalog.databaseName`). */
+export interface CatalogPropNames {
+  readonly construct: string;
+  readonly propPrefix: string;
+}
+
+/**
+ * Claims a database name in the stack for the catalog at `path` (claiming again for the same path
+ * is fine: a workload checks before its OutputCatalog does).
+ */
+export function claimDatabaseName(names: CatalogPropNames, scope: Construct, path: string, databaseName: string): void {
   if (Token.isUnresolved(databaseName)) return;
   const stack = Stack.of(scope);
   const claimed = DATABASES_BY_STACK.get(stack) ?? new Map<string, string>();
   DATABASES_BY_STACK.set(stack, claimed);
   const owner = claimed.get(databaseName);
-  if (owner !== undefined) {
-    throw new PropValidationError(CONSTRUCT, 'catalog.databaseName', `'${databaseName}' is already the database of ${owner}: each workload's catalog needs a database of its own`);
+  if (owner !== undefined && owner !== path) {
+    throw new PropValidationError(names.construct, `${names.propPrefix}databaseName`, `'${databaseName}' is already the database of ${owner}: each workload's catalog needs a database of its own`);
   }
-  claimed.set(databaseName, scope.node.path);
+  claimed.set(databaseName, path);
 }
 
 function workgroupArn(scope: Construct, name: string): string {
@@ -310,26 +319,28 @@ function acknowledgeWildcard(principal: iam.IPrincipal, arn: string, reason: str
   }
 }
 
-function validateCatalogOptions(options: CatalogOptions): void {
-  checkName(CONSTRUCT, 'catalog.databaseName', options.databaseName, 255, /^[a-z0-9][a-z0-9_]*$/,
+/** Checks the catalog's props at synth (tokens excepted). */
+export function checkCatalogOptions(names: CatalogPropNames, options: CatalogOptions): void {
+  const { construct, propPrefix } = names;
+  checkName(construct, `${propPrefix}databaseName`, options.databaseName, 255, /^[a-z0-9][a-z0-9_]*$/,
     'may contain only lowercase letters, digits and underscores, starting with a letter or digit (Athena\'s rule for database names)');
-  checkRunDate(options.firstRunDate);
+  checkRunDate(names, options.firstRunDate);
   const workgroup = options.athenaWorkgroup;
   if (workgroup) {
-    checkName(CONSTRUCT, 'catalog.athenaWorkgroup.workgroupName', workgroup.workgroupName, 128, /^[a-zA-Z0-9._-]+$/,
+    checkName(construct, `${propPrefix}athenaWorkgroup.workgroupName`, workgroup.workgroupName, 128, /^[a-zA-Z0-9._-]+$/,
       'may contain only letters, digits, periods, underscores and hyphens');
     const expiration = workgroup.resultsExpiration;
     if (expiration && !expiration.isUnresolved()) {
-      checkIntegerInRange(CONSTRUCT, 'catalog.athenaWorkgroup.resultsExpiration', expiration.toDays({ integral: false }), 1, 3650);
+      checkIntegerInRange(construct, `${propPrefix}athenaWorkgroup.resultsExpiration`, expiration.toDays({ integral: false }), 1, 3650);
     }
   }
 }
 
-function checkRunDate(date: string | undefined): void {
+function checkRunDate(names: CatalogPropNames, date: string | undefined): void {
   if (date === undefined || Token.isUnresolved(date)) return;
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const parsed = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined;
   if (!parsed || parsed.toISOString().slice(0, 10) !== date) {
-    throw new PropValidationError(CONSTRUCT, 'catalog.firstRunDate', `'${date}' must be a date written YYYY-MM-DD, such as 2026-12-07`);
+    throw new PropValidationError(names.construct, `${names.propPrefix}firstRunDate`, `'${date}' must be a date written YYYY-MM-DD, such as 2026-12-07`);
   }
 }
