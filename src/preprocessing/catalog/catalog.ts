@@ -260,7 +260,7 @@ export class OutputCatalog extends Construct {
   private createWorkgroup(name: string, resultsBucket: s3.IBucket): athena.CfnWorkGroup {
     return new athena.CfnWorkGroup(this, 'Workgroup', {
       name,
-      description: `Queries of the Glue database ${this.database.databaseName}`,
+      description: `Queries of the Glue database ${this.databaseName}`,
       state: 'ENABLED',
       // A workgroup that still holds saved queries or history would otherwise block the stack's deletion.
       recursiveDeleteOption: true,
