@@ -1,5 +1,5 @@
-import { PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 import { synthWorkloads } from './helpers';
+import { PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 
 /** The pod template's metadata of a Job, CronJob or ScaledJob. */
 function podMetadataOf(object: Record<string, any>): Record<string, any> {
