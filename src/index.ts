@@ -10,5 +10,5 @@ export {
 export {
   PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
 } from './preprocessing/triggers/trigger';
-export { WorkloadAlarmOptions } from './preprocessing/monitoring';
+export { WorkloadAlarmOptions, WorkloadAlarms } from './preprocessing/monitoring';
 export { ClusterObservability, ClusterObservabilityOptions } from './cluster/observability';
