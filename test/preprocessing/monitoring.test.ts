@@ -3,6 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { envOf, IMAGE, manifestWith, objectOfKind, synth } from './helpers';
 import { METRIC_NAMES, RUN_OUTCOMES, outcomeMetricName } from '../../processor/src/metrics';
@@ -302,6 +303,31 @@ describe('the Cluster dimension and Container Insights', () => {
     expect(synthOn(ClusterObservability.none(), { metricsClusterName: 'prod-eu' }).preprocessing.metricDimensions.Cluster).toBe('prod-eu');
     expect(() => synthOn(ClusterObservability.none(), { metricsClusterName: Token.asString({ Ref: 'X' }) })).toThrow(/metricsClusterName/);
     expect(() => synthOn(ClusterObservability.none(), { metricsClusterName: 'a,b' })).toThrow(/metricsClusterName/);
+  });
+});
+
+describe('AWS Control Tower\'s CloudWatch proactive controls, as the README\'s table says', () => {
+  let template: Template;
+  beforeAll(() => {
+    ({ template } = synthOn(ClusterObservability.containerInsights({ logRetention: logs.RetentionDays.ONE_YEAR }), {
+      trigger: PreprocessingTrigger.onUpload(),
+    }, 'governed'));
+  });
+
+  test('CT.CLOUDWATCH.PR.1 and PR.4: every alarm of the defaults has an ALARM action and its actions activated', () => {
+    const alarms = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions?.length).toBeGreaterThan(0);
+      expect(alarm.Properties.ActionsEnabled).toBe(true);
+    }
+  });
+
+  test('CT.CLOUDWATCH.PR.2: with logRetention ONE_YEAR the container log groups are kept at least a year, as is the control-plane group (a named cluster\'s is in the template)', () => {
+    const groups = Object.values<any>(template.findResources('AWS::Logs::LogGroup'))
+      .filter((group) => /\/aws\/(containerinsights|eks)\//.test(JSON.stringify(group.Properties.LogGroupName)));
+    expect(groups.length).toBeGreaterThanOrEqual(5);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThanOrEqual(365);
   });
 });
 
