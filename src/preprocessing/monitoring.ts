@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
@@ -274,6 +274,9 @@ export function createAlarmTopic(scope: Construct): sns.Topic {
   const key = new kms.Key(scope, 'AlarmTopicKey', {
     description: 'Encrypts the preprocessing workload\'s alarm topic',
     enableKeyRotation: true,
+    // It encrypts only notifications in flight: deleted with its topic (after KMS's waiting period), not billed on.
+    removalPolicy: RemovalPolicy.DESTROY,
+    pendingWindow: Duration.days(7),
   });
   // CloudWatch publishes the alarm notifications and must encrypt them with the topic's key.
   key.addToResourcePolicy(new iam.PolicyStatement({

@@ -208,11 +208,11 @@ describe('PodIdentityPreprocessing with schedule() and no alarmTopic: the missed
     for (const alarm of Object.values(alarms)) expect(alarm).toMatchObject({ AlarmActions: [topicRef], ActionsEnabled: true });
   });
 
-  test('the default topic is encrypted with a rotating KMS key that CloudWatch may use (not alias/aws/sns, which alarms cannot publish to), and TLS only', () => {
+  test('the default topic is encrypted with a rotating KMS key that CloudWatch may use (not alias/aws/sns, which alarms cannot publish to), deleted with the stack, and TLS only', () => {
     const [topic] = Object.values<any>(template.findResources('AWS::SNS::Topic'));
     const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
     const key = template.toJSON().Resources[keyId];
-    expect(key).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
+    expect(key).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true, PendingWindowInDays: 7 }, DeletionPolicy: 'Delete' });
     expect(key.Properties.KeyPolicy.Statement).toEqual(expect.arrayContaining([expect.objectContaining({
       Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
     })]));
