@@ -10,7 +10,7 @@ export {
 export {
   PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
 } from './preprocessing/triggers/trigger';
-export { WorkloadAlarmOptions } from './preprocessing/monitoring';
+export { WorkloadAlarmOptions, WorkloadAlarms } from './preprocessing/monitoring';
 export { ClusterObservability, ClusterObservabilityOptions } from './cluster/observability';
 export { OutputFormat } from './preprocessing/catalog/output-format';
 export { OutputCatalog, OutputCatalogProps, CatalogOptions, AthenaWorkgroupOptions } from './preprocessing/catalog/catalog';

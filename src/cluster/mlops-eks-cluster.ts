@@ -18,6 +18,7 @@ import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
 import { CloudWatchObservability, ClusterObservability } from './observability';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
+import { markContainerInsightsMetrics } from '../private/container-insights';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** Properties of {@link MlopsEksCluster}. */
@@ -360,6 +361,7 @@ export class MlopsEksCluster extends Construct {
         { kubernetesVersion: this.kubernetesVersion, nodes: this.nodegroup });
       this.observabilityAddon = installed.addon;
       this.observabilityRole = installed.role;
+      if (observability.containerInsightsMetrics) markContainerInsightsMetrics(this.eksCluster);
     }
     this.acknowledgeFindings();
   }

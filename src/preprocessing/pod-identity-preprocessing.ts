@@ -17,14 +17,15 @@ import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from 
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
 import {
-  createWorkloadAlarms, createWorkloadDashboard, dimensionsEnv, grantPutRunMetrics, METRICS_NAMESPACE, requireQueue,
-  RUN_METRIC_NAMES, runMetric, WorkloadAlarmOptions,
+  alarmList, clusterDimensionValue, createAlarmTopic, createWorkloadAlarms, createWorkloadDashboard, dimensionsEnv, grantPutRunMetrics,
+  METRIC_DIMENSION_NAMES, METRICS_NAMESPACE, requireQueue, RUN_METRIC_NAMES, runMetric, WorkloadAlarmOptions, WorkloadAlarms,
 } from './monitoring';
 import { WorkloadNamespace } from './namespace';
 import { ProcessorImage } from './processor-image';
 import { checkWorkloadResources } from './quantities';
 import { PreprocessingTrigger, PreprocessingTriggerConfig } from './triggers/trigger';
 import { acknowledge } from '../private/acknowledgements';
+import { hasContainerInsightsMetrics } from '../private/container-insights';
 import { createPodIdentityRole, isAutoModeCluster } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -248,20 +249,32 @@ export interface PodIdentityPreprocessingProps {
   readonly applyManifests?: boolean;
 
   /**
-   * Whether to create the workload's CloudWatch alarms (`alarms`): failed runs; for `onUpload()`
-   * a message in the dead-letter queue and a queue whose oldest message is older than a run can
-   * take; for `schedule()` no successful run within the schedule's period.
+   * Whether to create the workload's CloudWatch alarms (`alarms`): failed or stopped runs; failed
+   * pods when the cluster publishes Container Insights metrics; for `onUpload()` a message in the
+   * dead-letter queue and a queue whose oldest message is older than a working queue keeps one;
+   * for `schedule()` no successful run within the schedule's period.
    *
    * @default true
    */
   readonly createAlarms?: boolean;
 
   /**
-   * An SNS topic that every alarm notifies when it goes into ALARM.
+   * The SNS topic that every alarm notifies when it goes into ALARM.
    *
-   * @default - the alarms notify nobody
+   * @default - a topic the workload creates (`alarmTopic`), encrypted with a KMS key of its own
+   * and TLS only; subscribe to it to be told
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * The value of the `Cluster` dimension of the workload's run metrics, which keeps apart the
+   * metrics of workloads with the same namespace and name on two clusters. Plain text known at
+   * synth (it is written into the pods' environment, and a GitOps workload's YAML stays plain).
+   *
+   * @default - the cluster's name when it is known at synth, else the cluster's stack name and
+   * construct path (`EksClusterStack/Eks/Cluster`)
+   */
+  readonly metricsClusterName?: string;
 
   /**
    * Thresholds and periods of the alarms.
@@ -351,8 +364,10 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
   public readonly queue?: sqs.IQueue;
   /** Where events that failed `maxReceiveCount` times go (`onUpload()`). */
   public readonly deadLetterQueue?: sqs.IQueue;
-  /** The workload's CloudWatch alarms (none with `createAlarms: false`). */
-  public readonly alarms: cloudwatch.IAlarm[];
+  /** The workload's CloudWatch alarms by what they watch (none with `createAlarms: false`). */
+  public readonly alarms: WorkloadAlarms;
+  /** The SNS topic the alarms notify: the given `alarmTopic` or the one created (none with `createAlarms: false`). */
+  public readonly alarmTopic?: sns.ITopic;
   /** The workload's dashboard, with `createDashboard`. */
   public readonly dashboard?: cloudwatch.Dashboard;
   /** The dimensions of the workload's run metrics (namespace `CdkMlopsEks/Preprocessing`). */
@@ -392,7 +407,11 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
-    this.metricDimensions = { Namespace: this.namespace, Workload: this.jobName };
+    this.metricDimensions = {
+      [METRIC_DIMENSION_NAMES.cluster]: clusterDimensionValue(props.cluster, props.metricsClusterName),
+      [METRIC_DIMENSION_NAMES.kubernetesNamespace]: this.namespace,
+      [METRIC_DIMENSION_NAMES.workload]: this.jobName,
+    };
     grantPutRunMetrics(role);
 
     const region = Stack.of(this).region;
@@ -471,11 +490,24 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     if (this.runCommand) {
       new CfnOutput(this, 'RunCommand', { value: this.runCommand, description: `Starts a run of ${this.namespace}/${this.jobName}` });
     }
-    this.alarms = (props.createAlarms ?? true) ? createWorkloadAlarms(this, this, {
-      activeDeadline, schedule: trigger.schedule, alarmTopic: props.alarmTopic, options: props.alarmOptions ?? {},
-    }) : [];
+    if (props.createAlarms ?? true) {
+      this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this);
+      this.alarms = createWorkloadAlarms(this, this, {
+        activeDeadline,
+        schedule: trigger.schedule,
+        maxReceiveCount: trigger.maxReceiveCount,
+        maxParallelRuns: trigger.maxParallelRuns ?? 1,
+        containerInsights: hasContainerInsightsMetrics(props.cluster)
+          ? { clusterName: props.cluster.clusterName, namespace: this.namespace }
+          : undefined,
+        alarmTopic: this.alarmTopic,
+        options: props.alarmOptions ?? {},
+      });
+    } else {
+      this.alarms = {};
+    }
     if (props.createDashboard ?? false) {
-      this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, this.alarms);
+      this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, alarmList(this.alarms));
     }
     this.catalog = createCatalog(this, props, outputFormat, outputPrefix, this.outputBucket, buckets.logs);
   }
@@ -492,7 +524,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
 
   /**
    * A run metric of this workload by name (namespace `CdkMlopsEks/Preprocessing`, dimensions
-   * `Namespace`, `Workload`), summed over 5 minutes unless `props` say otherwise.
+   * `Cluster`, `KubernetesNamespace`, `Workload`), summed over 5 minutes unless `props` say otherwise.
    * The processor publishes `SucceededRuns`, `FailedRuns`, `BadInputRuns`, `SupersededRuns`,
    * `SkippedRuns`, `StoppedRuns` (1 for the run's outcome, 0 for the others), `InputRows`,
    * `RejectedRows`, `DuplicateRows`, `InputBytes` and `Duration` (seconds) once per run.

@@ -319,7 +319,7 @@ describe('PodIdentityPreprocessing options', () => {
 
   test('every run\'s pod is safe from the Cluster Autoscaler\'s scale-down and has a deadline of running time', () => {
     const cronJob = objectOfKind(synth().preprocessing.manifests, 'CronJob');
-    expect(cronJob.spec.jobTemplate.spec.template.metadata.annotations).toEqual({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
+    expect(cronJob.spec.jobTemplate.spec.template.metadata.annotations).toMatchObject({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false', 'karpenter.sh/do-not-disrupt': 'true' });
     expect(podSpecOf(cronJob).activeDeadlineSeconds).toBe(3600);
   });
 

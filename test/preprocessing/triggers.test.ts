@@ -241,7 +241,7 @@ describe('PreprocessingTrigger.onUpload', () => {
   });
 
   test('the Cluster Autoscaler never removes a node under a running Job\'s pod', () => {
-    expect(scaledJob.spec.jobTargetRef.template.metadata.annotations).toEqual({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
+    expect(scaledJob.spec.jobTargetRef.template.metadata.annotations).toMatchObject({ 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false', 'karpenter.sh/do-not-disrupt': 'true' });
   });
 
   test('the dead-letter queue accepts messages only from its source queue (RedriveAllowPolicy)', () => {

@@ -6,7 +6,7 @@
  * - METRICS_NAMESPACE: the CloudWatch namespace (the construct sets `CdkMlopsEks/Preprocessing`);
  *   unset, nothing is published.
  * - METRICS_DIMENSIONS: `Name=Value` pairs separated by commas (the construct sets
- *   `Namespace=…,Workload=…`).
+ *   `Cluster=…,KubernetesNamespace=…,Workload=…`).
  * - METRICS_DESTINATION: `cloudwatch` (default) sends them; `log` only logs the request it would
  *   send, one JSON line (the demo).
  * - AWS_ENDPOINT_URL_CLOUDWATCH (or AWS_ENDPOINT_URL): a local CloudWatch-compatible server.
@@ -211,7 +211,7 @@ export async function publishRunMetrics(run: RunMetrics, config: MetricsConfig, 
   }
 }
 
-/** `SucceededRuns=1 BadInputRuns=0 … Duration=0.7s InputRows=50000 … (dimensions Namespace=…,…)` for the log line. */
+/** `SucceededRuns=1 BadInputRuns=0 … Duration=0.7s InputRows=50000 … (dimensions Cluster=…,…)` for the log line. */
 function describeData(data: readonly MetricDatum[], config: MetricsConfig): string {
   const values = data.map((d) => `${d.MetricName}=${d.Value}${d.Unit === 'Seconds' ? 's' : ''}`).join(' ');
   const dimensions = config.dimensions.map((d) => `${d.Name}=${d.Value}`).join(',');

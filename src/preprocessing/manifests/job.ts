@@ -9,10 +9,15 @@ export const EXIT_BAD_INPUT = 2;
 /** Runs as the image's non-root `node` user. */
 const RUN_AS_USER = 1000;
 /**
- * The Cluster Autoscaler never removes a node under a running run's pod (its scratch volume and
- * its progress would be lost); other nodes scale down as usual.
+ * No node scale-down removes a node under a running run's pod (its scratch volume and its progress
+ * would be lost); other nodes scale down as usual. The Cluster Autoscaler reads `safe-to-evict`;
+ * EKS Auto Mode's Karpenter ignores it and reads `karpenter.sh/do-not-disrupt` instead (it then
+ * neither consolidates nor drifts the node while the pod runs; a finished pod no longer holds it).
  */
-export const POD_ANNOTATIONS = { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' };
+export const POD_ANNOTATIONS = {
+  'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+  'karpenter.sh/do-not-disrupt': 'true',
+};
 
 /** CPU and memory in Kubernetes quantity notation. */
 export interface WorkloadResourceValues {

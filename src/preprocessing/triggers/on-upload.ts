@@ -68,6 +68,7 @@ export function bindOnUpload(
     deadLetterQueue,
     dependencies,
     maxParallelRuns: maxParallelJobs,
+    maxReceiveCount,
   };
 }
 

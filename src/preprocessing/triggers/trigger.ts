@@ -125,6 +125,14 @@ export interface PreprocessingTriggerConfig {
    * @default 1
    */
   readonly maxParallelRuns?: number;
+
+  /**
+   * How often a queue message is received before it goes to the dead-letter queue (the queue-age
+   * alarm lets a message be tried that often).
+   *
+   * @default - no queue
+   */
+  readonly maxReceiveCount?: number;
 }
 
 /** The signature of each trigger's bind function (one file per trigger). */

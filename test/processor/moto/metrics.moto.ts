@@ -10,7 +10,7 @@ import { CloudWatchClient, Datapoint, GetMetricStatisticsCommand, ListMetricsCom
 import { main } from '../../../processor/src/runtime/cli';
 import { createLogger } from '../../../processor/src/runtime/log';
 import { MetricsConfig, RunOutcome, publishRunMetrics } from '../../../processor/src/runtime/metrics';
-import { METRICS_NAMESPACE } from '../../../src/preprocessing/monitoring';
+import { METRIC_DIMENSION_NAMES, METRICS_NAMESPACE } from '../../../src/preprocessing/monitoring';
 import { HEADER, RUN_ID, TempDirs } from '../helpers';
 
 const endpoint = process.env.MOTO_CLOUDWATCH_ENDPOINT;
@@ -36,7 +36,11 @@ afterAll(() => {
 
 /** Dimensions unique to one test, so tests never read each other's data points. */
 function dimensionsFor(label: string): Array<{ Name: string; Value: string }> {
-  return [{ Name: 'Namespace', Value: 'mlops' }, { Name: 'Workload', Value: `${label}-${randomUUID().slice(0, 8)}` }];
+  return [
+    { Name: METRIC_DIMENSION_NAMES.cluster, Value: 'moto' },
+    { Name: METRIC_DIMENSION_NAMES.kubernetesNamespace, Value: 'mlops' },
+    { Name: METRIC_DIMENSION_NAMES.workload, Value: `${label}-${randomUUID().slice(0, 8)}` },
+  ];
 }
 
 /** Sum and count of one metric's data points of the last hour, as CloudWatch answers them. */

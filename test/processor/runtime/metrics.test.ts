@@ -13,7 +13,7 @@ afterAll(() => temp.cleanup());
 
 const CONFIG: MetricsConfig = {
   namespace: 'CdkMlopsEks/Preprocessing',
-  dimensions: [{ Name: 'Namespace', Value: 'mlops' }, { Name: 'Workload', Value: 'data-preprocessing' }],
+  dimensions: [{ Name: 'Cluster', Value: 'eks-demo-eks-cluster' }, { Name: 'KubernetesNamespace', Value: 'mlops' }, { Name: 'Workload', Value: 'data-preprocessing' }],
   destination: 'cloudwatch',
 };
 const COUNTS = { inputRows: 10, rejectedRows: 2, duplicateRows: 1, inputBytes: 1234 };
