@@ -238,7 +238,12 @@ async function openInput(
   const source = { bucket: input.bucket, key: input.key, version_id: object.versionId ?? null, etag: object.eTag ?? null, size: object.size };
   return {
     input: {
-      location: s3Uri(input), bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0), versionId: object.versionId, eTag: object.eTag,
+      location: s3Uri(input),
+      bytes: object,
+      size: object.size,
+      lastModified: object.lastModified ?? new Date(0),
+      versionId: object.versionId,
+      eTag: object.eTag,
     },
     source,
   };

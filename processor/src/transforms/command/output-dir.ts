@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE } from '../../runtime/outputs';
@@ -52,10 +52,17 @@ function kindOf(entry: { isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(
   return 'a device or other special file';
 }
 
+/** Files up to this size are hashed in one read (a program may write thousands of small files). */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
 /** Size and SHA-256 of a file, read as a stream (bounded memory whatever its size). */
 async function digest(path: string): Promise<{ bytes: number; sha256: string }> {
   const info = await lstat(path);
   if (!info.isFile()) throw new UnpublishableOutputError(`'${path}' changed into something that is not a regular file`);
+  if (info.size <= SMALL_FILE_BYTES) {
+    const bytes = await readFile(path);
+    return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async function* (source: AsyncIterable<Buffer>) {
