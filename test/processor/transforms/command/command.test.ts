@@ -23,7 +23,13 @@ interface CommandRun {
 }
 
 /** `--input <file> --output <dir> --run-id RUN_ID -- <program...>`, its exit code, log and output directory. */
-async function runCommand(program: readonly string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; onLine?: (line: string) => void } = {}): Promise<CommandRun> {
+interface RunOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  readonly onLine?: (line: string) => void;
+}
+
+async function runCommand(program: readonly string[], options: RunOptions = {}): Promise<CommandRun> {
   const dir = temp.make();
   const input = join(dir, 'input.csv');
   writeFileSync(input, INPUT);
