@@ -88,7 +88,8 @@ async function plainSdk(client: S3Client, dir: string): Promise<number> {
   const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'in/input.csv' }));
   await pipeline(object.Body as Readable, createWriteStream(file));
   for (const key of ['baseline/copy-1.csv', 'baseline/copy-2.csv']) {
-    await new Upload({ client, params: { Bucket: BUCKET, Key: key, Body: createReadStream(file) }, partSize: UPLOAD_PART_BYTES, queueSize: UPLOAD_QUEUE_SIZE }).done();
+    const params = { Bucket: BUCKET, Key: key, Body: createReadStream(file) };
+    await new Upload({ client, params, partSize: UPLOAD_PART_BYTES, queueSize: UPLOAD_QUEUE_SIZE }).done();
   }
   return Number(process.hrtime.bigint() - started) / 1e9;
 }

@@ -6,7 +6,7 @@
  * difference of SPEC §2). pandas comes from PyPI into moto's venv (requirements.txt), whose
  * python scripts/moto-server.sh passes as MOTO_PYTHON; `npm test` needs no pandas.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { compareOutputs, formatReport } from '../../../processor/tools/compare-outputs';
@@ -52,7 +52,6 @@ async function download(prefix: string, dir: string): Promise<void> {
 test('the walkthrough\'s pandas script as a command transform: the same CSV outputs as the built-in transform for one input version', async () => {
   const csv = join(temp.make(), 'mock.csv');
   await generateMockCsv({ rows: 5000, seed: 24, path: csv });
-  const { readFileSync } = await import('node:fs');
   const put = await admin.send(new PutObjectCommand({ Bucket: RAW, Key: 'data/mock.csv', Body: readFileSync(csv) }));
   const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: MOTO, RUN_ID, SCRATCH_DIR: temp.make(), INPUT_BUCKET: RAW, INPUT_KEY: 'data/mock.csv' };
 
