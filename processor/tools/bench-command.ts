@@ -30,7 +30,7 @@ const BUCKET = 'bench';
 /** The runtime's queueSize (processor/src/runtime/io/s3.ts). */
 const UPLOAD_QUEUE_SIZE = 4;
 const OVERHEAD_TARGET = 1.5;
-const RSS_TARGET_BYTES = 128 * 1024 * 1024;
+const RSS_TARGET_BYTES = 128e6;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

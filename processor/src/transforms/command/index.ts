@@ -6,10 +6,8 @@
  * returns every regular file of the output directory for the runtime to publish as
  * `<outputPrefix><runId>/<relative path>`. Exit 2 is bad input; any other end is a failure.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { HandoffProgramRunner } from './handoff-runner';
 import { LocalProgramRunner } from './local-runner';
 import { readProgramCounts } from './metrics-file';
@@ -106,20 +104,18 @@ export class CommandTransform implements Transform {
     const dir = join(scratchDir, 'input');
     await mkdir(dir, { recursive: true });
     const path = join(dir, basename(input.location) || 'input');
-    const out = createWriteStream(path);
+    // One buffer, written before it is refilled: no copies queue up in memory whatever the disk's pace.
+    const out = await open(path, 'w');
     const buf = Buffer.allocUnsafe(STAGE_CHUNK_BYTES);
     try {
       for (;;) {
         signal?.throwIfAborted();
         const n = await input.bytes.read(buf, 0, buf.length);
         if (n === 0) break;
-        // The chunk is copied: the buffer is refilled before the disk has taken it.
-        if (!out.write(Buffer.from(buf.subarray(0, n)))) await new Promise<void>((r) => out.once('drain', () => r()));
+        for (let written = 0; written < n;) written += (await out.write(buf, written, n - written)).bytesWritten;
       }
-      out.end();
-      await finished(out);
     } finally {
-      out.destroy();
+      await out.close();
     }
     return path;
   }
