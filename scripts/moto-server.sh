@@ -4,7 +4,7 @@
 # (gitignored): an S3 that keeps object versions (s3rver keeps none) and CloudWatch. The command
 # gets the server's address in MOTO_S3_ENDPOINT and MOTO_CLOUDWATCH_ENDPOINT; the server is
 # stopped by its PID when the command ends, whether it passed or failed.
-# Used by .ci/run: `bash scripts/moto-server.sh npx projen test:moto`.
+# MOTO_PYTHON names the venv's python (with pandas). Used by .ci/run: `bash scripts/moto-server.sh npx projen test:moto`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +13,8 @@ MOTO_VERSION=$(sed -n 's/^moto\[server\]==//p' "$requirements")
 dir=.scratch/moto
 venv=$dir/venv
 
-if ! "$venv/bin/python" -m pip show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+if ! "$venv/bin/python" -m pip show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION" \
+  || ! "$venv/bin/python" -c 'import pandas' 2>/dev/null; then
   mkdir -p "$dir"
   if ! /usr/bin/python3 -m venv "$venv" 2>/dev/null; then
     # Debian splits venv (ensurepip) out of python3.
@@ -40,4 +41,5 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 echo "moto-server: moto $MOTO_VERSION serving S3 and CloudWatch on 127.0.0.1:$port (pid $server_pid)"
-MOTO_S3_ENDPOINT="http://127.0.0.1:$port" MOTO_CLOUDWATCH_ENDPOINT="http://127.0.0.1:$port" "$@"
+# MOTO_PYTHON: the venv's python, which has pandas (requirements.txt), for the command-transform test.
+MOTO_S3_ENDPOINT="http://127.0.0.1:$port" MOTO_CLOUDWATCH_ENDPOINT="http://127.0.0.1:$port" MOTO_PYTHON="$PWD/$venv/bin/python" "$@"

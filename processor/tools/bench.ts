@@ -102,7 +102,7 @@ interface BenchRow {
 }
 
 /** Generates (once) the seed-shaped input for a row count; a sidecar file records what it holds. */
-async function inputFor(dir: string, rows: number, seed: number, departments: DepartmentMode): Promise<string> {
+export async function inputFor(dir: string, rows: number, seed: number, departments: DepartmentMode): Promise<string> {
   const path = join(dir, `mock_data_${rows}_seed${seed}${departments === 'seed' ? '' : `_${departments}`}.csv`);
   const sidecar = `${path}.json`;
   if (existsSync(path) && existsSync(sidecar)) {
@@ -239,6 +239,12 @@ function checkTools(options: BenchOptions): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `npm run bench -- --command`: the runtime's own overhead for a command transform (bench-command.ts).
+  if (argv.includes('--command')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { benchCommand } = require('./bench-command') as typeof import('./bench-command');
+    return benchCommand(argv.filter((a) => a !== '--command'));
+  }
   const options = parseCli(argv);
   checkTools(options);
   const dir = options.dir;

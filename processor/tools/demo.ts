@@ -25,9 +25,11 @@
  *
  * Options: --trigger upload, --rows N (default 50000; 5000 per file with --trigger upload),
  * --seed N, --malformed N (rows that go to rejected_rows), --keep (leave the servers up until
- * Ctrl-C), --template PATH (default cdk.out/EksClusterStack.template.json).
+ * Ctrl-C), --template PATH (default cdk.out/EksClusterStack.template.json), --transform SCRIPT (a
+ * Python script run as a command transform, e.g. examples/transforms/preprocess.py: the same flow
+ * with the user's program; it needs python3 with pandas and says what to install when they are missing).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +68,8 @@ interface DemoOptions {
   readonly keep: boolean;
   readonly malformed: number;
   readonly template: string;
+  /** --transform <script>: a Python program run as a command transform (SPEC §14) instead of the built-in one. */
+  readonly transform?: string;
 }
 
 function parseArgs(argv: readonly string[]): DemoOptions {
@@ -91,6 +95,8 @@ function parseArgs(argv: readonly string[]): DemoOptions {
       options.malformed = positiveInteger(arg, value());
     } else if (arg === '--template') {
       options.template = resolve(value());
+    } else if (arg === '--transform') {
+      options.transform = resolve(value());
     } else if (arg === '--keep') {
       options.keep = true;
     } else if (arg === '--trigger') {
@@ -98,7 +104,7 @@ function parseArgs(argv: readonly string[]): DemoOptions {
       if (trigger !== 'upload') throw new Error(`--trigger takes 'upload' (got '${trigger}'); without it the workload runs once`);
       options.trigger = trigger;
     } else {
-      throw new Error(`unknown option ${arg} (options: --trigger upload, --rows N, --seed N, --malformed N, --keep, --template PATH)`);
+      throw new Error(`unknown option ${arg} (options: --trigger upload, --transform SCRIPT, --rows N, --seed N, --malformed N, --keep, --template PATH)`);
     }
   }
   return options;
@@ -218,6 +224,7 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
       ...jobEnv,
       ...agent.env(),
       ...READABLE_LOGS,
+      ...transformEnvironment(options),
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       SCRATCH_DIR: scratch,
       // No CloudWatch here: the run logs the metrics it would publish instead of sending them.
@@ -361,6 +368,7 @@ async function runUploadFlow(options: DemoOptions, template: StackTemplate, star
       ...env,
       ...agent.env(),
       ...READABLE_LOGS,
+      ...transformEnvironment(options),
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
       SCRATCH_DIR: mkdtempSync(join(flow.files, `${name}-scratch-`)),
@@ -498,8 +506,31 @@ async function lineageOf(s3: S3Client, bucket: string, manifestKey: string): Pro
   return (JSON.parse(await readText(s3, bucket, manifestKey)) as { source?: unknown }).source;
 }
 
+/**
+ * With --transform: the environment that makes the runtime run the script as a command transform,
+ * as the construct's command transform sets it (without the launcher: the runtime spawns it).
+ */
+function transformEnvironment(options: DemoOptions): NodeJS.ProcessEnv {
+  if (options.transform === undefined) return {};
+  return { TRANSFORM: 'command', TRANSFORM_COMMAND: JSON.stringify(['python3', options.transform]) };
+}
+
+/** Whether python3 with pandas is here; if not, says what to install. */
+function pandasAvailable(): boolean {
+  const probe = spawnSync('python3', ['-c', 'import pandas'], { encoding: 'utf8' });
+  if (probe.status === 0) return true;
+  console.error([
+    `demo: --transform runs the script with python3 and pandas, and ${probe.error ? 'python3 was not found' : 'pandas is not importable'} here. Install them, e.g.`,
+    '  on Debian/Ubuntu: sudo apt-get install python3 python3-pandas',
+    '  or in a virtualenv: python3 -m venv .venv && . .venv/bin/activate && pip install pandas',
+    'Plain `npm run demo` needs only Node.',
+  ].join('\n'));
+  return false;
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.transform !== undefined && !pandasAvailable()) return 1;
   const started = Date.now();
   const template = readTemplate(options.template);
   return options.trigger === 'upload' ? runUploadFlow(options, template, started) : runOnce(options, template, started);

@@ -10,6 +10,8 @@ import { BadInputError, EXIT_OK, EXIT_TERMINATED, describeError, exitCodeFor } f
 import { queueModule, runModule } from './io/lazy';
 import { Logger, createLogger } from './log';
 import { MetricsConfig, RunRecorder, metricsConfigFromEnv, publishRunMetrics } from './metrics';
+import type { Transform } from './transform';
+import { CommandTransform } from '../transforms/command';
 import { WalkthroughTransform } from '../transforms/walkthrough';
 
 export interface MainOptions {
@@ -50,12 +52,44 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, opti
     log.warn(`No run metrics: ${describeError(error)}`);
   }
   const recorder = new RunRecorder();
-  const code = await runJob(config, env, options, log, recorder);
+  const command = commandTransformOf(config);
+  let code = await runJob(config, env, options, log, recorder, command);
+  if (command) code = await shutDown(command, code, log);
   if (metrics) await publishRunMetrics(recorder.finish(code), metrics, log, { env });
   return code;
 }
 
-async function runJob(config: CliConfig, env: NodeJS.ProcessEnv, options: MainOptions, log: Logger, recorder: RunRecorder): Promise<number> {
+/** The program of `-- <program>` / TRANSFORM=command as the transform, or undefined for the built-in one. */
+function commandTransformOf(config: CliConfig): CommandTransform | undefined {
+  if (config.command === undefined) return undefined;
+  return new CommandTransform({
+    command: config.command.argv,
+    handoffDir: config.command.handoffDir,
+    logFormat: config.logFormat,
+    killGraceSeconds: config.command.killGraceSeconds,
+    launcherStartTimeoutSeconds: config.command.launcherStartTimeoutSeconds,
+  });
+}
+
+/** Tells the launcher (if any) the run's exit code, so that both containers of the pod agree on it. */
+async function shutDown(command: CommandTransform, code: number, log: Logger): Promise<number> {
+  try {
+    await command.shutdown(code);
+    return code;
+  } catch (error) {
+    log.error(`Could not tell the launcher to stop: ${describeError(error)}`);
+    return code === EXIT_OK ? 1 : code;
+  }
+}
+
+async function runJob(
+  config: CliConfig,
+  env: NodeJS.ProcessEnv,
+  options: MainOptions,
+  log: Logger,
+  recorder: RunRecorder,
+  command: CommandTransform | undefined,
+): Promise<number> {
   let jobLog = log;
   try {
     options.signal?.addEventListener('abort', () => {
@@ -72,13 +106,14 @@ async function runJob(config: CliConfig, env: NodeJS.ProcessEnv, options: MainOp
       signal: options.signal,
       env,
       recorder,
+      ...(command ? { transform: command } : {}),
     };
     if (config.queue) {
       const { runQueueJob } = queueModule();
       return await runQueueJob({ ...config.queue, ...run });
     }
-    const transform = new WalkthroughTransform();
-    if (options.startThreadsEarly) transform.warmUp({ naValues: config.naValues, threads: config.threads });
+    const transform: Transform = command ?? new WalkthroughTransform();
+    if (options.startThreadsEarly) transform.warmUp?.({ naValues: config.naValues, threads: config.threads });
     // runPipeline stops the threads whatever happens (a run module that fails to load can only be
     // the process entry point's, which exits).
     // The run id is chosen here so that every line, this function's last one included, names it.

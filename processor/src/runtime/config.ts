@@ -27,9 +27,13 @@ export const DEFAULT_RECEIVE_WAIT_SECONDS = 5;
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
 
 export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
-         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N]
+         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N] [-- <program> [args...]]
        cdk-mlops-eks-preprocess --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]
          [--wait-seconds N] [--visibility-timeout N] [--scratch-dir DIR] [--na-values default|empty] [--threads N]
+         [-- <program> [args...]]
+With '-- <program> [args...]' (or TRANSFORM=command and TRANSFORM_COMMAND, a JSON array) the program
+is the transform (SPEC §14: MLOPS_INPUT_FILE, MLOPS_OUTPUT_DIR, ...); TRANSFORM_HANDOFF_DIR hands
+it to the launcher of another container; TRANSFORM_KILL_GRACE_SECONDS (default 10).
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
 RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
@@ -95,10 +99,63 @@ export interface CliConfig {
   readonly threads?: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Set when a program is the transform (SPEC §14); else the built-in walkthrough transform. */
+  readonly command?: CommandConfig;
+}
+
+/** The command transform's settings. */
+export interface CommandConfig {
+  /** The program and its arguments. */
+  readonly argv: readonly string[];
+  /** TRANSFORM_HANDOFF_DIR: the launcher in the transform container runs the program. */
+  readonly handoffDir?: string;
+  /** TRANSFORM_KILL_GRACE_SECONDS: from SIGTERM to SIGKILL of a program spawned here. */
+  readonly killGraceSeconds?: number;
+  /** TRANSFORM_LAUNCHER_START_TIMEOUT: seconds to wait for the launcher. */
+  readonly launcherStartTimeoutSeconds?: number;
 }
 
 /** Reads flags and environment; BadInputError (exit 2) on anything invalid or missing. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig {
+  const terminator = argv.indexOf('--');
+  const flags = terminator < 0 ? argv : argv.slice(0, terminator);
+  const command = parseCommand(terminator < 0 ? undefined : argv.slice(terminator + 1), env);
+  const config = parseFlags(flags, env);
+  return command === undefined || config.help ? config : { ...config, command };
+}
+
+/** The program after `--`, else TRANSFORM=command with TRANSFORM_COMMAND (a JSON array of strings). */
+function parseCommand(program: readonly string[] | undefined, env: NodeJS.ProcessEnv): CommandConfig | undefined {
+  const transform = (env.TRANSFORM ?? '').trim().toLowerCase();
+  if (program === undefined && transform !== 'command') {
+    if (transform !== '' && transform !== 'walkthrough') throw new BadInputError(`TRANSFORM must be walkthrough or command (got '${env.TRANSFORM}')`);
+    return undefined;
+  }
+  let argv = program;
+  if (argv === undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.TRANSFORM_COMMAND ?? '');
+    } catch {
+      throw new BadInputError(`TRANSFORM=command needs TRANSFORM_COMMAND, a JSON array of strings such as ["python3","clean.py"] (got '${env.TRANSFORM_COMMAND ?? ''}')`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) {
+      throw new BadInputError(`TRANSFORM_COMMAND must be a JSON array of strings (got '${env.TRANSFORM_COMMAND}')`);
+    }
+    argv = parsed as string[];
+  }
+  if (argv.length === 0 || argv[0] === '') throw new BadInputError(`no program after '--': pass -- <program> [args...]\n${USAGE}`);
+  return {
+    argv,
+    ...(env.TRANSFORM_HANDOFF_DIR ? { handoffDir: env.TRANSFORM_HANDOFF_DIR } : {}),
+    ...(env.TRANSFORM_KILL_GRACE_SECONDS ? { killGraceSeconds: wholeNumber('TRANSFORM_KILL_GRACE_SECONDS', env.TRANSFORM_KILL_GRACE_SECONDS, 0, 3600, 10) } : {}),
+    ...(env.TRANSFORM_LAUNCHER_START_TIMEOUT
+      ? { launcherStartTimeoutSeconds: wholeNumber('TRANSFORM_LAUNCHER_START_TIMEOUT', env.TRANSFORM_LAUNCHER_START_TIMEOUT, 1, 86_400, 600) }
+      : {}),
+  };
+}
+
+function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig {
   let values;
   try {
     ({ values } = parseArgs({

@@ -6,8 +6,8 @@
  * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
  */
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { OutputLocation, S3Location, s3Uri } from './config';
@@ -29,10 +29,18 @@ export function manifestFileName(runId: string): string {
 }
 
 export interface StagedFile {
+  /** A bare name, or with `sourcePath` a relative path (`<runId>/a/b.csv`). */
   readonly fileName: string;
   readonly bytes: number;
   readonly contentType: string;
+  /** Published from this file instead of the staged one (the command transform's output directory). */
+  readonly sourcePath?: string;
 }
+
+/** Files below this size are uploaded several at once (a program may write thousands of small files). */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** Small files uploaded at once: at most this many small bodies in memory, next to one big file's parts. */
+const SMALL_FILE_UPLOADS = 8;
 
 /** Where a run's files are staged and then published; a transform sees only its TransformOutput part. */
 export interface OutputTarget extends TransformOutput {
@@ -80,6 +88,11 @@ export class LocalOutputTarget implements OutputTarget {
 
   async publish(files: readonly StagedFile[]): Promise<void> {
     for (const file of files) {
+      if (file.sourcePath !== undefined) {
+        // Copied in beside its place first, so that a file is never seen half-written.
+        await mkdir(dirname(this.locationOf(file.fileName)), { recursive: true });
+        await copyFile(file.sourcePath, this.stagingPath(file.fileName));
+      }
       await rename(this.stagingPath(file.fileName), this.locationOf(file.fileName));
       this.staged.delete(file.fileName);
       this.log.debug(`Published ${this.locationOf(file.fileName)}`);
@@ -105,13 +118,18 @@ export class LocalOutputTarget implements OutputTarget {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([...this.staged].map((f) => rm(join(this.dir, `.${f}.partial`), { force: true })));
+    await Promise.all([...this.staged].map((f) => rm(this.partialPath(f), { force: true })));
     this.staged.clear();
   }
 
   private stagingPath(fileName: string): string {
     this.staged.add(fileName);
-    return join(this.dir, `.${fileName}.partial`);
+    return this.partialPath(fileName);
+  }
+
+  /** `.<name>.partial` beside the file's place (in its sub-folder, if it has one). */
+  private partialPath(fileName: string): string {
+    return join(this.dir, dirname(fileName), `.${basename(fileName)}.partial`);
   }
 }
 
@@ -145,16 +163,27 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   async publish(files: readonly StagedFile[]): Promise<void> {
-    const { uploadFile } = s3Module();
+    // Big files one at a time (each upload holds its parts in memory); small ones a few at once.
+    const small = files.filter((f) => f.bytes < SMALL_FILE_BYTES);
     for (const file of files) {
-      this.log.info(`Uploading to ${this.locationOf(file.fileName)}`);
-      await uploadFile(this.client, this.objectOf(file.fileName), join(this.stagingDir, file.fileName), {
-        size: file.bytes,
-        contentType: file.contentType,
-        log: this.log,
-        signal: this.signal,
-      });
+      if (file.bytes >= SMALL_FILE_BYTES) await this.upload(file, true);
     }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < small.length) await this.upload(small[next++], small.length < 20);
+    };
+    await Promise.all(Array.from({ length: Math.min(SMALL_FILE_UPLOADS, small.length) }, worker));
+    if (small.length >= 20) this.log.info(`Uploaded ${small.length} small files to ${this.locationOf('')}`);
+  }
+
+  private async upload(file: StagedFile, logIt: boolean): Promise<void> {
+    if (logIt) this.log.info(`Uploading to ${this.locationOf(file.fileName)}`);
+    await s3Module().uploadFile(this.client, this.objectOf(file.fileName), file.sourcePath ?? join(this.stagingDir, file.fileName), {
+      size: file.bytes,
+      contentType: file.contentType,
+      log: this.log,
+      signal: this.signal,
+    });
   }
 
   async publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean> {

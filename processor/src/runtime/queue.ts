@@ -58,7 +58,7 @@ import {
   NotAnS3EventError, S3EventObject, objectVersionHash, outputPlaceOf, parseS3EventMessage, runIdForObject,
 } from './s3-event';
 import { ScratchSpaceError } from './scratch-space';
-import type { NaValuesMode } from './transform';
+import type { NaValuesMode, Transform } from './transform';
 import { walkthroughFileNames } from '../transforms/walkthrough/names';
 
 export interface QueueJobOptions extends QueueConfig {
@@ -82,6 +82,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly sqsClient?: SQSClient;
   /** Collects each processed object's counts for the run's metrics. */
   readonly recorder?: RunRecorder;
+  /** What is made of each object; default the walkthrough (see PipelineOptions.transform). */
+  readonly transform?: Transform;
 }
 
 /** The contents of `error_<runId>.json` and `superseded_<runId>.json`. */
@@ -234,7 +236,7 @@ async function processObject(
     // cannot collide with another object's; the workload's role cannot read it either.
     return reject(undefined, place.reason);
   }
-  const tooLong = outputKeyTooLong(output, place.folder, runId);
+  const tooLong = outputKeyTooLong(output, place.folder, runId, options.transform);
   if (tooLong !== undefined) return reject(undefined, tooLong);
 
   const versionHash = options.runId === undefined ? objectVersionHash(object) : undefined;
@@ -266,6 +268,7 @@ async function processObject(
       env: options.env,
       inputVersion: object.versionId !== undefined || object.eTag !== undefined ? { versionId: object.versionId, eTag: object.eTag } : undefined,
       exclusiveManifest: true,
+      transform: options.transform,
     });
     options.recorder?.addInput(result.counts);
     return 'processed';
@@ -292,10 +295,12 @@ async function processObject(
 const MAX_KEY_BYTES = 1024;
 
 /** Why the object's output keys cannot exist in S3 (longer than 1,024 bytes), or undefined when they fit. */
-function outputKeyTooLong(output: OutputLocation, folder: string, runId: string): string | undefined {
+function outputKeyTooLong(output: OutputLocation, folder: string, runId: string, transform: Transform | undefined): string | undefined {
   if (output.kind !== 's3') return undefined;
-  // The default transform's files (the one this mode runs), the manifest and the reports.
-  const names = [...Object.values(walkthroughFileNames(runId)), manifestFileName(runId), reportName('superseded', runId), reportName('error', runId)];
+  // The transform's files where it knows them (the default one's otherwise; a command transform
+  // knows only its folder, and a program's longer key fails its upload), the manifest and the reports.
+  const files = transform === undefined ? Object.values(walkthroughFileNames(runId)) : transform.fileNamesFor?.(runId) ?? [];
+  const names = [...files, manifestFileName(runId), reportName('superseded', runId), reportName('error', runId)];
   const longest = names.reduce((a, b) => (Buffer.byteLength(a) >= Buffer.byteLength(b) ? a : b));
   const bytes = Buffer.byteLength(`${output.prefix}${folder}/${longest}`);
   if (bytes <= MAX_KEY_BYTES) return undefined;

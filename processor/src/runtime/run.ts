@@ -22,7 +22,7 @@ import { Logger, silentLogger } from './log';
 import type { InputCounts } from './metrics';
 import { LocalOutputTarget, OutputTarget, S3OutputTarget, manifestFileName } from './outputs';
 import { checkScratchSpace } from './scratch-space';
-import type { NaValuesMode, Transform, TransformInput } from './transform';
+import type { NaValuesMode, Transform, TransformDescription, TransformInput } from './transform';
 import { WalkthroughTransform } from '../transforms/walkthrough';
 export interface PipelineOptions {
   /** A local CSV path or `s3://bucket/key`. */
@@ -78,6 +78,7 @@ export interface ManifestOutput {
   readonly key: string;
   readonly bytes: number;
   readonly rows?: number;
+  readonly sha256?: string;
 }
 
 /** Where the input's bytes came from (SPEC §11 "Lineage"). */
@@ -94,6 +95,8 @@ export interface Manifest {
   readonly total_rows: number;
   readonly rejected_rows: number;
   readonly outputs: readonly ManifestOutput[];
+  /** What made the outputs (a command transform: its command); absent for the built-in transform. */
+  readonly transform?: TransformDescription;
 }
 
 export interface PipelineResult {
@@ -145,7 +148,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
     await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
     await target.prepare();
     const timestamp = timeOfRunId(runId) ?? isoSeconds(source.input.lastModified);
-    const { counts, files } = await transform.run({
+    const { counts, files, description } = await transform.run({
       input: source.input,
       output: target,
       runId,
@@ -171,7 +174,9 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
         key: target.keyOf(f.fileName),
         bytes: f.bytes,
         ...(f.rows === undefined ? {} : { rows: f.rows }),
+        ...(f.sha256 === undefined ? {} : { sha256: f.sha256 }),
       })),
+      ...(description === undefined ? {} : { transform: description }),
     };
     signal?.throwIfAborted();
     const exclusive = options.exclusiveManifest ?? false;
@@ -231,5 +236,15 @@ async function openInput(
   log.info(`Downloading ${s3Uri(input)}`, { versionId: version?.versionId, eTag: version?.versionId === undefined ? version?.eTag : undefined });
   const object = await s3Module().openS3Object(s3(), input, { log, signal, version });
   const source = { bucket: input.bucket, key: input.key, version_id: object.versionId ?? null, etag: object.eTag ?? null, size: object.size };
-  return { input: { location: s3Uri(input), bytes: object, size: object.size, lastModified: object.lastModified ?? new Date(0) }, source };
+  return {
+    input: {
+      location: s3Uri(input),
+      bytes: object,
+      size: object.size,
+      lastModified: object.lastModified ?? new Date(0),
+      versionId: object.versionId,
+      eTag: object.eTag,
+    },
+    source,
+  };
 }

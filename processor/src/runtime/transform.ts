@@ -26,6 +26,10 @@ export interface TransformInput {
   readonly bytes: ByteSource;
   readonly size: number;
   readonly lastModified: Date;
+  /** The S3 version read, where known. */
+  readonly versionId?: string;
+  /** The ETag of the S3 bytes read (without quotes), where known. */
+  readonly eTag?: string;
 }
 
 /**
@@ -76,6 +80,20 @@ export interface OutputFile {
   /** Data rows, for a table. */
   readonly rows?: number;
   readonly contentType: string;
+  /**
+   * A file the transform already wrote outside {@link TransformOutput} (the command transform's
+   * output directory): published from this path. `fileName` may then hold sub-folders (`a/b.csv`).
+   */
+  readonly sourcePath?: string;
+  /** Hex SHA-256 of the bytes, listed in the manifest when given. */
+  readonly sha256?: string;
+}
+
+/** What made the outputs, as the manifest's `transform` names it (absent for the built-in transform). */
+export interface TransformDescription {
+  readonly type: string;
+  /** The program and its arguments, for a command transform. */
+  readonly command?: readonly string[];
 }
 
 /** What a run counted: the manifest's and the run metrics' figures. */
@@ -94,6 +112,8 @@ export interface TransformResult {
   readonly counts: TransformCounts;
   /** Every file written, in the manifest's order; the runtime publishes these and no others. */
   readonly files: readonly OutputFile[];
+  /** Listed in the manifest as `transform`. */
+  readonly description?: TransformDescription;
 }
 
 export interface Transform {
@@ -104,6 +124,11 @@ export interface Transform {
   warmUp?(options: TransformOptions): void;
   /** Reads the input, writes the files, resolves what it wrote; rejects on any failure. */
   run(request: TransformRequest): Promise<TransformResult>;
+  /**
+   * Optional: the names of the files a run with this id writes, where known ahead (queue mode checks
+   * that their S3 keys fit before it runs); a transform whose names are not known returns none.
+   */
+  fileNamesFor?(runId: string): readonly string[];
   /** Optional: releases what `warmUp` started; the runtime calls it after every run, failed or not. */
   close?(): Promise<void>;
 }

@@ -1,0 +1,87 @@
+/**
+ * What a program left in its output directory, as files to publish: only regular files and
+ * directories are allowed (a symlink could publish any file the runtime can read, /etc/passwd
+ * included; a FIFO would block the upload), and anything else fails the run naming it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE } from '../../runtime/outputs';
+import type { OutputFile } from '../../runtime/transform';
+
+/** The output directory holds something that is not a regular file or directory; nothing is published. */
+export class UnpublishableOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnpublishableOutputError';
+  }
+}
+
+/**
+ * Every regular file under `dir`, sorted by relative path, as OutputFiles named `<relative path>`
+ * and published as `<prefix><relative path>`, with bytes and SHA-256.
+ */
+export async function listOutputFiles(dir: string, prefix: string): Promise<OutputFile[]> {
+  const relativePaths = await regularFiles(dir, '');
+  const files: OutputFile[] = [];
+  for (const relative of relativePaths.sort()) {
+    const path = join(dir, relative);
+    const { bytes, sha256 } = await digest(path);
+    files.push({ name: relative, fileName: prefix + relative, bytes, sha256, contentType: contentTypeOf(relative), sourcePath: path });
+  }
+  return files;
+}
+
+async function regularFiles(root: string, relative: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
+    const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+    if (entry.isDirectory()) found.push(...await regularFiles(root, path));
+    else if (entry.isFile()) found.push(path);
+    else throw new UnpublishableOutputError(`the transform's output directory holds ${kindOf(entry)} '${path}': only regular files and folders are published, so nothing is`);
+  }
+  return found;
+}
+
+function kindOf(entry: { isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (entry.isSymbolicLink()) return 'a symlink';
+  if (entry.isFIFO()) return 'a FIFO';
+  if (entry.isSocket()) return 'a socket';
+  return 'a device or other special file';
+}
+
+/** Files up to this size are hashed in one read (a program may write thousands of small files). */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** Size and SHA-256 of a file, read as a stream (bounded memory whatever its size). */
+async function digest(path: string): Promise<{ bytes: number; sha256: string }> {
+  const info = await lstat(path);
+  if (!info.isFile()) throw new UnpublishableOutputError(`'${path}' changed into something that is not a regular file`);
+  if (info.size <= SMALL_FILE_BYTES) {
+    const bytes = await readFile(path);
+    return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    yield* [];
+  });
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.csv': CSV_CONTENT_TYPE,
+  '.json': JSON_CONTENT_TYPE,
+  '.txt': 'text/plain; charset=utf-8',
+  '.parquet': 'application/vnd.apache.parquet',
+};
+
+function contentTypeOf(path: string): string {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+}
