@@ -8,14 +8,10 @@ const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
-  // Parquet output (processor/src/transforms/walkthrough/parquet/): Snappy pages (native, built
-  // per platform and shipped in npm packages) and the Thrift compact protocol of the page headers
-  // and the footer (Apache Thrift's own Node library).
+  // Parquet output (processor/src/transforms/walkthrough/parquet/): Snappy-compressed pages,
+  // native (napi-rs; the binary per platform ships in npm packages, no install script).
   'snappy@^7.4.3',
-  'thrift@^0.24.0',
 ];
-// Types the processor compiles with (processor/package.json devDependencies too).
-const processorTypes = ['@types/thrift@^0.10.17'];
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-mlops-eks',
@@ -42,7 +38,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['yaml@^2.9.1'],
   devDeps: [
     ...processorDeps,
-    ...processorTypes,
     // Reads the processor's Parquet files back in the tests (pure JavaScript, ESM: the tests run it in a child process).
     'hyparquet@^1.31.5',
     // The references that the processor's own CSV scanner and writer are tested against (test/processor/csv.test.ts).
