@@ -69,6 +69,7 @@ async function runJob(config: CliConfig, env: NodeJS.ProcessEnv, options: MainOp
       scratchVolumeBytes: config.scratchVolumeBytes,
       threads: config.threads,
       naValues: config.naValues,
+      outputFormat: config.outputFormat,
       log,
       signal: options.signal,
       env,

@@ -1,13 +1,14 @@
 /**
  * Where outputs go. Files are first written to a staging place and become visible only when all of
  * them succeeded, then the manifest is written last:
- * - a local directory: hidden `.<name>.partial` files renamed into place (a rerun never leaves a
- *   half-written file behind an existing manifest);
+ * - a local directory: hidden `.<name>.partial` files (in the folder of the file's name, which may
+ *   have folders: tables/<name>/run_date=<date>/<runId>.parquet) renamed into place (a rerun never
+ *   leaves a half-written file behind an existing manifest, nor under a final name);
  * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { OutputLocation, S3Location, s3Uri } from './config';
@@ -21,6 +22,7 @@ export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
  */
 export const STREAM_HIGH_WATER_MARK = 2 * 1024 * 1024;
 export const JSON_CONTENT_TYPE = 'application/json';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** Output file names of a run: `<name>_<runId>.<ext>`. */
 export function outputFileNames(runId: string) {
@@ -112,13 +114,19 @@ export class LocalOutputTarget implements OutputTarget {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([...this.staged].map((f) => rm(join(this.dir, `.${f}.partial`), { force: true })));
+    await Promise.all([...this.staged].map((f) => rm(this.partialPath(f), { force: true })));
     this.staged.clear();
   }
 
   private stagingPath(fileName: string): string {
     this.staged.add(fileName);
-    return join(this.dir, `.${fileName}.partial`);
+    const path = this.partialPath(fileName);
+    if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
+    return path;
+  }
+
+  private partialPath(fileName: string): string {
+    return join(this.dir, dirname(fileName), `.${basename(fileName)}.partial`);
   }
 }
 
@@ -144,6 +152,7 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   createStream(fileName: string): Writable {
+    if (fileName.includes('/')) mkdirSync(dirname(join(this.stagingDir, fileName)), { recursive: true });
     return createWriteStream(join(this.stagingDir, fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
   }
 

@@ -49,13 +49,15 @@ import { Logger, silentLogger } from './log';
 import type { InputCounts } from './metrics';
 import { NaValuesMode } from './missing';
 import {
-  CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
+  CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, LocalOutputTarget, OutputTarget, PARQUET_CONTENT_TYPE, S3OutputTarget, STREAM_HIGH_WATER_MARK, StagedFile,
   outputFileNames,
 } from './outputs';
 import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/executor';
 import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
 import { checkScratchSpace } from './scratch-space';
+import { OutputFormat, ParquetTable, runDateOf, tableFileName, writesCsv, writesParquet } from './transforms/walkthrough/parquet/layout';
+import { DepartmentTableWriter, ROW_GROUP_BYTES, RowTablesWriter } from './transforms/walkthrough/parquet/tables';
 
 export interface PipelineOptions {
   /** A local CSV path or `s3://bucket/key`. */
@@ -81,6 +83,21 @@ export interface PipelineOptions {
    * @default 'default'
    */
   readonly naValues?: NaValuesMode;
+  /**
+   * Which formats cleaned_data, transformed_data and department_statistics are written in: `csv`
+   * (the walkthrough's files), `parquet` (Parquet tables under `tables/<name>/run_date=<date>/`
+   * instead), or `both` (SPEC §15).
+   * @default 'csv'
+   */
+  readonly outputFormat?: OutputFormat;
+  /**
+   * Where the `tables/` folder of the Parquet tables goes (a local directory or `s3://bucket/prefix/`);
+   * default `output`. Queue mode gives each object an output folder but keeps one table folder for
+   * all runs, at its output's root.
+   */
+  readonly tablesOutput?: string;
+  /** Compressed bytes of a Parquet row group (default 32 MiB, see parquet/tables.ts); tests make it small. */
+  readonly parquetRowGroupBytes?: number;
   /**
    * Threads that parse and write rows; 1 runs everything on the main thread. Default: the CPUs
    * the container may use (its cgroup CPU limit), else os.availableParallelism().
@@ -128,6 +145,8 @@ export interface QualityMetrics {
 
 export interface ManifestOutput {
   readonly name: string;
+  /** `parquet` for a Parquet table's file; absent for the walkthrough's files (CSV, JSON). */
+  readonly format?: 'parquet';
   readonly key: string;
   readonly bytes: number;
   readonly rows?: number;
@@ -190,6 +209,13 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
   const target: OutputTarget = output.kind === 'local'
     ? new LocalOutputTarget(output.dir, log)
     : new S3OutputTarget(s3(), output, join(scratch, 'outputs'), log, signal);
+  const format = options.outputFormat ?? 'csv';
+  const tablesOutput = options.tablesOutput === undefined ? output : parseOutputLocation(options.tablesOutput);
+  const tablesTarget: OutputTarget = options.tablesOutput === undefined || options.tablesOutput === options.output
+    ? target
+    : tablesOutput.kind === 'local'
+      ? new LocalOutputTarget(tablesOutput.dir, log)
+      : new S3OutputTarget(s3(), tablesOutput, join(scratch, 'tables'), log, signal);
 
   let source: OpenedInput | undefined;
   let executor = options.executor;
@@ -218,7 +244,11 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       executor, run, scratch, rangeBytes, naValues: options.naValues ?? 'default', log, signal, tasksDone, departmentLimits: options.departmentLimits,
     };
     await target.prepare();
+    if (tablesTarget !== target) await tablesTarget.prepare();
     const names = outputFileNames(runId);
+    const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified);
+    const tables = writesParquet(format) ? tableNames(runDateOf(timestamp), runId) : undefined;
+    const csv = writesCsv(format);
     const { summary, rejectedBytes } = await runPass1(source.bytes, spoolPath, target, names.rejected, context);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
@@ -226,9 +256,8 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
     }
     log.info('Filling missing values...', { ageMedian: formatFloat(summary.ageMedian), salaryMedian: formatFloat(summary.salaryMedian) });
     log.info('Extracting profile fields...');
-    const rows = await runPass2(spoolPath, summary, target, names, context);
+    const rows = await runPass2(spoolPath, summary, target, csv ? names : undefined, tablesTarget, tables, context, options.parquetRowGroupBytes);
     await (spoolRemoved ?? rm(spoolPath, { force: true }));
-    const timestamp = timeOfRunId(runId) ?? isoSeconds(source.lastModified);
     const metrics: QualityMetrics = {
       total_rows: rows.totalRows,
       total_columns: summary.layout.transformedNames.length,
@@ -239,27 +268,39 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       rejected_rows: summary.rejectedRows,
     };
     const metricsJson = Buffer.from(JSON.stringify(metrics, null, 2) + '\n', 'utf8');
-    const departmentStatistics = await writeDepartments(rows.departments, target, names.departmentStatistics);
-    log.info(`Saved: ${names.departmentStatistics}`, { rows: departmentStatistics.rows });
+    const departmentStatistics = await writeDepartments(rows.departments, target, csv ? names.departmentStatistics : undefined,
+      tablesTarget, tables?.department_statistics, options.parquetRowGroupBytes);
+    for (const name of [csv ? names.departmentStatistics : undefined, tables?.department_statistics]) {
+      if (name !== undefined) log.info(`Saved: ${name}`, { rows: departmentStatistics.rows });
+    }
     await target.writeSmall(names.qualityMetrics, metricsJson);
     log.info(`Saved: ${names.qualityMetrics}`);
     log.info(`Saved: ${names.rejected}`, { rows: summary.rejectedRows });
     signal?.throwIfAborted();
 
-    const staged: Array<StagedFile & { name: string; rows?: number }> = [
-      { name: 'cleaned_data', fileName: names.cleaned, bytes: rows.cleanedBytes, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
-      { name: 'transformed_data', fileName: names.transformed, bytes: rows.transformedBytes, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
-      {
-        name: 'department_statistics',
-        fileName: names.departmentStatistics,
-        bytes: departmentStatistics.bytes,
-        rows: departmentStatistics.rows,
-        contentType: CSV_CONTENT_TYPE,
-      },
+    const staged: StagedOutput[] = [
+      ...(csv ? [
+        { name: 'cleaned_data', fileName: names.cleaned, bytes: rows.csvBytes!.cleaned, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
+        { name: 'transformed_data', fileName: names.transformed, bytes: rows.csvBytes!.transformed, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
+        {
+          name: 'department_statistics',
+          fileName: names.departmentStatistics,
+          bytes: departmentStatistics.csvBytes!,
+          rows: departmentStatistics.rows,
+          contentType: CSV_CONTENT_TYPE,
+        },
+      ] : []),
       { name: 'quality_metrics', fileName: names.qualityMetrics, bytes: metricsJson.length, contentType: JSON_CONTENT_TYPE },
       { name: 'rejected_rows', fileName: names.rejected, bytes: rejectedBytes, rows: summary.rejectedRows, contentType: CSV_CONTENT_TYPE },
     ];
+    // The Parquet tables are published last but the manifest: a table folder never shows a run whose other outputs are missing.
+    const parquetFiles: StagedOutput[] = tables === undefined ? [] : [
+      parquetOutput('cleaned_data', tables.cleaned_data, rows.parquetBytes!.cleaned, rows.totalRows),
+      parquetOutput('transformed_data', tables.transformed_data, rows.parquetBytes!.transformed, rows.totalRows),
+      parquetOutput('department_statistics', tables.department_statistics, departmentStatistics.parquetBytes!, departmentStatistics.rows),
+    ];
     await target.publish(staged);
+    await tablesTarget.publish(parquetFiles);
 
     const manifest: Manifest = {
       run_id: runId,
@@ -269,9 +310,10 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       input_rows: summary.inputRows,
       total_rows: rows.totalRows,
       rejected_rows: summary.rejectedRows,
-      outputs: staged.map((f) => ({
+      outputs: [...staged.map((f) => ({ f, at: target })), ...parquetFiles.map((f) => ({ f, at: tablesTarget }))].map(({ f, at }) => ({
         name: f.name,
-        key: target.keyOf(f.fileName),
+        ...(f.format === undefined ? {} : { format: f.format }),
+        key: at.keyOf(f.fileName),
         bytes: f.bytes,
         ...(f.rows === undefined ? {} : { rows: f.rows }),
       })),
@@ -303,12 +345,16 @@ async function runOnce(options: PipelineOptions): Promise<PipelineResult> {
       metrics,
       manifest,
       manifestLocation: target.locationOf(names.manifest),
-      locations: Object.fromEntries(staged.map((f) => [f.name, target.locationOf(f.fileName)])),
+      locations: Object.fromEntries([
+        ...staged.map((f) => [f.name, target.locationOf(f.fileName)]),
+        ...parquetFiles.map((f) => [`${f.name}.parquet`, tablesTarget.locationOf(f.fileName)]),
+      ]),
       finishedElsewhere: !written,
       counts: { inputRows: summary.inputRows, rejectedRows: summary.rejectedRows, duplicateRows: rows.duplicateRows, inputBytes: source.size },
     };
   } catch (error) {
     await target.discard().catch(() => undefined);
+    if (tablesTarget !== target) await tablesTarget.discard().catch(() => undefined);
     // Whatever failed while the run was being stopped, the outcome is that it was stopped.
     if (signal?.aborted) throw new RunAbortedError();
     throw error;
@@ -378,38 +424,86 @@ async function runPass1(
   }
 }
 
-/** Pass 2: spool → cleaned_data and transformed_data (staged in the target). */
+type StagedOutput = StagedFile & { name: string; rows?: number; format?: 'parquet' };
+
+/** The Parquet tables' file names (relative to the tables' target). */
+type TableNames = Readonly<Record<ParquetTable, string>>;
+
+function tableNames(runDate: string, runId: string): TableNames {
+  return {
+    cleaned_data: tableFileName('cleaned_data', runDate, runId),
+    transformed_data: tableFileName('transformed_data', runDate, runId),
+    department_statistics: tableFileName('department_statistics', runDate, runId),
+  };
+}
+
+function parquetOutput(name: ParquetTable, fileName: string, bytes: number, rows: number): StagedOutput {
+  return { name, format: 'parquet', fileName, bytes, rows, contentType: PARQUET_CONTENT_TYPE };
+}
+
+/**
+ * Pass 2: spool → cleaned_data and transformed_data (staged in the targets): as CSV when `names`
+ * is given, as Parquet when `tables` is.
+ */
 async function runPass2(
   spoolPath: string,
   summary: InputSummary,
   target: OutputTarget,
-  names: ReturnType<typeof outputFileNames>,
+  names: ReturnType<typeof outputFileNames> | undefined,
+  tablesTarget: OutputTarget,
+  tables: TableNames | undefined,
   context: PassContext,
-): Promise<OutputSummary & { cleanedBytes: number; transformedBytes: number }> {
-  const cleaned = new CsvSink(target.createStream(names.cleaned));
-  const transformed = new CsvSink(target.createStream(names.transformed));
+  rowGroupBytes = ROW_GROUP_BYTES,
+): Promise<OutputSummary & { csvBytes?: { cleaned: number; transformed: number }; parquetBytes?: { cleaned: number; transformed: number } }> {
+  const cleaned = names && new CsvSink(target.createStream(names.cleaned));
+  const transformed = names && new CsvSink(target.createStream(names.transformed));
+  const { cleanedNames, transformedNames } = summary.layout;
+  const parquet = tables && new RowTablesWriter(cleanedNames, transformedNames,
+    tablesTarget.createStream(tables.cleaned_data), tablesTarget.createStream(tables.transformed_data), rowGroupBytes);
   try {
-    const result = await writeRows(summary, spoolPath, cleaned, transformed, context);
-    await Promise.all([cleaned.close(), transformed.close()]);
-    context.log.info(`Saved: ${names.cleaned}`, { rows: cleaned.rows });
-    context.log.info(`Saved: ${names.transformed}`, { rows: transformed.rows });
-    return { ...result, cleanedBytes: cleaned.bytes, transformedBytes: transformed.bytes };
+    const result = await writeRows(summary, spoolPath, cleaned, transformed, context, parquet);
+    await Promise.all([cleaned?.close(), transformed?.close()]);
+    const parquetFiles = await parquet?.finish();
+    if (names) {
+      context.log.info(`Saved: ${names.cleaned}`, { rows: result.totalRows });
+      context.log.info(`Saved: ${names.transformed}`, { rows: result.totalRows });
+    }
+    if (tables) {
+      context.log.info(`Saved: ${tables.cleaned_data}`, { rows: result.totalRows });
+      context.log.info(`Saved: ${tables.transformed_data}`, { rows: result.totalRows });
+    }
+    return {
+      ...result,
+      csvBytes: cleaned && transformed && { cleaned: cleaned.bytes, transformed: transformed.bytes },
+      parquetBytes: parquetFiles && { cleaned: parquetFiles.cleanedBytes, transformed: parquetFiles.transformedBytes },
+    };
   } catch (error) {
-    cleaned.destroy();
-    transformed.destroy();
+    cleaned?.destroy();
+    transformed?.destroy();
+    parquet?.destroy();
     throw error;
   }
 }
 
-/** department_statistics (staged in the target), streamed: it has a row per department, and departments may be millions. */
-async function writeDepartments(means: DepartmentMeans, target: OutputTarget, fileName: string): Promise<{ bytes: number; rows: number }> {
-  const out = new CsvSink(target.createStream(fileName));
+/** department_statistics (staged in the targets), streamed: it has a row per department, and departments may be millions. */
+async function writeDepartments(
+  means: DepartmentMeans,
+  target: OutputTarget,
+  fileName: string | undefined,
+  tablesTarget: OutputTarget,
+  tableFile: string | undefined,
+  rowGroupBytes = ROW_GROUP_BYTES,
+): Promise<{ csvBytes?: number; parquetBytes?: number; rows: number }> {
+  const out = fileName === undefined ? undefined : new CsvSink(target.createStream(fileName));
+  const parquet = tableFile === undefined ? undefined : new DepartmentTableWriter(tablesTarget.createStream(tableFile), rowGroupBytes);
   try {
-    const rows = await writeDepartmentStatistics(means, out);
-    await out.close();
-    return { bytes: out.bytes, rows };
+    const rows = await writeDepartmentStatistics(means, out, parquet);
+    await out?.close();
+    const table = await parquet?.finish();
+    return { csvBytes: out?.bytes, parquetBytes: table?.bytes, rows };
   } catch (error) {
-    out.destroy();
+    out?.destroy();
+    parquet?.destroy();
     throw error;
   }
 }

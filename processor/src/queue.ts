@@ -59,6 +59,7 @@ import {
   NotAnS3EventError, S3EventObject, objectVersionHash, outputPlaceOf, parseS3EventMessage, runIdForObject,
 } from './s3-event';
 import { ScratchSpaceError } from './scratch-space';
+import type { OutputFormat } from './transforms/walkthrough/parquet/layout';
 
 export interface QueueJobOptions extends QueueConfig {
   /** A local directory or `s3://bucket/prefix/`; each object gets a folder under it. */
@@ -72,6 +73,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly threads?: number;
   /** Which cells are missing values (see PipelineOptions.naValues). @default 'default' */
   readonly naValues?: NaValuesMode;
+  /** Which formats the tables are written in (see PipelineOptions.outputFormat); Parquet tables go to `output`'s root, one folder per table for all objects. @default 'csv' */
+  readonly outputFormat?: OutputFormat;
   readonly log?: Logger;
   /** Aborting stops the run and releases the message. */
   readonly signal?: AbortSignal;
@@ -259,6 +262,8 @@ async function processObject(
       scratchVolumeBytes: options.scratchVolumeBytes,
       threads: options.threads,
       naValues: options.naValues,
+      outputFormat: options.outputFormat,
+      tablesOutput: options.output,
       log,
       signal: options.signal,
       s3Client: s3(),

@@ -132,6 +132,11 @@ export class ParquetFileWriter {
     return this.offset;
   }
 
+  /** Stops writing after a failure (the staged file is discarded by its target). */
+  destroy(): void {
+    this.out.destroy();
+  }
+
   private async write(bytes: Uint8Array): Promise<void> {
     this.offset += bytes.length;
     if (!this.out.write(bytes)) await once(this.out, 'drain');
