@@ -8,7 +8,7 @@
  * The bytes are what csv/writer.ts writes: `,` between fields, `\n` after each row, a field
  * quoted only when it holds `,`, `"`, `\r` or `\n`, a quote inside doubled.
  */
-import { ColumnEncoder, ColumnKind, EncodedColumn } from './column';
+import { ColumnEncoder, ColumnKind, EncodedColumn, Page } from './column';
 
 const COMMA = 0x2c;
 const LF = 0x0a;
@@ -73,16 +73,18 @@ export interface EncodedRange {
   readonly columns: ReadonlyArray<Omit<EncodedColumn, 'bytes'> & { readonly offset: number; readonly length: number }>;
 }
 
-function packPages(rows: number, pages: EncodedColumn[]): EncodedRange {
+function packPages(rows: number, pages: Page[]): EncodedRange {
   let total = 0;
-  for (const page of pages) total += page.bytes.length;
+  for (const page of pages) total += page.header.length + page.data.length;
   const buffer = new ArrayBuffer(total);
   const bytes = new Uint8Array(buffer);
   let offset = 0;
-  const columns = pages.map(({ bytes: pageBytes, ...rest }) => {
-    bytes.set(pageBytes, offset);
-    const column = { ...rest, offset, length: pageBytes.length };
-    offset += pageBytes.length;
+  const columns = pages.map(({ header, data, ...rest }) => {
+    bytes.set(header, offset);
+    bytes.set(data, offset + header.length);
+    const length = header.length + data.length;
+    const column = { ...rest, offset, length };
+    offset += length;
     return column;
   });
   return { rows, buffer, columns };

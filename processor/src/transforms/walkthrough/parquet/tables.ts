@@ -12,7 +12,7 @@
  * transformed_data, so both files are written from the same pages.
  */
 import type { Writable } from 'node:stream';
-import { ColumnEncoder, ColumnKind } from './column';
+import { ColumnEncoder, ColumnKind, pageBytes } from './column';
 import type { EncodedRange } from './csv-columns';
 import { ParquetFileWriter, PendingRowGroup, TableColumn } from './table-file';
 
@@ -128,7 +128,7 @@ export class DepartmentTableWriter {
 
   private page(): void {
     const rows = this.encoders[0].pending;
-    if (rows > 0) this.pending.addPages(this.encoders.map((e) => e.page()), rows);
+    if (rows > 0) this.pending.addPages(this.encoders.map((e) => pageBytes(e.page())), rows);
   }
 
   private async flush(): Promise<void> {
