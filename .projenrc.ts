@@ -40,7 +40,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     ...processorDeps,
     // Reads the processor's Parquet files back in the tests (pure JavaScript, ESM: the tests run it in a child process).
     'hyparquet@^1.31.5',
-    // The references that the processor's own CSV scanner and writer are tested against (test/processor/csv.test.ts).
+    // The references that the processor's own CSV scanner and writer are tested against (test/processor/transforms/walkthrough/csv.test.ts).
     'csv-parse@^7.0.3',
     'csv-stringify@^6.9.0',
     '@aws-cdk/lambda-layer-kubectl-v32@^2.1.0',
@@ -115,7 +115,7 @@ const buildProcessor = project.addTask('processor:compile', {
 // not a projen task: the task runner would turn the processor's exit code (0, 2, 1, 143) into its
 // own, and compile every time. scripts/preprocess.js compiles only when processor/lib is stale and
 // runs the CLI in its process. `exec`: npm forwards SIGTERM to the shell it starts; the shell must
-// be the processor itself. The node flags are NODE_FLAGS of processor/src/config.ts (a small young
+// be the processor itself. The node flags are NODE_FLAGS of processor/src/runtime/config.ts (a small young
 // generation keeps memory flat; hot code compiled on the thread that runs it).
 project.package.setScript('preprocess', 'exec node --max-semi-space-size=2 --no-concurrent-recompilation scripts/preprocess.js');
 const synthExample = project.addTask('synth:example', {

@@ -46,7 +46,7 @@ image_assets=$(node -p "Object.keys(require('./cdk.out/SmokeStack.assets.json').
 dockerfile=$(ls cdk.out/asset.*/Dockerfile 2>/dev/null | head -n 1 || true)
 [ -n "$dockerfile" ] || { echo "pack-smoke: no staged asset has a Dockerfile" >&2; exit 1; }
 asset_dir=$(dirname "$dockerfile")
-for needed in package.json package-lock.json tsconfig.json src/cli.ts; do
+for needed in package.json package-lock.json tsconfig.json src/runtime/cli.ts; do
   [ -e "$asset_dir/$needed" ] || { echo "pack-smoke: $needed missing from the staged image asset" >&2; exit 1; }
 done
 echo "pack-smoke: ok: synthesized the three constructs from the tarball; image asset $(basename "$asset_dir") has its Dockerfile"

@@ -2,7 +2,7 @@
 /**
  * `npm run preprocess -- --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [...]`
  *
- * Runs the processor's command line (processor/lib/src/cli.js, the `cdk-mlops-eks-preprocess`
+ * Runs the processor's command line (processor/lib/src/runtime/cli.js, the `cdk-mlops-eks-preprocess`
  * bin of processor/package.json) in this process, so npm exits with the processor's own code:
  * 0 done, 2 bad input, 1 other failure, 143 stopped by SIGTERM. It compiles processor/ first
  * only when the compiled program is missing or older than a source file, not on every run.
@@ -16,7 +16,7 @@ const { join } = require('node:path');
 
 const PROCESSOR = join(__dirname, '..', 'processor');
 const LIB = join(PROCESSOR, 'lib');
-const CLI = join(LIB, 'src', 'cli.js');
+const CLI = join(LIB, 'src', 'runtime', 'cli.js');
 // The same build as `npx projen processor:compile`: one tsconfig, one incremental build state.
 const TSCONFIG = join(PROCESSOR, 'tsconfig.tools.json');
 const BUILD_INFO = join(LIB, '.tsbuildinfo-tools');

@@ -12,3 +12,5 @@ export {
 } from './preprocessing/triggers/trigger';
 export { WorkloadAlarmOptions } from './preprocessing/monitoring';
 export { ClusterObservability, ClusterObservabilityOptions } from './cluster/observability';
+export { OutputFormat } from './preprocessing/catalog/output-format';
+export { OutputCatalog, OutputCatalogProps, CatalogOptions, AthenaWorkgroupOptions } from './preprocessing/catalog/catalog';

@@ -34,12 +34,12 @@ import { parseArgs } from 'node:util';
 import { compareOutputs, formatReport } from './compare-outputs';
 import { DepartmentMode, MOCK_DATA_VERSION, generateMockCsv } from './generate-mock-data';
 import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
-import { NODE_FLAGS } from '../src/config';
-import { defaultThreadCount } from '../src/parallel/threads';
+import { NODE_FLAGS } from '../src/runtime/config';
+import { defaultThreadCount } from '../src/transforms/walkthrough/parallel/threads';
 import { OUTPUT_FORMATS, OutputFormat } from '../src/transforms/walkthrough/parquet/layout';
 
 export const TIME = '/usr/bin/time';
-export const PROCESSOR_CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js');
+export const PROCESSOR_CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'runtime', 'cli.js');
 
 export interface Measurement {
   readonly wallSeconds: number;

@@ -47,14 +47,14 @@ import { REPO_ROOT } from './paths';
 import {
   LocalValues, StackTemplate, Workload, findQueueNotifications, findQueues, findWorkload, readTemplate, singleRunEnvironment,
 } from './workload-template';
-import { NODE_FLAGS } from '../src/config';
+import { NODE_FLAGS } from '../src/runtime/config';
 
 /** Compiled into processor/lib/tools by `npm run demo`; run from processor/tools by the tests. */
 const FROM_SOURCE = __filename.endsWith('.ts');
 /** The processor as the image runs it: compiled, or from source when the demo itself runs from source. */
 const PROCESSOR_COMMAND = FROM_SOURCE
-  ? ['-r', 'ts-node/register/transpile-only', join(REPO_ROOT, 'processor', 'src', 'cli.ts')]
-  : [join(REPO_ROOT, 'processor', 'lib', 'src', 'cli.js')];
+  ? ['-r', 'ts-node/register/transpile-only', join(REPO_ROOT, 'processor', 'src', 'runtime', 'cli.ts')]
+  : [join(REPO_ROOT, 'processor', 'lib', 'src', 'runtime', 'cli.js')];
 /** Stands in for the stack's AWS::Region (the walkthrough's region) and account. */
 const LOCAL: LocalValues = { region: 'us-east-1', account: '000000000000' };
 /** How often the KEDA stand-in reads the queue length (KEDA's pollingInterval is 30 s by default). */

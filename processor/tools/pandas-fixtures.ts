@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import { CSV_OUTPUTS, RunOutputs, compareOutputs, formatReport, outputFile } from './compare-outputs';
 import { generateMockCsv } from './generate-mock-data';
 import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
-import { NaValuesMode } from '../src/missing';
-import { runPipeline } from '../src/pipeline';
+import { runPipeline } from '../src/runtime/run';
+import type { NaValuesMode } from '../src/runtime/transform';
 
 export const FIXTURES_DIR = join(REPO_ROOT, 'test', 'tools', 'pandas-fixtures');
 /** The fixtures' outputs are named `<output>_pandas.<ext>`. */

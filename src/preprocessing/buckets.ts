@@ -71,6 +71,7 @@ export const BUCKET_NAME_SUFFIXES = {
   modelArtifacts: 'model-artifacts-bucket',
   logs: 'logs-bucket',
   featureStore: 'feature-store-bucket',
+  athenaResults: 'athena-results-bucket',
 };
 
 /** With the longest suffix, a name must still fit S3's 63-character limit. */

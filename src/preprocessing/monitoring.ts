@@ -11,13 +11,13 @@ import { checkIntegerInRange, PropValidationError } from '../private/validation'
 
 /**
  * The CloudWatch namespace that every workload's processor publishes its run metrics to
- * (processor/src/metrics.ts), with the dimensions Namespace and Workload. The cluster's name is
+ * (processor/src/runtime/metrics.ts), with the dimensions Namespace and Workload. The cluster's name is
  * not one of them: most clusters' names are known only at deploy time, and the manifests of a
  * GitOps workload (`applyManifests: false`) must stay plain YAML.
  */
 export const METRICS_NAMESPACE = 'CdkMlopsEks/Preprocessing';
 
-/** Metric names the processor publishes (processor/src/metrics.ts; a test keeps the two in step). */
+/** Metric names the processor publishes (processor/src/runtime/metrics.ts; a test keeps the two in step). */
 export const RUN_METRIC_NAMES = {
   succeededRuns: 'SucceededRuns',
   failedRuns: 'FailedRuns',

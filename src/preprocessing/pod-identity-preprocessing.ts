@@ -8,6 +8,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
+import { CatalogOptions, checkCatalogOptions, claimDatabaseName, OutputCatalog } from './catalog/catalog';
+import { OutputFormat, outputFormatEnv, writesParquet } from './catalog/output-format';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
@@ -275,6 +277,24 @@ export interface PodIdentityPreprocessingProps {
    * @default false
    */
   readonly createDashboard?: boolean;
+
+  /**
+   * What the built-in transform writes its tables as: the walkthrough's CSV files, Parquet
+   * tables under `<outputPrefix>tables/<name>/run_date=YYYY-MM-DD/<runId>.parquet`, or both
+   * (the pod's `OUTPUT_FORMAT`: `csv`, `parquet`, `both`).
+   *
+   * @default OutputFormat.CSV
+   */
+  readonly outputFormat?: OutputFormat;
+
+  /**
+   * Registers the Parquet tables in the AWS Glue Data Catalog (a database, one table per output,
+   * partition projection on `run_date`), optionally with an Athena workgroup. Needs an
+   * `outputFormat` that writes Parquet. The pods gain no access for it; see `grantQuery`.
+   *
+   * @default - no catalog
+   */
+  readonly catalog?: CatalogOptions;
 }
 
 const CONSTRUCT = 'PodIdentityPreprocessing';
@@ -337,6 +357,8 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
   public readonly dashboard?: cloudwatch.Dashboard;
   /** The dimensions of the workload's run metrics (namespace `CdkMlopsEks/Preprocessing`). */
   public readonly metricDimensions: { [name: string]: string };
+  /** The Glue database and tables of the Parquet outputs (and the Athena workgroup), with `catalog`. */
+  public readonly catalog?: OutputCatalog;
 
   constructor(scope: Construct, id: string, props: PodIdentityPreprocessingProps) {
     super(scope, id);
@@ -351,6 +373,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     const inputKey = props.inputKey ?? 'data/mock_data.csv';
     const inputPrefix = inputPrefixOf(inputKey, props.inputPrefix);
     const outputPrefix = props.outputPrefix ?? 'output/';
+    const outputFormat = props.outputFormat ?? OutputFormat.CSV;
 
     const buckets = createBuckets(this, props);
     this.inputBucket = buckets.input;
@@ -402,6 +425,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
           LOG_LEVEL: props.logLevel ?? 'INFO',
+          OUTPUT_FORMAT: outputFormatEnv(outputFormat),
           // One JSON object per line: CloudWatch Logs Insights reads the run id, message id and key.
           LOG_FORMAT: 'json',
           SCRATCH_DIR: SCRATCH_MOUNT_PATH,
@@ -453,6 +477,17 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     if (props.createDashboard ?? false) {
       this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, this.alarms);
     }
+    this.catalog = createCatalog(this, props, outputFormat, outputPrefix, this.outputBucket, buckets.logs);
+  }
+
+  /**
+   * Lets `grantee` query the Parquet tables with Athena (needs `catalog`): see `OutputCatalog.grantQuery`.
+   */
+  public grantQuery(grantee: iam.IGrantable): iam.Grant {
+    if (!this.catalog) {
+      throw new PropValidationError(CONSTRUCT, 'catalog', 'is not set: grantQuery() grants access to the catalog\'s tables');
+    }
+    return this.catalog.grantQuery(grantee);
   }
 
   /**
@@ -616,6 +651,30 @@ function sendDataBucketAccessLogs(buckets: Array<[s3.Bucket, string]>, target: s
   if (target) {
     for (const [bucket, suffix] of buckets) sendAccessLogs(bucket, target, `${suffix}/`);
   }
+}
+
+/** The catalog describes the Parquet files: without them it would describe empty folders. */
+function createCatalog(
+  scope: Construct, props: PodIdentityPreprocessingProps, outputFormat: OutputFormat, outputPrefix: string,
+  outputBucket: s3.IBucket, logsBucket: s3.IBucket | undefined,
+): OutputCatalog | undefined {
+  if (!props.catalog) return undefined;
+  if (!writesParquet(outputFormat)) {
+    throw new PropValidationError(CONSTRUCT, 'catalog',
+      `needs outputFormat OutputFormat.PARQUET or OutputFormat.CSV_AND_PARQUET (outputFormat is ${outputFormat}): the tables are the Parquet files`);
+  }
+  const names = { construct: CONSTRUCT, propPrefix: 'catalog.' };
+  checkCatalogOptions(names, props.catalog);
+  claimDatabaseName(names, scope, `${scope.node.path}/Catalog`, props.catalog.databaseName);
+  return new OutputCatalog(scope, 'Catalog', {
+    ...props.catalog,
+    bucket: outputBucket,
+    outputPrefix,
+    serverAccessLogsBucket: props.serverAccessLogsBucket ?? logsBucket,
+    bucketNamePrefix: props.bucketNamePrefix,
+    bucketRemovalPolicy: props.bucketRemovalPolicy,
+    autoDeleteObjects: props.autoDeleteObjects,
+  });
 }
 
 /** The kubectl provider adds its prune label to the objects it is given: give it a copy. */

@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { envOf, manifestWith, objectOfKind, synth } from './helpers';
-import { METRIC_NAMES, RUN_OUTCOMES, outcomeMetricName } from '../../processor/src/metrics';
+import { METRIC_NAMES, RUN_OUTCOMES, outcomeMetricName } from '../../processor/src/runtime/metrics';
 import { PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 import { METRICS_NAMESPACE, RUN_METRIC_NAMES } from '../../src/preprocessing/monitoring';
 

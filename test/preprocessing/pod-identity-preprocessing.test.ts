@@ -188,7 +188,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(podSpecOf(cronJob).volumes).toContainEqual({ name: 'data-volume', emptyDir: { sizeLimit: '10Gi' } });
     const env = envOf(cronJob);
     expect(Object.keys(env)).toEqual([
-      'INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'LOG_FORMAT', 'SCRATCH_DIR', 'SCRATCH_VOLUME_SIZE',
+      'INPUT_BUCKET', 'INPUT_KEY', 'OUTPUT_BUCKET', 'OUTPUT_PREFIX', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'LOG_LEVEL', 'OUTPUT_FORMAT', 'LOG_FORMAT', 'SCRATCH_DIR', 'SCRATCH_VOLUME_SIZE',
       'METRICS_NAMESPACE', 'METRICS_DIMENSIONS',
     ]);
     // JSON log lines in the cluster; the scratch volume's limit, which statfs does not show, for the processor's preflight.

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { main } from '../../processor/src/cli';
-import type { ByteSource } from '../../processor/src/io/source';
-import { NaValuesMode } from '../../processor/src/missing';
-import { PipelineResult, runPipeline } from '../../processor/src/pipeline';
+import { main } from '../../processor/src/runtime/cli';
+import type { ByteSource } from '../../processor/src/runtime/io/source';
+import { PipelineResult, runPipeline } from '../../processor/src/runtime/run';
+import type { NaValuesMode } from '../../processor/src/runtime/transform';
 
 /** A temporary directory removed by {@link TempDirs.cleanup}. */
 export class TempDirs {

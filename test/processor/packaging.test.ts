@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { NODE_FLAGS } from '../../processor/src/config';
+import { NODE_FLAGS } from '../../processor/src/runtime/config';
 
 const ROOT = join(__dirname, '..', '..');
 const PROCESSOR = join(ROOT, 'processor');
@@ -46,11 +46,11 @@ describe('processor/Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER 1000$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \[(.*)\]$/m);
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]);
-    expect(entrypoint).toEqual(['node', ...NODE_FLAGS, 'lib/src/cli.js']);
-    // The build compiles src/ into lib/src/, where the entry point is.
+    expect(entrypoint).toEqual(['node', ...NODE_FLAGS, 'lib/src/runtime/cli.js']);
+    // The build compiles src/ into lib/src/, where the entry point is (lib/src/runtime/cli.js).
     const tsconfig = readJson(join(PROCESSOR, 'tsconfig.json'));
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: '.', outDir: 'lib' });
-    expect(existsSync(join(PROCESSOR, 'src', 'cli.ts'))).toBe(true);
+    expect(existsSync(join(PROCESSOR, 'src', 'runtime', 'cli.ts'))).toBe(true);
   });
 
   test('both stages use one base: the Node major the tests run on, on glibc (Debian), pinned by digest', () => {
@@ -91,9 +91,9 @@ describe('processor/package.json', () => {
   });
 
   test('its bin cdk-mlops-eks-preprocess is the compiled CLI (the image\'s entry point), a node script', () => {
-    expect(processorPackage.bin).toEqual({ 'cdk-mlops-eks-preprocess': 'lib/src/cli.js' });
+    expect(processorPackage.bin).toEqual({ 'cdk-mlops-eks-preprocess': 'lib/src/runtime/cli.js' });
     expect(processorLock.packages[''].bin).toEqual(processorPackage.bin);
-    expect(readFileSync(join(PROCESSOR, 'src', 'cli.ts'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(readFileSync(join(PROCESSOR, 'src', 'runtime', 'cli.ts'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
     expect(dockerfile).toContain(`ENTRYPOINT ${JSON.stringify(['node', ...NODE_FLAGS, processorPackage.bin['cdk-mlops-eks-preprocess']]).replace(/","/g, '", "')}`);
   });
 

@@ -36,7 +36,7 @@ test('a good input: exit code 0 and the outputs; compiled after a source changed
   const input = file(`${HEADER}\n1,A,30,50000,2020-01-01,,IT,1\n`);
   const out = temp.make();
   const now = new Date();
-  utimesSync(join(ROOT, 'processor', 'src', 'cli.ts'), now, now); // as an edit would
+  utimesSync(join(ROOT, 'processor', 'src', 'runtime', 'cli.ts'), now, now); // as an edit would
   const first = npmRunPreprocess(['--input', input, '--output', out, '--run-id', RUN_ID]);
   expect(first.stderr).toMatch(/preprocess: compiling processor\//);
   expect(first.code).toBe(0);

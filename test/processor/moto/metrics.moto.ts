@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, Datapoint, GetMetricStatisticsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
-import { main } from '../../../processor/src/cli';
-import { createLogger } from '../../../processor/src/log';
-import { MetricsConfig, RunOutcome, publishRunMetrics } from '../../../processor/src/metrics';
+import { main } from '../../../processor/src/runtime/cli';
+import { createLogger } from '../../../processor/src/runtime/log';
+import { MetricsConfig, RunOutcome, publishRunMetrics } from '../../../processor/src/runtime/metrics';
 import { METRICS_NAMESPACE } from '../../../src/preprocessing/monitoring';
 import { HEADER, RUN_ID, TempDirs } from '../helpers';
 

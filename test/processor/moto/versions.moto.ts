@@ -16,7 +16,7 @@ import {
   CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { putSmallObjectIfAbsent, DOWNLOAD_PART_BYTES } from '../../../processor/src/io/s3';
+import { putSmallObjectIfAbsent, DOWNLOAD_PART_BYTES } from '../../../processor/src/runtime/io/s3';
 import { generateMockCsv } from '../../../processor/tools/generate-mock-data';
 import { LocalQueue, LocalSqs, encodeS3EventKey, startLocalSqs } from '../../../processor/tools/local-aws';
 import { HEADER, TempDirs, listKeys, objectBytes, profileCell, runCli } from '../helpers';

@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { RunAbortedError } from '../../../../processor/src/errors';
-import { Logger, silentLogger } from '../../../../processor/src/log';
-import { PipelineOptions, PipelineResult, runPipeline } from '../../../../processor/src/pipeline';
+import { RunAbortedError } from '../../../../processor/src/runtime/errors';
+import { Logger, silentLogger } from '../../../../processor/src/runtime/log';
+import { PipelineOptions, PipelineResult, runPipeline } from '../../../../processor/src/runtime/run';
+import { WalkthroughTransform } from '../../../../processor/src/transforms/walkthrough';
 import { generateMockCsv } from '../../../../processor/tools/generate-mock-data';
 import { RUN_ID, TempDirs } from '../../helpers';
 
@@ -127,7 +128,7 @@ function expectTablesEqualCsv(dir: string): Record<Table, number> {
     const csv = csvAsParquet(join(dir, `${table}_${RUN_ID}.csv`));
     expect(parquet.schema.map((e) => e.name)).toEqual(csv.names);
     for (const element of parquet.schema) {
-      const kind = KIND_OF[element.name] ?? 'string';
+      const kind: 'int64' | 'double' | 'string' = KIND_OF[element.name] ?? 'string';
       expect({ name: element.name, type: element.type, repetition: element.repetition })
         .toEqual({ name: element.name, type: PARQUET_TYPE[kind], repetition: 'OPTIONAL' });
       if (kind === 'string') expect(element.logical).toBe('STRING');
@@ -174,7 +175,8 @@ describe('a generated input over several threads, ranges and row groups', () => 
   beforeAll(async () => {
     const input = join(temp.make(), 'input.csv');
     await generateMockCsv({ rows: 12_000, path: input, seed: 26, malformedRows: 7, duplicateRate: 0.01 });
-    ({ dir, result } = await run(input, { threads: 2, rangeBytes: 32 * 1024, parquetRowGroupBytes: 64 * 1024 }));
+    const transform = new WalkthroughTransform({ rangeBytes: 32 * 1024, parquetRowGroupBytes: 64 * 1024 });
+    ({ dir, result } = await run(input, { threads: 2, transform }));
   });
 
   test('every row and cell equals the CSV, in several row groups', () => {

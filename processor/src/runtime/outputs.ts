@@ -1,0 +1,184 @@
+/**
+ * Where outputs go. Files are first written to a staging place and become visible only when all of
+ * them succeeded, then the manifest is written last:
+ * - a local directory: hidden `.<name>.partial` files (in the folder of the file's name, which may
+ *   have folders: tables/<name>/run_date=<date>/<runId>.parquet) renamed into place (a rerun never
+ *   leaves a half-written file behind an existing manifest, nor under a final name);
+ * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { OutputLocation, S3Location, s3Uri } from './config';
+import { s3Module } from './io/lazy';
+import type { Logger } from './log';
+import type { TransformOutput } from './transform';
+
+export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
+/**
+ * Bytes an output stream queues before the writer waits: a few ranges' outputs, so the main thread
+ * does not wait for the disk after every range.
+ */
+export const STREAM_HIGH_WATER_MARK = 2 * 1024 * 1024;
+export const JSON_CONTENT_TYPE = 'application/json';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
+
+/** The manifest of a run, written last: `manifest_<runId>.json`. */
+export function manifestFileName(runId: string): string {
+  return `manifest_${runId}.json`;
+}
+
+export interface StagedFile {
+  readonly fileName: string;
+  readonly bytes: number;
+  readonly contentType: string;
+}
+
+/** Where a run's files are staged and then published; a transform sees only its TransformOutput part. */
+export interface OutputTarget extends TransformOutput {
+  /** Where a file ends up, for logs (path or s3:// URI). */
+  locationOf(fileName: string): string;
+  /** The manifest's name for a file: its S3 key, or its name inside the output directory. */
+  keyOf(fileName: string): string;
+  prepare(): Promise<void>;
+  /** Makes all staged files visible (rename or upload); the manifest is not among them. */
+  publish(files: readonly StagedFile[]): Promise<void>;
+  /**
+   * Writes the manifest. With `exclusive` only if none exists under its name (S3 If-None-Match:
+   * *, a hard link locally), so that of two runs racing on one object one finishes it; resolves
+   * false when one existed.
+   */
+  publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean>;
+  /** Removes staged files after a failure. */
+  discard(): Promise<void>;
+}
+
+export class LocalOutputTarget implements OutputTarget {
+  private readonly staged = new Set<string>();
+
+  constructor(private readonly dir: string, private readonly log: Logger) {}
+
+  locationOf(fileName: string): string {
+    return join(this.dir, fileName);
+  }
+
+  keyOf(fileName: string): string {
+    return fileName;
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  createStream(fileName: string): Writable {
+    return createWriteStream(this.stagingPath(fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
+  }
+
+  async writeSmall(fileName: string, bytes: Buffer): Promise<void> {
+    await writeFile(this.stagingPath(fileName), bytes);
+  }
+
+  async publish(files: readonly StagedFile[]): Promise<void> {
+    for (const file of files) {
+      await rename(this.stagingPath(file.fileName), this.locationOf(file.fileName));
+      this.staged.delete(file.fileName);
+      this.log.debug(`Published ${this.locationOf(file.fileName)}`);
+    }
+  }
+
+  async publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean> {
+    await this.writeSmall(fileName, bytes);
+    if (!exclusive) {
+      await this.publish([{ fileName, bytes: bytes.length, contentType: JSON_CONTENT_TYPE }]);
+      return true;
+    }
+    try {
+      // link, unlike rename, fails when the name exists.
+      await link(this.stagingPath(fileName), this.locationOf(fileName));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    } finally {
+      await this.discard();
+    }
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all([...this.staged].map((f) => rm(this.partialPath(f), { force: true })));
+    this.staged.clear();
+  }
+
+  private stagingPath(fileName: string): string {
+    this.staged.add(fileName);
+    const path = this.partialPath(fileName);
+    if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
+    return path;
+  }
+
+  private partialPath(fileName: string): string {
+    return join(this.dir, dirname(fileName), `.${basename(fileName)}.partial`);
+  }
+}
+
+export class S3OutputTarget implements OutputTarget {
+  constructor(
+    private readonly client: S3Client,
+    private readonly location: Extract<OutputLocation, { kind: 's3' }>,
+    private readonly stagingDir: string,
+    private readonly log: Logger,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  locationOf(fileName: string): string {
+    return s3Uri(this.objectOf(fileName));
+  }
+
+  keyOf(fileName: string): string {
+    return this.location.prefix + fileName;
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.stagingDir, { recursive: true });
+  }
+
+  createStream(fileName: string): Writable {
+    if (fileName.includes('/')) mkdirSync(dirname(join(this.stagingDir, fileName)), { recursive: true });
+    return createWriteStream(join(this.stagingDir, fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
+  }
+
+  async writeSmall(fileName: string, bytes: Buffer): Promise<void> {
+    await writeFile(join(this.stagingDir, fileName), bytes);
+  }
+
+  async publish(files: readonly StagedFile[]): Promise<void> {
+    const { uploadFile } = s3Module();
+    for (const file of files) {
+      this.log.info(`Uploading to ${this.locationOf(file.fileName)}`);
+      await uploadFile(this.client, this.objectOf(file.fileName), join(this.stagingDir, file.fileName), {
+        size: file.bytes,
+        contentType: file.contentType,
+        log: this.log,
+        signal: this.signal,
+      });
+    }
+  }
+
+  async publishManifest(fileName: string, bytes: Buffer, exclusive: boolean): Promise<boolean> {
+    const { putSmallObject, putSmallObjectIfAbsent } = s3Module();
+    this.log.info(`Uploading to ${this.locationOf(fileName)}`);
+    if (exclusive) return putSmallObjectIfAbsent(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
+    await putSmallObject(this.client, this.objectOf(fileName), bytes, JSON_CONTENT_TYPE, this.signal);
+    return true;
+  }
+
+  async discard(): Promise<void> {
+    // Staged files live in the scratch directory, which the run removes.
+  }
+
+  private objectOf(fileName: string): S3Location {
+    return { bucket: this.location.bucket, key: this.keyOf(fileName) };
+  }
+}
