@@ -30,7 +30,7 @@ fi
 npx projen processor:compile >/dev/null
 out=$(mktemp -d "${TMPDIR:-/tmp}/parquet-readers-XXXXXX")
 trap 'rm -rf "$out"' EXIT
-preprocess() { node processor/lib/src/cli.js "$@" 2>"$out/last.log" || { cat "$out/last.log" >&2; return 1; }; }
+preprocess() { node processor/lib/src/runtime/cli.js "$@" 2>"$out/last.log" || { cat "$out/last.log" >&2; return 1; }; }
 
 runs=()
 for input in test/tools/pandas-fixtures/*/input.csv; do
