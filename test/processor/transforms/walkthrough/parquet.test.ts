@@ -14,6 +14,7 @@ import { Logger, silentLogger } from '../../../../processor/src/runtime/log';
 import { PipelineOptions, PipelineResult, runPipeline } from '../../../../processor/src/runtime/run';
 import { WalkthroughTransform } from '../../../../processor/src/transforms/walkthrough';
 import { generateMockCsv } from '../../../../processor/tools/generate-mock-data';
+import { defaultGlueColumns } from '../../../preprocessing/glue-columns';
 import { RUN_ID, TempDirs } from '../../helpers';
 
 // Worker threads compile the processor's sources (ts-node) when they start; each run reads its files back in a child process.
@@ -231,6 +232,17 @@ describe('output formats', () => {
   test('run_date is the run id\'s date', async () => {
     const { dir } = await run(input, { outputFormat: 'parquet', runId: '20250102-030405' });
     expect(existsSync(tablePath(dir, 'cleaned_data', '20250102-030405', '2025-01-02'))).toBe(true);
+  });
+});
+
+describe('the Glue Data Catalog', () => {
+  test('the Glue tables that catalog synthesizes have the columns of the Parquet files the processor writes, name and type', async () => {
+    const { dir } = await run(join(FIXTURES, 'edges', 'input.csv'), { outputFormat: 'parquet' });
+    const athenaType = { INT64: 'bigint', DOUBLE: 'double', BYTE_ARRAY: 'string' } as Record<string, string>;
+    const fileColumns = Object.fromEntries(TABLES.map((table) => [
+      table, readParquet(tablePath(dir, table)).schema.map((e) => [e.name, athenaType[e.type]]),
+    ]));
+    expect(defaultGlueColumns()).toEqual(fileColumns);
   });
 });
 
