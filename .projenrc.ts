@@ -8,6 +8,9 @@ const processorDeps = [
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
   '@aws-sdk/lib-storage@^3.1175.0',
+  // Parquet output (processor/src/transforms/walkthrough/parquet/): Snappy-compressed pages,
+  // native (napi-rs; the binary per platform ships in npm packages, no install script).
+  'snappy@^7.4.3',
 ];
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -35,6 +38,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['yaml@^2.9.1'],
   devDeps: [
     ...processorDeps,
+    // Reads the processor's Parquet files back in the tests (pure JavaScript, ESM: the tests run it in a child process).
+    'hyparquet@^1.31.5',
     // The references that the processor's own CSV scanner and writer are tested against (test/processor/transforms/walkthrough/csv.test.ts).
     'csv-parse@^7.0.3',
     'csv-stringify@^6.9.0',

@@ -4,6 +4,11 @@
  *
  *   npm run bench [-- --rows 50000,2000000,10000000] [--pandas-max-rows 2000000] [--skip-pandas]
  *                    [--seed 42] [--verify-max-rows 50000] [--distinct-rows 1000000] [--dir .bench]
+ *                    [--formats csv,parquet,both]
+ *
+ * --formats: the output formats our processor runs with on each input (its --output-format, SPEC
+ * §15); pandas runs and outputs are compared only with csv (the first listed), and each other
+ * format's wall time is also given relative to the csv run's on the same input.
  *
  * Each program runs under `/usr/bin/time -v` (wall time, maximum resident set size). Prints a
  * markdown table with the 1-minute load average before each run (the machine is shared: read
@@ -31,6 +36,7 @@ import { DepartmentMode, MOCK_DATA_VERSION, generateMockCsv } from './generate-m
 import { PYTHON, REPO_ROOT, SEED_SCRIPT } from './paths';
 import { NODE_FLAGS } from '../src/runtime/config';
 import { defaultThreadCount } from '../src/transforms/walkthrough/parallel/threads';
+import { OUTPUT_FORMATS, OutputFormat } from '../src/transforms/walkthrough/parquet/layout';
 
 export const TIME = '/usr/bin/time';
 export const PROCESSOR_CLI = join(REPO_ROOT, 'processor', 'lib', 'src', 'runtime', 'cli.js');
@@ -89,10 +95,15 @@ interface BenchOptions {
   /** Rows of the high-cardinality case (0: none). */
   readonly distinctRows: number;
   readonly dir: string;
+  readonly formats: OutputFormat[];
 }
 
 interface BenchRow {
   readonly rows: number;
+  /** Our processor's --output-format. */
+  readonly format: OutputFormat;
+  /** The csv run's wall time on the same input (for the ratio), when there is one. */
+  readonly csvWallSeconds?: number;
   /** What the departments are: the seed's six, or distinct on every row. */
   readonly departments: DepartmentMode;
   readonly inputBytes: number;
@@ -129,17 +140,18 @@ function failed(who: string, m: Measurement): string | undefined {
 /** The markdown table SPEC §7 asks for, with the load beside each figure. */
 export function formatTable(rows: BenchRow[]): string {
   const out = [
-    '| rows | input MB | pandas wall s | pandas peak RSS MB | ours wall s | ours CPU s (user + sys) | ours peak RSS MB | wall ratio (ours/pandas) '
-      + '| RSS ratio | load 1m (pandas / ours) | outputs agree |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| rows | format | input MB | pandas wall s | pandas peak RSS MB | ours wall s | ours CPU s (user + sys) | ours peak RSS MB | wall ratio (ours/pandas) '
+      + '| RSS ratio | wall × csv | load 1m (pandas / ours) | outputs agree |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     const p = r.pandas;
     const label = r.departments === 'seed' ? r.rows.toLocaleString('en-US') : `${r.rows.toLocaleString('en-US')}, all departments distinct`;
-    out.push(`| ${label} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
+    const csvRatio = r.csvWallSeconds === undefined || r.format === 'csv' ? '–' : (r.ours.wallSeconds / r.csvWallSeconds).toFixed(2);
+    out.push(`| ${label} | ${r.format} | ${mb(r.inputBytes)} | ${p ? seconds(p) : '–'} | ${p ? mb(p.maxRssBytes) : '–'} | `
       + `${seconds(r.ours)} | ${(r.ours.userSeconds + r.ours.systemSeconds).toFixed(2)} | ${mb(r.ours.maxRssBytes)} | `
       + `${p ? (r.ours.wallSeconds / p.wallSeconds).toFixed(3) : '–'} | `
-      + `${p ? (r.ours.maxRssBytes / p.maxRssBytes).toFixed(3) : '–'} | ${p ? p.loadBefore.toFixed(2) : '–'} / ${r.ours.loadBefore.toFixed(2)} | `
+      + `${p ? (r.ours.maxRssBytes / p.maxRssBytes).toFixed(3) : '–'} | ${csvRatio} | ${p ? p.loadBefore.toFixed(2) : '–'} / ${r.ours.loadBefore.toFixed(2)} | `
       + `${r.agree === undefined ? 'not checked' : r.agree ? 'yes' : 'NO'} |`);
   }
   return out.join('\n');
@@ -160,7 +172,20 @@ export function formatGrowth(rows: BenchRow[]): string[] {
   return lines;
 }
 
-async function benchOne(dir: string, rows: number, options: BenchOptions, departments: DepartmentMode = 'seed'): Promise<BenchRow> {
+/** Our processor (and pandas, with format csv) on one input, in each of options.formats. */
+async function benchInput(dir: string, rows: number, options: BenchOptions, departments: DepartmentMode = 'seed'): Promise<BenchRow[]> {
+  const results: BenchRow[] = [];
+  let csvWallSeconds: number | undefined;
+  for (const format of options.formats) {
+    if (options.formats.length > 1) console.error(`  --output-format ${format}:`);
+    const row = await benchOne(dir, rows, { ...options, skipPandas: options.skipPandas || format !== 'csv' }, departments, format);
+    if (format === 'csv') csvWallSeconds = row.ours.wallSeconds;
+    results.push({ ...row, csvWallSeconds });
+  }
+  return results;
+}
+
+async function benchOne(dir: string, rows: number, options: BenchOptions, departments: DepartmentMode, format: OutputFormat): Promise<BenchRow> {
   const input = await inputFor(dir, rows, options.seed, departments);
   const runId = departments === 'seed' ? `bench-${rows}` : `bench-${rows}-${departments}`;
   // The high-cardinality case is always checked: its point is department_statistics, a row per input row.
@@ -180,8 +205,9 @@ async function benchOne(dir: string, rows: number, options: BenchOptions, depart
   }
   console.error(`  our processor on ${rows} rows…`);
   const scratch = join(dir, 'scratch');
-  const ours = await measure(process.execPath, [...NODE_FLAGS, PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId, '--scratch-dir', scratch],
-    join(dir, `time-ours-${runId}.txt`));
+  const ours = await measure(process.execPath,
+    [...NODE_FLAGS, PROCESSOR_CLI, '--input', input, '--output', oursDir, '--run-id', runId, '--scratch-dir', scratch, '--output-format', format],
+    join(dir, `time-ours-${runId}-${format}.txt`));
   const why = failed('ours', ours);
   if (why) problems.push(why);
 
@@ -196,7 +222,8 @@ async function benchOne(dir: string, rows: number, options: BenchOptions, depart
     rmSync(pandasDir, { recursive: true, force: true });
   }
   for (const p of problems) console.error(`  ! ${p}`);
-  return { rows, departments, inputBytes: statSync(input).size, pandas, ours, agree: problems.length > 0 ? false : agree };
+  if (format !== 'csv') rmSync(oursDir, { recursive: true, force: true });
+  return { rows, format, departments, inputBytes: statSync(input).size, pandas, ours, agree: problems.length > 0 ? false : agree };
 }
 
 function parseCli(argv: string[]): BenchOptions {
@@ -210,8 +237,14 @@ function parseCli(argv: string[]): BenchOptions {
       'verify-max-rows': { type: 'string', default: '50000' },
       'distinct-rows': { type: 'string', default: '1000000' },
       'dir': { type: 'string', default: join(REPO_ROOT, '.bench') },
+      'formats': { type: 'string', default: 'csv,parquet,both' },
     },
   });
+  const formats = values.formats.split(',') as OutputFormat[];
+  const unknown = formats.filter((f) => !OUTPUT_FORMATS.includes(f));
+  if (unknown.length > 0 || formats.length === 0) throw new Error(`--formats takes ${OUTPUT_FORMATS.join(', ')} separated by commas, got ${values.formats}`);
+  // csv first: the other formats' wall times are given relative to it.
+  formats.sort((a, b) => OUTPUT_FORMATS.indexOf(a) - OUTPUT_FORMATS.indexOf(b));
   const rows = values.rows.split(',').map((r) => Number(r.replace(/_/g, '')));
   if (rows.some((r) => !Number.isSafeInteger(r) || r <= 0)) throw new Error(`--rows must be positive integers, got ${values.rows}`);
   const distinctRows = Number(values['distinct-rows'].replace(/_/g, ''));
@@ -224,6 +257,7 @@ function parseCli(argv: string[]): BenchOptions {
     verifyMaxRows: Number(values['verify-max-rows']),
     distinctRows,
     dir: resolve(values.dir),
+    formats,
   };
 }
 
@@ -253,12 +287,12 @@ export async function main(argv: string[]): Promise<number> {
   const results: BenchRow[] = [];
   for (const rows of options.rows) {
     console.error(`${rows.toLocaleString('en-US')} rows (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
-    results.push(await benchOne(dir, rows, options));
+    results.push(...await benchInput(dir, rows, options));
   }
-  const growth = formatGrowth(results);
+  const growth = formatGrowth(results.filter((r) => r.format === options.formats[0]));
   if (options.distinctRows > 0) {
     console.error(`${options.distinctRows.toLocaleString('en-US')} rows, all departments distinct (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
-    results.push(await benchOne(dir, options.distinctRows, options, 'distinct'));
+    results.push(...await benchInput(dir, options.distinctRows, options, 'distinct'));
   }
   console.log('');
   console.log(formatTable(results));

@@ -27,7 +27,10 @@
  * --seed N, --malformed N (rows that go to rejected_rows), --keep (leave the servers up until
  * Ctrl-C), --template PATH (default cdk.out/EksClusterStack.template.json), --transform SCRIPT (a
  * Python script run as a command transform, e.g. examples/transforms/preprocess.py: the same flow
- * with the user's program; it needs python3 with pandas and says what to install when they are missing).
+ * with the user's program; it needs python3 with pandas and says what to install when they are missing),
+ * --output-format parquet|both (the run's OUTPUT_FORMAT, SPEC §15: the demo then prints the Parquet
+ * tables' folders and, when python3 can import duckdb or pyarrow, a three-line query over them; the
+ * demo itself needs only Node).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -70,6 +73,8 @@ interface DemoOptions {
   readonly template: string;
   /** --transform <script>: a Python program run as a command transform (SPEC §14) instead of the built-in one. */
   readonly transform?: string;
+  /** The run's OUTPUT_FORMAT instead of the workload's. */
+  readonly outputFormat?: 'parquet' | 'both';
 }
 
 function parseArgs(argv: readonly string[]): DemoOptions {
@@ -99,12 +104,16 @@ function parseArgs(argv: readonly string[]): DemoOptions {
       options.transform = resolve(value());
     } else if (arg === '--keep') {
       options.keep = true;
+    } else if (arg === '--output-format') {
+      const format = value();
+      if (format !== 'parquet' && format !== 'both') throw new Error(`--output-format takes parquet or both (got '${format}'); without it the workload's format`);
+      options.outputFormat = format;
     } else if (arg === '--trigger') {
       const trigger = value();
       if (trigger !== 'upload') throw new Error(`--trigger takes 'upload' (got '${trigger}'); without it the workload runs once`);
       options.trigger = trigger;
     } else {
-      throw new Error(`unknown option ${arg} (options: --trigger upload, --transform SCRIPT, --rows N, --seed N, --malformed N, --keep, --template PATH)`);
+      throw new Error(`unknown option ${arg} (options: --trigger upload, --transform SCRIPT, --rows N, --seed N, --malformed N, --keep, --template PATH, --output-format parquet|both)`);
     }
   }
   return options;
@@ -192,7 +201,8 @@ async function keepServersUp(keep: boolean, s3Endpoint: string): Promise<void> {
 async function runOnce(options: DemoOptions, template: StackTemplate, started: number): Promise<number> {
   step(`Reading the workload from ${options.template.replace(REPO_ROOT + '/', '')}`);
   const workload = findWorkload(template, LOCAL);
-  const jobEnv = singleRunEnvironment(workload);
+  const jobEnv: Record<string, string> = singleRunEnvironment(workload);
+  if (options.outputFormat) jobEnv.OUTPUT_FORMAT = options.outputFormat;
   printEnvironment(workload, jobEnv);
   if (workload.kind === 'ScaledJob') {
     console.log(`The workload is a KEDA ScaledJob (one Job per upload). This run starts its container once on ${jobEnv.INPUT_KEY}, `
@@ -249,6 +259,8 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
       step('Lineage: the exact input the run read (the manifest\'s source)');
       console.log(JSON.stringify(await lineageOf(s3, outputBucket, manifestKey), null, 2));
     }
+    const tableKeys = objects.filter((o) => o.key.startsWith(`${outputPrefix}tables/`) && o.key.endsWith('.parquet')).map((o) => o.key);
+    if (tableKeys.length > 0) await showTables(s3, outputBucket, outputPrefix, tableKeys, scratch);
     console.log(`\nPod Identity stand-in served credentials ${agent.served} time(s), refused ${agent.refused}.`);
     console.log(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     await keepServersUp(options.keep, s3Server.endpoint);
@@ -258,6 +270,62 @@ async function runOnce(options: DemoOptions, template: StackTemplate, started: n
     await agent.close();
     await s3Server.close();
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet tables (--output-format parquet|both)
+// ---------------------------------------------------------------------------------------------
+
+/** The three-line query the demo runs over transformed_data (in Athena, FROM names the Glue table instead). */
+function tablesQuery(tablesDir: string): string {
+  return [
+    'SELECT run_date, department, count(*) AS employees, round(avg(salary), 2) AS average_salary',
+    `FROM read_parquet('${tablesDir}/transformed_data/*/*.parquet', hive_partitioning = true)`,
+    'GROUP BY run_date, department ORDER BY run_date, department',
+  ].join('\n');
+}
+
+/** Which of the two readers python3 can import (neither when there is no python3). */
+function pythonReaders(): { duckdb: boolean; pyarrow: boolean } {
+  const can = (module: string): boolean => spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  return { duckdb: can('duckdb'), pyarrow: can('pyarrow') };
+}
+
+/**
+ * Prints the tables' folders (Hive-style: tables/<name>/run_date=<date>/), copies the files to
+ * the scratch directory and queries them with DuckDB or pyarrow when python3 has one.
+ */
+async function showTables(s3: S3Client, bucket: string, prefix: string, keys: readonly string[], scratch: string): Promise<void> {
+  step(`Parquet tables in s3://${bucket}/${prefix}tables/`);
+  for (const folder of [...new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/') + 1)))]) console.log(`  ${folder}`);
+  const tablesDir = join(scratch, 'tables');
+  for (const key of keys) {
+    const path = join(tablesDir, key.slice(`${prefix}tables/`.length));
+    mkdirSync(dirname(path), { recursive: true });
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    writeFileSync(path, await object.Body!.transformToByteArray());
+  }
+  const query = tablesQuery(tablesDir);
+  const readers = pythonReaders();
+  if (readers.duckdb) {
+    step('A query over the tables (DuckDB, copied from the embedded S3 to the scratch directory)');
+    console.log(query);
+    const result = spawnSync('python3', ['-c', 'import duckdb, sys; duckdb.sql(sys.argv[1]).show()', query], { encoding: 'utf8' });
+    process.stdout.write(result.stdout || result.stderr);
+  } else if (readers.pyarrow) {
+    step('A query over the tables (pyarrow, copied from the embedded S3 to the scratch directory)');
+    const script = [
+      'import sys, pyarrow.dataset as ds',
+      'table = ds.dataset(sys.argv[1], format="parquet", partitioning="hive").to_table()',
+      'print(table.group_by(["run_date", "department"]).aggregate([("id", "count"), ("salary", "mean")]).sort_by([("run_date", "ascending"), ("department", "ascending")]))',
+    ].join('\n');
+    console.log(`rows per run_date and department, mean salary, of ${tablesDir}/transformed_data`);
+    const result = spawnSync('python3', ['-c', script, join(tablesDir, 'transformed_data')], { encoding: 'utf8' });
+    process.stdout.write(result.stdout || result.stderr);
+  } else {
+    console.log('To query them, install DuckDB (pip install duckdb) or pyarrow (pip install pyarrow); with DuckDB:');
+    console.log(query);
   }
 }
 

@@ -102,6 +102,7 @@ async function runJob(
       scratchVolumeBytes: config.scratchVolumeBytes,
       threads: config.threads,
       naValues: config.naValues,
+      outputFormat: config.outputFormat,
       log,
       signal: options.signal,
       env,

@@ -2,14 +2,14 @@
  * Command line and environment.
  *
  *   --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/> [--run-id ID] [--scratch-dir DIR]
- *   [--na-values default|empty] [--threads N]
+ *   [--na-values default|empty] [--threads N] [--output-format csv|parquet|both]
  *   --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]   (queue mode)
  *
  * Without --input/--output the image's environment is used, as in the walkthrough:
  * INPUT_BUCKET + INPUT_KEY (default data/mock_data.csv), OUTPUT_BUCKET + OUTPUT_PREFIX (default
  * output/). QUEUE_URL (or --queue-url) selects queue mode, where INPUT_PREFIX and INPUT_BUCKET say
  * which objects are this workload's input and INPUT_KEY is not used. RUN_ID, SCRATCH_DIR,
- * NA_VALUES (default|empty), THREADS, LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json),
+ * NA_VALUES (default|empty), OUTPUT_FORMAT (csv|parquet|both), THREADS, LOG_LEVEL (debug|info|warn|error), LOG_FORMAT (text|json),
  * SCRATCH_VOLUME_SIZE (the scratch volume's size limit as a Kubernetes quantity, e.g. 10Gi), RECEIVE_WAIT_SECONDS and VISIBILITY_TIMEOUT_SECONDS are read from the environment; flags win
  * over variables.
  */
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { BadInputError } from './errors';
 import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './log';
 import { NA_VALUES_MODES, NaValuesMode } from './transform';
+import { OUTPUT_FORMATS, OutputFormat } from '../transforms/walkthrough/parquet/layout';
 
 export const DEFAULT_INPUT_KEY = 'data/mock_data.csv';
 export const DEFAULT_OUTPUT_PREFIX = 'output/';
@@ -27,17 +28,21 @@ export const DEFAULT_RECEIVE_WAIT_SECONDS = 5;
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
 
 export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
-         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N] [-- <program> [args...]]
+         [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N] [--output-format csv|parquet|both]
+         [-- <program> [args...]]
        cdk-mlops-eks-preprocess --queue-url <url> --output <dir|s3://bucket/prefix/> [--input-prefix PREFIX]
          [--wait-seconds N] [--visibility-timeout N] [--scratch-dir DIR] [--na-values default|empty] [--threads N]
-         [-- <program> [args...]]
+         [--output-format csv|parquet|both] [-- <program> [args...]]
 With '-- <program> [args...]' (or TRANSFORM=command and TRANSFORM_COMMAND, a JSON array) the program
 is the transform (SPEC §14: MLOPS_INPUT_FILE, MLOPS_OUTPUT_DIR, ...); TRANSFORM_HANDOFF_DIR hands
 it to the launcher of another container; TRANSFORM_KILL_GRACE_SECONDS (default 10).
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
 RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
-Also RUN_ID, SCRATCH_DIR, SCRATCH_VOLUME_SIZE, NA_VALUES, THREADS, LOG_LEVEL, LOG_FORMAT.
+Also RUN_ID, SCRATCH_DIR, SCRATCH_VOLUME_SIZE, NA_VALUES, OUTPUT_FORMAT, THREADS, LOG_LEVEL, LOG_FORMAT.
+--output-format/OUTPUT_FORMAT: 'csv' (default) the walkthrough's CSV files; 'parquet' cleaned_data,
+transformed_data and department_statistics as Parquet tables under tables/<name>/run_date=<date>/
+instead; 'both'.
 --na-values: 'default' treats an empty cell and pandas' tokens (NA, null, NaN, None, N/A, ...) as
 missing values; 'empty' only an empty cell.
 --threads/THREADS: worker threads (1 = none, all on the main thread); default the CPUs the
@@ -95,6 +100,8 @@ export interface CliConfig {
   /** SCRATCH_VOLUME_SIZE in bytes: the scratch volume's limit where statfs cannot see it (an emptyDir's sizeLimit). */
   readonly scratchVolumeBytes?: number;
   readonly naValues: NaValuesMode;
+  /** Which formats the tables are written in (SPEC §15). */
+  readonly outputFormat: OutputFormat;
   /** Undefined: as many as the container's CPUs. */
   readonly threads?: number;
   readonly logLevel: LogLevel;
@@ -166,6 +173,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig 
         'run-id': { type: 'string' },
         'scratch-dir': { type: 'string' },
         'na-values': { type: 'string' },
+        'output-format': { type: 'string' },
         'threads': { type: 'string' },
         'queue-url': { type: 'string' },
         'input-prefix': { type: 'string' },
@@ -184,7 +192,10 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig 
   const naValues = values['na-values'] !== undefined
     ? oneOf('--na-values', values['na-values'], NA_VALUES_MODES, 'default')
     : oneOf('NA_VALUES', env.NA_VALUES, NA_VALUES_MODES, 'default');
-  if (values.help) return { help: true, input: '', output: '', naValues, logLevel, logFormat };
+  const outputFormat = values['output-format'] !== undefined
+    ? oneOf('--output-format', values['output-format'], OUTPUT_FORMATS, 'csv')
+    : oneOf('OUTPUT_FORMAT', env.OUTPUT_FORMAT, OUTPUT_FORMATS, 'csv');
+  if (values.help) return { help: true, input: '', output: '', naValues, outputFormat, logLevel, logFormat };
 
   const common = {
     help: false,
@@ -192,6 +203,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig 
     scratchDir: values['scratch-dir'] ?? (env.SCRATCH_DIR || undefined),
     scratchVolumeBytes: parseByteQuantity('SCRATCH_VOLUME_SIZE', env.SCRATCH_VOLUME_SIZE),
     naValues,
+    outputFormat,
     threads: parseThreads(values.threads !== undefined ? '--threads' : 'THREADS', values.threads ?? env.THREADS),
     logLevel,
     logFormat,

@@ -1,11 +1,12 @@
 /**
  * Where outputs go. Files are first written to a staging place and become visible only when all of
  * them succeeded, then the manifest is written last:
- * - a local directory: hidden `.<name>.partial` files renamed into place (a rerun never leaves a
- *   half-written file behind an existing manifest);
+ * - a local directory: hidden `.<name>.partial` files (in the folder of the file's name, which may
+ *   have folders: tables/<name>/run_date=<date>/<runId>.parquet) renamed into place (a rerun never
+ *   leaves a half-written file behind an existing manifest, nor under a final name);
  * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -22,6 +23,7 @@ export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
  */
 export const STREAM_HIGH_WATER_MARK = 2 * 1024 * 1024;
 export const JSON_CONTENT_TYPE = 'application/json';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** The manifest of a run, written last: `manifest_<runId>.json`. */
 export function manifestFileName(runId: string): string {
@@ -124,7 +126,9 @@ export class LocalOutputTarget implements OutputTarget {
 
   private stagingPath(fileName: string): string {
     this.staged.add(fileName);
-    return this.partialPath(fileName);
+    const path = this.partialPath(fileName);
+    if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
+    return path;
   }
 
   /** `.<name>.partial` beside the file's place (in its sub-folder, if it has one). */
@@ -155,6 +159,7 @@ export class S3OutputTarget implements OutputTarget {
   }
 
   createStream(fileName: string): Writable {
+    if (fileName.includes('/')) mkdirSync(dirname(join(this.stagingDir, fileName)), { recursive: true });
     return createWriteStream(join(this.stagingDir, fileName), { highWaterMark: STREAM_HIGH_WATER_MARK });
   }
 

@@ -60,6 +60,7 @@ import {
 import { ScratchSpaceError } from './scratch-space';
 import type { NaValuesMode, Transform } from './transform';
 import { walkthroughFileNames } from '../transforms/walkthrough/names';
+import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
 
 export interface QueueJobOptions extends QueueConfig {
   /** A local directory or `s3://bucket/prefix/`; each object gets a folder under it. */
@@ -73,6 +74,8 @@ export interface QueueJobOptions extends QueueConfig {
   readonly threads?: number;
   /** Which cells are missing values (see PipelineOptions.naValues). @default 'default' */
   readonly naValues?: NaValuesMode;
+  /** Which formats the tables are written in (see PipelineOptions.outputFormat); Parquet tables go to `output`'s root, one folder per table for all objects. @default 'csv' */
+  readonly outputFormat?: OutputFormat;
   readonly log?: Logger;
   /** Aborting stops the run and releases the message. */
   readonly signal?: AbortSignal;
@@ -262,6 +265,8 @@ async function processObject(
       scratchVolumeBytes: options.scratchVolumeBytes,
       threads: options.threads,
       naValues: options.naValues,
+      outputFormat: options.outputFormat,
+      tablesOutput: options.output,
       log,
       signal: options.signal,
       s3Client: s3(),

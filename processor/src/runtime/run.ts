@@ -22,8 +22,9 @@ import { Logger, silentLogger } from './log';
 import type { InputCounts } from './metrics';
 import { LocalOutputTarget, OutputTarget, S3OutputTarget, manifestFileName } from './outputs';
 import { checkScratchSpace } from './scratch-space';
-import type { NaValuesMode, Transform, TransformDescription, TransformInput } from './transform';
+import type { NaValuesMode, OutputFile, Transform, TransformDescription, TransformInput } from './transform';
 import { WalkthroughTransform } from '../transforms/walkthrough';
+import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
 export interface PipelineOptions {
   /** A local CSV path or `s3://bucket/key`. */
   readonly input: string;
@@ -53,6 +54,14 @@ export interface PipelineOptions {
    * the container may use (its cgroup CPU limit), else os.availableParallelism().
    */
   readonly threads?: number;
+  /** Which formats the tables are written in (TransformOptions.outputFormat). @default 'csv' */
+  readonly outputFormat?: OutputFormat;
+  /**
+   * Where the `tables/` folder of Parquet tables goes (a local directory or `s3://bucket/prefix/`);
+   * default `output`. Queue mode gives each object an output folder but keeps one folder per table
+   * for all runs, at its output's root.
+   */
+  readonly tablesOutput?: string;
   /** What is made of the input; default the walkthrough (WalkthroughTransform). */
   readonly transform?: Transform;
   /**
@@ -75,6 +84,8 @@ export interface PipelineOptions {
 
 export interface ManifestOutput {
   readonly name: string;
+  /** `parquet` for a Parquet table's file; absent for the other files (CSV, JSON). */
+  readonly format?: 'parquet';
   readonly key: string;
   readonly bytes: number;
   readonly rows?: number;
@@ -140,6 +151,13 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
   const target: OutputTarget = output.kind === 'local'
     ? new LocalOutputTarget(output.dir, log)
     : new S3OutputTarget(s3(), output, join(scratch, 'outputs'), log, signal);
+  const tablesLocation = options.tablesOutput === undefined ? undefined : parseOutputLocation(options.tablesOutput);
+  const tablesTarget: OutputTarget = tablesLocation === undefined || options.tablesOutput === options.output
+    ? target
+    : tablesLocation.kind === 'local'
+      ? new LocalOutputTarget(tablesLocation.dir, log)
+      : new S3OutputTarget(s3(), tablesLocation, join(scratch, 'tables'), log, signal);
+  const targetOf = (file: OutputFile): OutputTarget => (file.format === 'parquet' ? tablesTarget : target);
 
   let source: OpenedInput | undefined;
   try {
@@ -147,6 +165,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
     source = await openInput(input, options.inputVersion, s3, log, signal);
     await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
     await target.prepare();
+    if (tablesTarget !== target) await tablesTarget.prepare();
     const timestamp = timeOfRunId(runId) ?? isoSeconds(source.input.lastModified);
     const { counts, files, description } = await transform.run({
       input: source.input,
@@ -156,10 +175,13 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       scratchDir: scratch,
       signal,
       log,
-      options: { naValues: options.naValues ?? 'default', threads: options.threads },
+      options: { naValues: options.naValues ?? 'default', threads: options.threads, outputFormat: options.outputFormat },
+      tablesOutput: tablesTarget,
     });
     signal?.throwIfAborted();
-    await target.publish(files);
+    // Parquet tables last but the manifest: a table folder never shows a run whose other outputs are missing.
+    await target.publish(files.filter((f) => f.format !== 'parquet'));
+    await tablesTarget.publish(files.filter((f) => f.format === 'parquet'));
 
     const manifest: Manifest = {
       run_id: runId,
@@ -171,7 +193,8 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       rejected_rows: counts.rejectedRows,
       outputs: files.map((f) => ({
         name: f.name,
-        key: target.keyOf(f.fileName),
+        ...(f.format === undefined ? {} : { format: f.format }),
+        key: targetOf(f).keyOf(f.fileName),
         bytes: f.bytes,
         ...(f.rows === undefined ? {} : { rows: f.rows }),
         ...(f.sha256 === undefined ? {} : { sha256: f.sha256 }),
@@ -198,12 +221,13 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       runId,
       manifest,
       manifestLocation: target.locationOf(manifestName),
-      locations: Object.fromEntries(files.map((f) => [f.name, target.locationOf(f.fileName)])),
+      locations: Object.fromEntries(files.map((f) => [f.format === undefined ? f.name : `${f.name}.${f.format}`, targetOf(f).locationOf(f.fileName)])),
       finishedElsewhere: !written,
       counts: { inputRows: counts.inputRows, rejectedRows: counts.rejectedRows, duplicateRows: counts.duplicateRows, inputBytes: source.input.size },
     };
   } catch (error) {
     await target.discard().catch(() => undefined);
+    if (tablesTarget !== target) await tablesTarget.discard().catch(() => undefined);
     // Whatever failed while the run was being stopped, the outcome is that it was stopped.
     if (signal?.aborted) throw new RunAbortedError();
     throw error;

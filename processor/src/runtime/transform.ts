@@ -11,6 +11,7 @@
 import type { Writable } from 'node:stream';
 import type { ByteSource } from './io/source';
 import type { Logger } from './log';
+import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
 
 /** `default`: an empty cell and pandas' default missing tokens; `empty`: only an empty cell (SPEC §5). */
 export const NA_VALUES_MODES = ['default', 'empty'] as const;
@@ -50,6 +51,8 @@ export interface TransformOptions {
   readonly naValues: NaValuesMode;
   /** Threads to use; undefined: the CPUs the container may use. */
   readonly threads?: number;
+  /** Which formats the tables are written in (csv, parquet, both; SPEC §15); undefined: csv. */
+  readonly outputFormat?: OutputFormat;
 }
 
 export interface TransformRequest {
@@ -68,6 +71,11 @@ export interface TransformRequest {
   readonly signal?: AbortSignal;
   readonly log: Logger;
   readonly options: TransformOptions;
+  /**
+   * Where Parquet tables (`tables/<name>/run_date=<date>/<runId>.parquet`) are written: the
+   * output's root, which in queue mode is not the object's folder that `output` writes to.
+   */
+  readonly tablesOutput: TransformOutput;
 }
 
 /** A file the transform wrote through {@link TransformOutput}, as the manifest lists it. */
@@ -80,6 +88,11 @@ export interface OutputFile {
   /** Data rows, for a table. */
   readonly rows?: number;
   readonly contentType: string;
+  /**
+   * `parquet`: a Parquet table written through {@link TransformRequest.tablesOutput}; the runtime
+   * publishes these after the other files and lists them in the manifest with this format.
+   */
+  readonly format?: 'parquet';
   /**
    * A file the transform already wrote outside {@link TransformOutput} (the command transform's
    * output directory): published from this path. `fileName` may then hold sub-folders (`a/b.csv`).

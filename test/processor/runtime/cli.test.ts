@@ -146,6 +146,8 @@ describe('exit code 2: bad input, named in the message, and no manifest', () => 
     ['an invalid SCRATCH_VOLUME_SIZE', ['--input', 'x', '--output', 'y'], { SCRATCH_VOLUME_SIZE: '10GB' }, /SCRATCH_VOLUME_SIZE must be a Kubernetes quantity of bytes/],
     ['an invalid --na-values', ['--input', 'x', '--output', 'y', '--na-values', 'none'], {}, /--na-values must be one of default, empty \(got 'none'\)/],
     ['an invalid NA_VALUES', ['--input', 'x', '--output', 'y'], { NA_VALUES: 'pandas' }, /NA_VALUES must be one of default, empty/],
+    ['an invalid --output-format', ['--input', 'x', '--output', 'y', '--output-format', 'orc'], {}, /--output-format must be one of csv, parquet, both \(got 'orc'\)/],
+    ['an invalid OUTPUT_FORMAT', ['--input', 'x', '--output', 'y'], { OUTPUT_FORMAT: 'json' }, /OUTPUT_FORMAT must be one of csv, parquet, both/],
     ['an S3 input without a key', ['--input', 's3://bucket/', '--output', 'y'], {}, /names no object key/],
     ['--queue-url with --input', ['--queue-url', 'http://q', '--input', 'x', '--output', 'y'], {}, /--input and --queue-url exclude each other/],
     ['queue mode without an output', [], { QUEUE_URL: 'http://q' }, /no output: pass --output or set OUTPUT_BUCKET/],
@@ -183,6 +185,22 @@ describe('missing values: --na-values / NA_VALUES', () => {
     expect(await nameWritten([], { NA_VALUES: 'empty' })).toBe('NA');
     expect(await nameWritten(['--na-values', 'empty'], {})).toBe('NA');
     expect(await nameWritten(['--na-values', 'default'], { NA_VALUES: 'empty' })).toBe('');
+  });
+});
+
+describe('output formats: --output-format / OUTPUT_FORMAT', () => {
+  async function written(args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+    const out = temp.make();
+    const run = await runCli(['--input', inputFile(GOOD_ROWS), '--output', out, '--run-id', RUN_ID, ...args], env);
+    expect(run.code).toBe(0);
+    return listDir(out).filter((f) => f === 'tables' || f.startsWith('cleaned_data'));
+  }
+
+  test('csv by default; OUTPUT_FORMAT=parquet and --output-format both write the tables; the flag wins over the variable', async () => {
+    expect(await written([], {})).toEqual([`cleaned_data_${RUN_ID}.csv`]);
+    expect(await written([], { OUTPUT_FORMAT: 'parquet' })).toEqual(['tables']);
+    expect(await written(['--output-format', 'both'], {})).toEqual([`cleaned_data_${RUN_ID}.csv`, 'tables']);
+    expect(await written(['--output-format', 'csv'], { OUTPUT_FORMAT: 'parquet' })).toEqual([`cleaned_data_${RUN_ID}.csv`]);
   });
 });
 

@@ -184,6 +184,25 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  test('OUTPUT_FORMAT=parquet: each upload\'s tables go to <outputPrefix>tables/<name>/run_date=<date>/<runId>.parquet, one folder per table for all uploads', async () => {
+    const w = await workload('tables');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    await upload(`${w.prefix}it/q1.csv`, GOOD_CSV);
+    for (let job = 0; job < 2; job++) expect((await runJob(w, { OUTPUT_FORMAT: 'parquet' })).code).toBe(0);
+    const keys = await listKeys('runs/tables/');
+    const runIds = ['runs/tables/hr/', 'runs/tables/it/q1/'].map((folder) => runIdOf(keys, folder));
+    // A derived run id names the upload's event time (YYYYMMDD-HHMMSS-<hash>): its date is the run date.
+    const runDate = (id: string): string => `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}`;
+    const tables = ['cleaned_data', 'transformed_data', 'department_statistics']
+      .flatMap((t) => runIds.map((id) => `runs/tables/tables/${t}/run_date=${runDate(id)}/${id}.parquet`));
+    expect(keys.filter((k) => k.startsWith('runs/tables/tables/')).sort()).toEqual([...tables].sort());
+    const manifest = await getJson(`runs/tables/hr/manifest_${runIds[0]}.json`);
+    expect(manifest.outputs.filter((o: { format?: string }) => o.format === 'parquet').map((o: { key: string }) => o.key))
+      .toEqual(tables.filter((k) => k.endsWith(`${runIds[0]}.parquet`)));
+    expect(keys.filter((k) => k.startsWith('runs/tables/hr/')).map((k) => k.replace(/_\d{8}-\d{6}-[0-9a-f]+\.(csv|json)$/, '')))
+      .toEqual(['runs/tables/hr/manifest', 'runs/tables/hr/quality_metrics', 'runs/tables/hr/rejected_rows']);
+  });
+
   test('a redelivered message finds the finished manifest of its object version and does nothing, saying so', async () => {
     const w = await workload('redelivered');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);

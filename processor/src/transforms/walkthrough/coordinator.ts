@@ -12,6 +12,7 @@ import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
 import { DepartmentSpill } from './department-spill';
 import { writeFloat, writeUnsignedInt } from './format';
 import { RangeExecutor, rangesInFlight } from './parallel/executor';
+import type { DepartmentTableWriter, RowTablesWriter } from './parquet/tables';
 import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult, rangeValues } from './passes';
 import { ColumnLayout, DEPARTMENT_STATISTICS_COLUMNS, readHeader, resolveColumns } from './schema';
 import { HashSpill, ValueSpill } from './spill';
@@ -182,18 +183,24 @@ export interface OutputSummary {
   readonly spilledDepartmentRows: number;
 }
 
-/** Pass 2: spool → cleaned_data and transformed_data, department means, duplicate count. */
+/**
+ * Pass 2: spool → cleaned_data and transformed_data (as CSV to the sinks, as Parquet to `parquet`;
+ * either may be absent), department means, duplicate count.
+ */
 export async function writeRows(
   summary: InputSummary,
   spoolPath: string,
-  cleaned: CsvSink,
-  transformed: CsvSink,
+  cleaned: CsvSink | undefined,
+  transformed: CsvSink | undefined,
   context: PassContext,
+  parquet?: RowTablesWriter,
 ): Promise<OutputSummary> {
   const { executor, run } = context;
   const slots = executor.slots;
-  cleaned.record(summary.layout.cleanedNames);
-  transformed.record(summary.layout.transformedNames);
+  cleaned?.record(summary.layout.cleanedNames);
+  transformed?.record(summary.layout.transformedNames);
+  const parquetKinds = parquet?.kinds;
+  let totalRows = 0;
   const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
   const means: DepartmentMeans = summary.departments.overflowed
     ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes)
@@ -220,6 +227,7 @@ export async function writeRows(
             cleanedSlot,
             transformedSlot,
             factsSlot,
+            parquetKinds,
           });
           result.catch(() => undefined); // awaited in order below
           pending.push({ range, result });
@@ -228,10 +236,9 @@ export async function writeRows(
         if (head === undefined) break;
         const result = await head.result;
         context.signal?.throwIfAborted();
-        cleaned.append(slots.bytesOf(result.cleaned), () => slots.release(result.cleaned.slot));
-        transformed.append(slots.bytesOf(result.transformed), () => slots.release(result.transformed.slot));
-        cleaned.rows += result.rows;
-        transformed.rows += result.rows;
+        appendRows(cleaned, result.cleaned, result.rows, slots);
+        appendRows(transformed, result.transformed, result.rows, slots);
+        totalRows += result.rows;
         missingValues += result.missingValues;
         const facts = new RowFacts(result.facts.own ?? slots.buffers[result.facts.slot], result.rows);
         const ids = summary.departments.idsOf(head.range.thread);
@@ -240,20 +247,23 @@ export async function writeRows(
         hashes.add(facts.hashes, result.rows);
         slots.release(result.facts.slot);
         progress.add(result.rows);
-        await Promise.all([cleaned.drain(), transformed.drain(), hashes.drain(), means instanceof DepartmentSpill ? means.drain() : undefined]);
+        await Promise.all([
+          cleaned?.drain(), transformed?.drain(), hashes.drain(), means instanceof DepartmentSpill ? means.drain() : undefined,
+          result.parquet && parquet?.add(result.parquet),
+        ]);
       }
     } finally {
       await Promise.all(pending.map((p) => p.result.catch(() => undefined)));
     }
     context.tasksDone?.();
-    if (transformed.rows !== summary.validRows) {
-      throw new Error(`pass 2 wrote ${transformed.rows} rows, pass 1 spooled ${summary.validRows}`);
+    if (totalRows !== summary.validRows) {
+      throw new Error(`pass 2 wrote ${totalRows} rows, pass 1 spooled ${summary.validRows}`);
     }
     const started = Date.now();
     const duplicateRows = await hashes.countDuplicates();
     context.log.debug('Duplicates counted', { rows: hashes.count, ms: Date.now() - started });
     return {
-      totalRows: transformed.rows,
+      totalRows,
       missingValues,
       duplicateRows,
       departments: means,
@@ -266,6 +276,16 @@ export async function writeRows(
   } finally {
     await hashes.remove();
   }
+}
+
+/** Appends a range's CSV rows to `out`, if the CSV is written; the slot is released either way. */
+function appendRows(out: CsvSink | undefined, block: WriteResult['cleaned'], rows: number, slots: RangeExecutor['slots']): void {
+  if (out === undefined) {
+    slots.release(block.slot);
+    return;
+  }
+  out.append(slots.bytesOf(block), () => slots.release(block.slot));
+  out.rows += rows;
 }
 
 /** Adds a range's rows to the department means, in row order. */
@@ -296,12 +316,17 @@ function spillMeans(spill: DepartmentSpill, facts: RowFacts, result: WriteResult
 const MAX_MEAN_BYTES = 32;
 
 /**
- * department_statistics, streamed to `out` (the spilled table a few thousand departments at a
- * time), sorted by department; removes the spilled table. Returns the number of departments.
+ * department_statistics, streamed to `out` as CSV and to `parquet` (either may be absent; the
+ * spilled table a few thousand departments at a time), sorted by department; removes the spilled
+ * table. Returns the number of departments.
  */
-export async function writeDepartmentStatistics(means: DepartmentMeans, out: CsvSink): Promise<number> {
-  out.record(DEPARTMENT_STATISTICS_COLUMNS);
+export async function writeDepartmentStatistics(means: DepartmentMeans, out: CsvSink | undefined, parquet?: DepartmentTableWriter): Promise<number> {
+  out?.record(DEPARTMENT_STATISTICS_COLUMNS);
+  let rows = 0;
   const write = (key: Uint8Array, start: number, end: number, averageSalary: number, averageAge: number): void => {
+    rows++;
+    parquet?.add(key, start, end, averageSalary, averageAge);
+    if (out === undefined) return;
     out.ensure(maxEncodedLength(end - start) + 2 * MAX_MEAN_BYTES + 3);
     out.field(key, start, end);
     out.byte(CSV_COMMA);
@@ -316,11 +341,13 @@ export async function writeDepartmentStatistics(means: DepartmentMeans, out: Csv
       const key = Buffer.from(row.department, 'utf8');
       write(key, 0, key.length, row.averageSalary, row.averageAge);
     }
-    return out.rows;
+    return rows;
   }
   try {
-    await means.forEachDepartment(write, () => out.drain());
-    return out.rows;
+    await means.forEachDepartment(write, async () => {
+      await Promise.all([out?.drain(), parquet?.drain()]);
+    });
+    return rows;
   } finally {
     await means.remove();
   }

@@ -38,8 +38,10 @@ import { WalkthroughFileNames, walkthroughFileNames } from './names';
 import { DEFAULT_RANGE_BYTES, RangeExecutor, WorkerPool } from './parallel/executor';
 import { InlineExecutor } from './parallel/inline';
 import { defaultThreadCount } from './parallel/threads';
+import { OutputFormat, ParquetTable, runDateOf, tableFileName, writesCsv, writesParquet } from './parquet/layout';
+import { DepartmentTableWriter, ROW_GROUP_BYTES, RowTablesWriter } from './parquet/tables';
 import type { ByteSource } from '../../runtime/io/source';
-import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, STREAM_HIGH_WATER_MARK } from '../../runtime/outputs';
+import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, PARQUET_CONTENT_TYPE, STREAM_HIGH_WATER_MARK } from '../../runtime/outputs';
 import type { OutputFile, TransformOutput, TransformRequest, TransformResult } from '../../runtime/transform';
 
 /** What the engine runs on besides the request; tests set them, the CLI passes threads it started early. */
@@ -56,6 +58,8 @@ export interface EngineOptions {
   readonly rangeBytes?: number;
   /** Limits of the department table (default: spilled past 16,384 departments a thread); tests make them small. */
   readonly departmentLimits?: DepartmentLimits;
+  /** Compressed bytes of a Parquet row group (default 32 MiB, see parquet/tables.ts); tests make it small. */
+  readonly parquetRowGroupBytes?: number;
 }
 
 /** quality_metrics: the walkthrough's report of the run. */
@@ -103,6 +107,12 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
       departmentLimits: options.departmentLimits,
     };
     const names = walkthroughFileNames(runId);
+    const format: OutputFormat = request.options.outputFormat ?? 'csv';
+    const csv = writesCsv(format);
+    const tables = writesParquet(format) ? tableNames(runDateOf(request.processingTimestamp), runId) : undefined;
+    const parquet: ParquetOutput | undefined = tables && {
+      output: request.tablesOutput, names: tables, rowGroupBytes: options.parquetRowGroupBytes ?? ROW_GROUP_BYTES,
+    };
     const { summary, rejectedBytes } = await runPass1(input.bytes, spoolPath, output, names.rejected, context);
     log.info(`Dataset loaded: (${summary.inputRows}, ${summary.layout.inputNames.length})`);
     if (summary.rejectedRows > 0) {
@@ -110,7 +120,7 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
     }
     log.info('Filling missing values...', { ageMedian: formatFloat(summary.ageMedian), salaryMedian: formatFloat(summary.salaryMedian) });
     log.info('Extracting profile fields...');
-    const rows = await runPass2(spoolPath, summary, output, names, context);
+    const rows = await runPass2(spoolPath, summary, output, csv ? names : undefined, parquet, context);
     await (spoolRemoved ?? rm(spoolPath, { force: true }));
     const metrics: QualityMetrics = {
       total_rows: rows.totalRows,
@@ -122,8 +132,10 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
       rejected_rows: summary.rejectedRows,
     };
     const metricsJson = Buffer.from(JSON.stringify(metrics, null, 2) + '\n', 'utf8');
-    const departmentStatistics = await writeDepartments(rows.departments, output, names.departmentStatistics);
-    log.info(`Saved: ${names.departmentStatistics}`, { rows: departmentStatistics.rows });
+    const departmentStatistics = await writeDepartments(rows.departments, output, csv ? names.departmentStatistics : undefined, parquet);
+    for (const name of [csv ? names.departmentStatistics : undefined, tables?.department_statistics]) {
+      if (name !== undefined) log.info(`Saved: ${name}`, { rows: departmentStatistics.rows });
+    }
     await output.writeSmall(names.qualityMetrics, metricsJson);
     log.info(`Saved: ${names.qualityMetrics}`);
     log.info(`Saved: ${names.rejected}`, { rows: summary.rejectedRows });
@@ -135,17 +147,24 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
       rssBytes: process.memoryUsage().rss,
     });
     const files: OutputFile[] = [
-      { name: 'cleaned_data', fileName: names.cleaned, bytes: rows.cleanedBytes, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
-      { name: 'transformed_data', fileName: names.transformed, bytes: rows.transformedBytes, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
-      {
-        name: 'department_statistics',
-        fileName: names.departmentStatistics,
-        bytes: departmentStatistics.bytes,
-        rows: departmentStatistics.rows,
-        contentType: CSV_CONTENT_TYPE,
-      },
+      ...(csv ? [
+        { name: 'cleaned_data', fileName: names.cleaned, bytes: rows.csvBytes!.cleaned, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
+        { name: 'transformed_data', fileName: names.transformed, bytes: rows.csvBytes!.transformed, rows: rows.totalRows, contentType: CSV_CONTENT_TYPE },
+        {
+          name: 'department_statistics',
+          fileName: names.departmentStatistics,
+          bytes: departmentStatistics.csvBytes!,
+          rows: departmentStatistics.rows,
+          contentType: CSV_CONTENT_TYPE,
+        },
+      ] : []),
       { name: 'quality_metrics', fileName: names.qualityMetrics, bytes: metricsJson.length, contentType: JSON_CONTENT_TYPE },
       { name: 'rejected_rows', fileName: names.rejected, bytes: rejectedBytes, rows: summary.rejectedRows, contentType: CSV_CONTENT_TYPE },
+      ...(tables === undefined ? [] : [
+        parquetFile('cleaned_data', tables.cleaned_data, rows.parquetBytes!.cleaned, rows.totalRows),
+        parquetFile('transformed_data', tables.transformed_data, rows.parquetBytes!.transformed, rows.totalRows),
+        parquetFile('department_statistics', tables.department_statistics, departmentStatistics.parquetBytes!, departmentStatistics.rows),
+      ]),
     ];
     return {
       counts: { inputRows: summary.inputRows, rejectedRows: summary.rejectedRows, totalRows: rows.totalRows, duplicateRows: rows.duplicateRows },
@@ -189,38 +208,82 @@ async function runPass1(
   }
 }
 
-/** Pass 2: spool → cleaned_data and transformed_data (staged by the runtime). */
+/** The Parquet tables' file names (in the tables' output). */
+type TableNames = Readonly<Record<ParquetTable, string>>;
+
+/** Where and how the Parquet tables are written. */
+interface ParquetOutput {
+  readonly output: TransformOutput;
+  readonly names: TableNames;
+  readonly rowGroupBytes: number;
+}
+
+function tableNames(runDate: string, runId: string): TableNames {
+  return {
+    cleaned_data: tableFileName('cleaned_data', runDate, runId),
+    transformed_data: tableFileName('transformed_data', runDate, runId),
+    department_statistics: tableFileName('department_statistics', runDate, runId),
+  };
+}
+
+function parquetFile(name: ParquetTable, fileName: string, bytes: number, rows: number): OutputFile {
+  return { name, format: 'parquet', fileName, bytes, rows, contentType: PARQUET_CONTENT_TYPE };
+}
+
+/**
+ * Pass 2: spool → cleaned_data and transformed_data (staged by the runtime): as CSV when `names`
+ * is given, as Parquet when `parquet` is.
+ */
 async function runPass2(
   spoolPath: string,
   summary: InputSummary,
   output: TransformOutput,
-  names: WalkthroughFileNames,
+  names: WalkthroughFileNames | undefined,
+  parquet: ParquetOutput | undefined,
   context: PassContext,
-): Promise<OutputSummary & { cleanedBytes: number; transformedBytes: number }> {
-  const cleaned = new CsvSink(output.createStream(names.cleaned));
-  const transformed = new CsvSink(output.createStream(names.transformed));
+): Promise<OutputSummary & { csvBytes?: { cleaned: number; transformed: number }; parquetBytes?: { cleaned: number; transformed: number } }> {
+  const cleaned = names && new CsvSink(output.createStream(names.cleaned));
+  const transformed = names && new CsvSink(output.createStream(names.transformed));
+  const { cleanedNames, transformedNames } = summary.layout;
+  const tables = parquet && new RowTablesWriter(cleanedNames, transformedNames,
+    parquet.output.createStream(parquet.names.cleaned_data), parquet.output.createStream(parquet.names.transformed_data), parquet.rowGroupBytes);
   try {
-    const result = await writeRows(summary, spoolPath, cleaned, transformed, context);
-    await Promise.all([cleaned.close(), transformed.close()]);
-    context.log.info(`Saved: ${names.cleaned}`, { rows: cleaned.rows });
-    context.log.info(`Saved: ${names.transformed}`, { rows: transformed.rows });
-    return { ...result, cleanedBytes: cleaned.bytes, transformedBytes: transformed.bytes };
+    const result = await writeRows(summary, spoolPath, cleaned, transformed, context, tables);
+    await Promise.all([cleaned?.close(), transformed?.close()]);
+    const parquetFiles = await tables?.finish();
+    for (const name of [names?.cleaned, names?.transformed, parquet?.names.cleaned_data, parquet?.names.transformed_data]) {
+      if (name !== undefined) context.log.info(`Saved: ${name}`, { rows: result.totalRows });
+    }
+    return {
+      ...result,
+      csvBytes: cleaned && transformed && { cleaned: cleaned.bytes, transformed: transformed.bytes },
+      parquetBytes: parquetFiles && { cleaned: parquetFiles.cleanedBytes, transformed: parquetFiles.transformedBytes },
+    };
   } catch (error) {
-    cleaned.destroy();
-    transformed.destroy();
+    cleaned?.destroy();
+    transformed?.destroy();
+    tables?.destroy();
     throw error;
   }
 }
 
 /** department_statistics (staged by the runtime), streamed: it has a row per department, and departments may be millions. */
-async function writeDepartments(means: DepartmentMeans, output: TransformOutput, fileName: string): Promise<{ bytes: number; rows: number }> {
-  const out = new CsvSink(output.createStream(fileName));
+async function writeDepartments(
+  means: DepartmentMeans,
+  output: TransformOutput,
+  fileName: string | undefined,
+  parquet: ParquetOutput | undefined,
+): Promise<{ csvBytes?: number; parquetBytes?: number; rows: number }> {
+  const out = fileName === undefined ? undefined : new CsvSink(output.createStream(fileName));
+  const table = parquet && new DepartmentTableWriter(parquet.output.createStream(parquet.names.department_statistics), parquet.rowGroupBytes);
   try {
-    const rows = await writeDepartmentStatistics(means, out);
-    await out.close();
-    return { bytes: out.bytes, rows };
+    const rows = await writeDepartmentStatistics(means, out, table);
+    await out?.close();
+    const written = await table?.finish();
+    return { csvBytes: out?.bytes, parquetBytes: written?.bytes, rows };
   } catch (error) {
-    out.destroy();
+    out?.destroy();
+    table?.destroy();
     throw error;
   }
 }

@@ -19,6 +19,8 @@ import { hashRow, rowHash } from './dedupe';
 import { formatFloat, writeFloat, writeUnsignedInt } from './format';
 import { MissingValues } from './missing';
 import { Block, blockBytes } from './parallel/slots';
+import type { ColumnKind } from './parquet/column';
+import { CsvColumnEncoders, EncodedRange } from './parquet/csv-columns';
 import {
   AGE_GROUPS, ColumnLayout, RowCleaner, SALARY_CATEGORIES, UNKNOWN_DEPARTMENT,
   ageGroupIndex, resolveColumns, salaryCategoryIndex, wasQuoted, withPositiveZeros,
@@ -115,6 +117,8 @@ export interface WriteTask {
   readonly cleanedSlot: number;
   readonly transformedSlot: number;
   readonly factsSlot: number;
+  /** With Parquet output: transformed_data's column types; the thread also encodes the range's rows as Parquet pages. */
+  readonly parquetKinds?: readonly ColumnKind[];
 }
 
 export interface WriteResult {
@@ -127,6 +131,8 @@ export interface WriteResult {
   /** The departments of rows without a department id, in row order, as {@link RowFacts.keys} holds them. */
   readonly departmentKeys?: ArrayBuffer;
   readonly departmentKeysLength: number;
+  /** transformed_data's rows of the range as Parquet pages, one per column (with {@link WriteTask.parquetKinds}). */
+  readonly parquet?: EncodedRange;
 }
 
 export type RangeTask = PrepareTask | WriteTask;
@@ -139,6 +145,8 @@ interface RunState {
   /** Pass 2. */
   emitter?: RowEmitter;
   spoolFd?: number;
+  /** Pass 2 with Parquet output. */
+  parquet?: CsvColumnEncoders;
 }
 
 interface RangeReaderState {
@@ -184,7 +192,10 @@ export class RangeWorker {
       return { result, transfer: ownBuffers([result.input, result.spool], transfer) };
     }
     const result = this.write(task);
-    return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], result.departmentKeys ? [result.departmentKeys] : []) };
+    const transfer: ArrayBuffer[] = [];
+    if (result.departmentKeys) transfer.push(result.departmentKeys);
+    if (result.parquet) transfer.push(result.parquet.buffer);
+    return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], transfer) };
   }
 
   /** Pass 1 on one range: validate, reject, collect the medians' values, spool the valid rows. */
@@ -254,7 +265,12 @@ export class RangeWorker {
     emitter.begin(cleaned, transformed, facts);
     const records = forEachSpoolRecord(spool, task.length, (view, offset) => emitter.write(view, offset));
     if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
+    // Parquet pages from the CSV bytes just written: the same values by construction.
+    const parquet = task.parquetKinds === undefined || records === 0
+      ? undefined
+      : (state.parquet ??= new CsvColumnEncoders(task.parquetKinds)).encode(transformed.buf, 0, transformed.pos);
     return {
+      parquet,
       rows: records,
       cleaned: this.blockOf(task.cleanedSlot, cleaned),
       transformed: this.blockOf(task.transformedSlot, transformed),
