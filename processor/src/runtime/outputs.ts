@@ -1,10 +1,15 @@
 /**
  * Where outputs go. Files are first written to a staging place and become visible only when all of
  * them succeeded, then the manifest is written last:
- * - a local directory: hidden `.<name>.partial` files renamed into place (a rerun never leaves a
- *   half-written file behind an existing manifest);
- * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
+ * - a local directory: hidden `.<name>.<pid>-<random>.partial` files renamed into place (a rerun
+ *   never leaves a half-written file behind an existing manifest; two runs with the same run id,
+ *   whose default has one-second resolution, never write into one staging file);
+ * - S3: files in the scratch directory, uploaded one by one, then the manifest object. S3 has no
+ *   rename: each file is visible as soon as its upload ends, so while a run publishes (or after it
+ *   failed) a folder can hold some of its files and no manifest. Readers go through the manifest:
+ *   a file set is complete when, and only when, its manifest exists.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,6 +60,8 @@ export interface OutputTarget extends TransformOutput {
 
 export class LocalOutputTarget implements OutputTarget {
   private readonly staged = new Set<string>();
+  /** Makes this target's staging names its own: the process id and random bytes. */
+  private readonly stagingTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
   constructor(private readonly dir: string, private readonly log: Logger) {}
 
@@ -105,13 +112,17 @@ export class LocalOutputTarget implements OutputTarget {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([...this.staged].map((f) => rm(join(this.dir, `.${f}.partial`), { force: true })));
+    await Promise.all([...this.staged].map((f) => rm(this.stagingPathOf(f), { force: true })));
     this.staged.clear();
   }
 
   private stagingPath(fileName: string): string {
     this.staged.add(fileName);
-    return join(this.dir, `.${fileName}.partial`);
+    return this.stagingPathOf(fileName);
+  }
+
+  private stagingPathOf(fileName: string): string {
+    return join(this.dir, `.${fileName}.${this.stagingTag}.partial`);
   }
 }
 
