@@ -375,8 +375,11 @@ export async function startCredentialsEndpoint(options: {
 
 /** Faults the proxy injects; each applies to requests that arrive while it is set. */
 export interface FaultPlan {
-  /** Answer the next `count` requests (of `method`, if given) with this S3 error instead of forwarding them. */
-  readonly failNext?: { readonly count: number; readonly status: 500 | 503; readonly method?: string };
+  /**
+   * Answer the next `count` requests (of `method`, if given) with this S3 error instead of
+   * forwarding them: 409 ConditionalRequestConflict, 500 InternalError or 503 SlowDown.
+   */
+  readonly failNext?: { readonly count: number; readonly status: 409 | 500 | 503; readonly method?: string };
   /** For the next GET of a key ending in `keySuffix` (any key if omitted), forward `afterBytes` body bytes, then reset the connection. */
   readonly cutNextGetBody?: { readonly afterBytes: number; readonly keySuffix?: string };
   /** Answer requests for keys starting with one of these `bucket/key` prefixes with 403 AccessDenied. */
@@ -431,7 +434,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const upstreamClient = localS3Client(target);
   const requests: ProxiedRequest[] = [];
-  let failNext: { count: number; status: 500 | 503; method?: string } | undefined;
+  let failNext: { count: number; status: 409 | 500 | 503; method?: string } | undefined;
   let cutNext: { afterBytes: number; keySuffix?: string } | undefined;
   let denyPrefixes: readonly string[] = [];
   let holdParts = false;
@@ -478,8 +481,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       failNext.count--;
       record(failNext.status);
       req.resume();
-      if (failNext.status === 503) sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
-      else sendS3Error(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      if (failNext.status === 503) {sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');} else if (failNext.status === 409) {
+        sendS3Error(res, 409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.');
+      } else {sendS3Error(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');}
       return;
     }
     if (method === 'DELETE' && query.has('uploadId')) {
