@@ -429,6 +429,13 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** The S3 error code and message the proxy answers for each status it injects. */
+const INJECTED_ERRORS: Record<409 | 500 | 503, readonly [string, string]> = {
+  409: ['ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.'],
+  500: ['InternalError', 'We encountered an internal error. Please try again.'],
+  503: ['SlowDown', 'Please reduce your request rate.'],
+};
+
 /** Starts a fault-injecting proxy in front of `target` (an http://127.0.0.1:port S3 endpoint). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
@@ -481,9 +488,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       failNext.count--;
       record(failNext.status);
       req.resume();
-      if (failNext.status === 503) {sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');} else if (failNext.status === 409) {
-        sendS3Error(res, 409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.');
-      } else {sendS3Error(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');}
+      const [code, text] = INJECTED_ERRORS[failNext.status];
+      sendS3Error(res, failNext.status, code, text);
       return;
     }
     if (method === 'DELETE' && query.has('uploadId')) {
