@@ -9,7 +9,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
 import { publishManifestYaml, toYaml } from './gitops';
-import { grantReadPrefix, grantWritePrefix } from './grants';
+import { grantClaimsAndReports, grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
@@ -369,6 +369,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
+    grantClaimsAndReports(role, this.outputBucket, outputPrefix);
     this.metricDimensions = { Namespace: this.namespace, Workload: this.jobName };
     grantPutRunMetrics(role);
 

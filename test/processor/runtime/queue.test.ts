@@ -228,7 +228,7 @@ describe('queue mode: one S3 event message per Job', () => {
     await proxy.whenGetHeld();
     // The other Job finishes first while this one is reading.
     const event = JSON.parse(Messages![0].Body!).Records[0];
-    const object = { bucket: RAW, key: `${w.prefix}hr.csv`, eventName: event.eventName, eventTime: event.eventTime, eTag: event.s3.object.eTag };
+    const object = { bucket: RAW, key: `${w.prefix}hr.csv`, eventName: event.eventName, eventTime: event.eventTime, eTag: event.s3.object.eTag, sequencer: event.s3.object.sequencer };
     const runId = runIdForObject(object, new Date());
     const otherManifest = `runs/race/hr/manifest_${runId}.json`;
     await admin.send(new PutObjectCommand({ Bucket: PROCESSED, Key: otherManifest, Body: '{"written_by":"the other Job"}\n' }));
