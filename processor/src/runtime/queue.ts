@@ -45,11 +45,13 @@ import {
   ChangeMessageVisibilityCommand, DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
 import { HeldClaim, claimLocationOf, claimObjectVersion } from './claim';
-import { OutputLocation, QueueConfig, isoSeconds, parseOutputLocation, s3Uri } from './config';
+import {
+  DEFAULT_RETRY_BACKOFF_SECONDS, OutputLocation, QueueConfig, RETRY_BACKOFF_MAX_SECONDS, isoSeconds, parseOutputLocation, s3Uri,
+} from './config';
 import {
   BadInputError, EXIT_BAD_INPUT, EXIT_OK, RunAbortedError, SupersededInputError, describeError, errorFields,
 } from './errors';
-import { createS3Client, isKeyDeleted, listKeys, putSmallObject } from './io/s3';
+import { createS3Client, isKeyDeleted, isTransient, listKeys, putSmallObject } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
 import { RunOutcome, type RunRecorder } from './metrics';
@@ -208,6 +210,16 @@ async function handleMessage(
       await visibility.release();
       throw new RunAbortedError('stopped before the message was processed; it is visible again for another Job');
     }
+    if (looksTransient(error)) {
+      const delay = retryBackoffSeconds(message, options);
+      await visibility.returnAfter(delay).then(
+        () => log.error(`Leaving message ${messageId} on the queue: the failure looks transient, so it is delivered again in ${delay} s `
+          + '(the backoff doubles with every receive), and moves to the dead-letter queue after maxReceiveCount receives'),
+        (changeError) => log.error(`Leaving message ${messageId} on the queue: it is delivered again when its visibility timeout ends `
+          + `(setting a ${delay} s backoff failed: ${describeError(changeError)})`),
+      );
+      throw error;
+    }
     log.error(`Leaving message ${messageId} on the queue: it is delivered again when its visibility timeout ends, `
       + 'and moves to the dead-letter queue after maxReceiveCount receives');
     throw error;
@@ -349,6 +361,23 @@ async function processClaimedObject(
     log.error(`Bad input ${input}: ${describeError(error)}`);
     return reject(place.folder, describeError(error));
   }
+}
+
+/** Whether the failure, or one it was caused by, is one a retry may fix (S3/SQS errors, throttling, dropped connections). */
+function looksTransient(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ScratchSpaceError || e instanceof BadInputError) return false;
+    if (isTransient(e)) return true;
+  }
+  return false;
+}
+
+/** base × 2^(receiveCount − 1) seconds, at most RETRY_BACKOFF_MAX_SECONDS and the visibility timeout. */
+function retryBackoffSeconds(message: Message, options: QueueJobOptions): number {
+  const receives = Math.max(1, Number(message.Attributes?.ApproximateReceiveCount) || 1);
+  const base = options.retryBackoffSeconds ?? DEFAULT_RETRY_BACKOFF_SECONDS;
+  const backoff = Math.min(RETRY_BACKOFF_MAX_SECONDS, base * 2 ** Math.min(receives - 1, 20));
+  return Math.min(backoff, options.visibilityTimeoutSeconds);
 }
 
 /** SQS's longest visibility timeout (12 hours). */

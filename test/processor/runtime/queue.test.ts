@@ -422,6 +422,34 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(dead.Records[0].s3.object.key).toBe(`${w.prefix}hr.csv`);
   });
 
+  test('a transient failure gives the message back after a short backoff (RETRY_BACKOFF_SECONDS × 2^(receives − 1)), not after the whole visibility timeout', async () => {
+    const w = await workload('backoff', { maxReceiveCount: 5 });
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ failNext: { count: 1000, status: 503 } });
+    try {
+      // Without the backoff the message would stay hidden for the whole 600 s visibility timeout.
+      const { code, log } = await runJob(w, { AWS_MAX_ATTEMPTS: '1', VISIBILITY_TIMEOUT_SECONDS: '600', RETRY_BACKOFF_SECONDS: '2' });
+      expect(code).toBe(1);
+      expect(log).toContain('the failure looks transient, so it is delivered again in 2 s');
+    } finally {
+      proxy.setFaults({});
+    }
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({
+      QueueUrl: w.queue.url, WaitTimeSeconds: 20, MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }));
+    expect(Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+  });
+
+  test('bad configuration is not transient: an input larger than the scratch volume keeps the whole visibility timeout', async () => {
+    const w = await workload('no-backoff');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    const { code, log } = await runJob(w, { VISIBILITY_TIMEOUT_SECONDS: '600', RETRY_BACKOFF_SECONDS: '1', SCRATCH_VOLUME_SIZE: '1' });
+    expect(code).toBe(1);
+    expect(log).not.toContain('looks transient');
+    expect(log).toContain('it is delivered again when its visibility timeout ends');
+  });
+
   test('a slow run keeps its message invisible (the visibility is extended) and deletes it when done', async () => {
     const w = await workload('slow');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);
