@@ -142,7 +142,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
     source = await openInput(input, options.inputVersion, s3, log, signal);
-    await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
+    const scratchBudget = await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
     await target.prepare();
     const timestamp = timeOfRunId(runId) ?? isoSeconds(source.input.lastModified);
     const { counts, files } = await transform.run({
@@ -154,6 +154,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       signal,
       log,
       options: { naValues: options.naValues ?? 'default', threads: options.threads },
+      scratchBudget,
     });
     signal?.throwIfAborted();
     await target.publish(files);

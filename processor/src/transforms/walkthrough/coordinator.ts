@@ -20,6 +20,7 @@ import { BadInputError } from '../../runtime/errors';
 import type { ByteSource } from '../../runtime/io/source';
 import { Logger, ProgressReporter } from '../../runtime/log';
 import type { NaValuesMode } from '../../runtime/transform';
+import type { ScratchBudget } from '../../runtime/scratch-space';
 
 export interface PassContext {
   readonly executor: RangeExecutor;
@@ -36,6 +37,10 @@ export interface PassContext {
   readonly tasksDone?: () => void;
   /** Limits of the department table; tests make them small to reach the spilled table with few rows. */
   readonly departmentLimits?: DepartmentLimits;
+  /** The scratch space set aside by the runtime's preflight, which leaves out the department spill. */
+  readonly scratchBudget?: ScratchBudget;
+  /** The input's size: it bounds the department bytes the spill can hold. */
+  readonly inputBytes?: number;
 }
 
 export interface DepartmentLimits {
@@ -182,6 +187,14 @@ export interface OutputSummary {
   readonly spilledDepartmentRows: number;
 }
 
+/**
+ * Bytes the department spill can take at most: a 20-byte record head per row (department-spill.ts)
+ * and the departments' bytes, which are part of the input's.
+ */
+export function departmentSpillBytes(rows: number, inputBytes: number): number {
+  return rows * 20 + inputBytes;
+}
+
 /** Pass 2: spool → cleaned_data and transformed_data, department means, duplicate count. */
 export async function writeRows(
   summary: InputSummary,
@@ -194,6 +207,9 @@ export async function writeRows(
   const slots = executor.slots;
   cleaned.record(summary.layout.cleanedNames);
   transformed.record(summary.layout.transformedNames);
+  if (summary.departments.overflowed) {
+    await context.scratchBudget?.reserve(departmentSpillBytes(summary.validRows, context.inputBytes ?? 0), 'the department spill (too many departments to keep in memory)');
+  }
   const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
   const means: DepartmentMeans = summary.departments.overflowed
     ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes)

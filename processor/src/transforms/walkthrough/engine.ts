@@ -101,6 +101,8 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
       signal,
       tasksDone,
       departmentLimits: options.departmentLimits,
+      scratchBudget: request.scratchBudget,
+      inputBytes: input.size,
     };
     const names = walkthroughFileNames(runId);
     const { summary, rejectedBytes } = await runPass1(input.bytes, spoolPath, output, names.rejected, context);
