@@ -19,8 +19,8 @@ import { DEPARTMENT_IDS_LIMIT, DepartmentStatistics, DepartmentTable, NO_DEPARTM
 import { BadInputError } from '../../runtime/errors';
 import type { ByteSource } from '../../runtime/io/source';
 import { Logger, ProgressReporter } from '../../runtime/log';
-import type { NaValuesMode } from '../../runtime/transform';
 import type { ScratchBudget } from '../../runtime/scratch-space';
+import type { NaValuesMode } from '../../runtime/transform';
 
 export interface PassContext {
   readonly executor: RangeExecutor;
