@@ -48,6 +48,8 @@ export interface DepartmentLimits {
   readonly ids?: number;
   /** Bytes of rows the spilled table sorts in memory at once (department-spill.ts). */
   readonly runBytes?: number;
+  /** Runs the spilled table merges at once (department-spill.ts MERGE_FAN_IN); more are merged in several passes. */
+  readonly mergeFanIn?: number;
 }
 
 /** A range of the spool written by one pass-1 range. */
@@ -212,7 +214,7 @@ export async function writeRows(
   }
   const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
   const means: DepartmentMeans = summary.departments.overflowed
-    ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes)
+    ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes, context.departmentLimits?.mergeFanIn)
     : new DepartmentStatistics(summary.departments.keys);
   try {
     const progress = new ProgressReporter(context.log, 'pass 2 (fill, derive, write)');
