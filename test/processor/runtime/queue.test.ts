@@ -290,7 +290,7 @@ describe('queue mode: one S3 event message per Job', () => {
     expect((await peek(w.queue)).receiveCount).toBe(2);
   });
 
-  test('an input that cannot fit the scratch volume fails at once with a report naming the volume and the size it needs; exit 1', async () => {
+  test('an input that cannot fit the scratch volume fails at once with a report naming the volume and the size it needs; exit 1; a later success deletes the stale report', async () => {
     const w = await workload('no-room');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);
     const scratch = temp.make('queue-scratch-');
@@ -303,6 +303,13 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(reason).toMatch(new RegExp(`^the scratch volume ${scratch} has 1\\.0 MiB free, and an input of \\d+ bytes needs about .*: set scratchVolumeSize to at least '1Gi'$`));
     expect(log).toContain('Leaving message');
     expect(await sqs.counts(w.queue.url)).toMatchObject({ inFlight: 1 });
+
+    // The volume is enlarged and the message comes back: the run succeeds and its stale error report goes.
+    const again = await runJob(w, { SCRATCH_DIR: scratch, RECEIVE_WAIT_SECONDS: '5' });
+    expect({ code: again.code, log: again.log }).toMatchObject({ code: 0 });
+    const after = await listKeys('runs/no-room/');
+    expect(after).toContain(`runs/no-room/hr/manifest_${runId}.json`);
+    expect(after).not.toContain(`runs/no-room/hr/error_${runId}.json`);
   });
 
   test('an input key whose output keys would pass 1,024 bytes fails before processing, reported at the top of the output prefix', async () => {
