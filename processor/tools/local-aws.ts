@@ -375,8 +375,11 @@ export async function startCredentialsEndpoint(options: {
 
 /** Faults the proxy injects; each applies to requests that arrive while it is set. */
 export interface FaultPlan {
-  /** Answer the next `count` requests (of `method`, if given) with this S3 error instead of forwarding them. */
-  readonly failNext?: { readonly count: number; readonly status: 500 | 503; readonly method?: string };
+  /**
+   * Answer the next `count` requests (of `method`, if given) with this S3 error instead of
+   * forwarding them: 409 ConditionalRequestConflict, 500 InternalError or 503 SlowDown.
+   */
+  readonly failNext?: { readonly count: number; readonly status: 409 | 500 | 503; readonly method?: string };
   /** For the next GET of a key ending in `keySuffix` (any key if omitted), forward `afterBytes` body bytes, then reset the connection. */
   readonly cutNextGetBody?: { readonly afterBytes: number; readonly keySuffix?: string };
   /** Answer requests for keys starting with one of these `bucket/key` prefixes with 403 AccessDenied. */
@@ -426,12 +429,19 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** The S3 error code and message the proxy answers for each status it injects. */
+const INJECTED_ERRORS: Record<409 | 500 | 503, readonly [string, string]> = {
+  409: ['ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.'],
+  500: ['InternalError', 'We encountered an internal error. Please try again.'],
+  503: ['SlowDown', 'Please reduce your request rate.'],
+};
+
 /** Starts a fault-injecting proxy in front of `target` (an http://127.0.0.1:port S3 endpoint). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const upstreamClient = localS3Client(target);
   const requests: ProxiedRequest[] = [];
-  let failNext: { count: number; status: 500 | 503; method?: string } | undefined;
+  let failNext: { count: number; status: 409 | 500 | 503; method?: string } | undefined;
   let cutNext: { afterBytes: number; keySuffix?: string } | undefined;
   let denyPrefixes: readonly string[] = [];
   let holdParts = false;
@@ -478,8 +488,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       failNext.count--;
       record(failNext.status);
       req.resume();
-      if (failNext.status === 503) sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
-      else sendS3Error(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      const [code, text] = INJECTED_ERRORS[failNext.status];
+      sendS3Error(res, failNext.status, code, text);
       return;
     }
     if (method === 'DELETE' && query.has('uploadId')) {

@@ -31,6 +31,26 @@ export function grantWritePrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix:
   bucket.encryptionKey?.grantEncrypt(grantee);
 }
 
+/**
+ * What queue mode does beside writing outputs (processor/src/runtime/claim.ts): read and delete
+ * its claims under `<prefix>_claims/` (it writes them with the prefix's PutObject), and delete an
+ * earlier run's stale `error_<runId>.json` once a later run of the same version succeeds. No other
+ * object under the prefix can be read or deleted.
+ */
+export function grantClaimsAndReports(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetObject', 's3:DeleteObject'],
+    resourceArns: [objectsMatching(grantee, bucket, `${prefix}_claims/*`)],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:DeleteObject'],
+    resourceArns: [objectsMatching(grantee, bucket, `${prefix}*error_*.json`)],
+  });
+  bucket.encryptionKey?.grantDecrypt(grantee);
+}
+
 function grantListPrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
@@ -44,6 +64,12 @@ function grantListPrefix(grantee: iam.IRole, bucket: s3.IBucket, prefix: string)
  * The ARN pattern of the objects under a prefix. cdk-nag's wildcard rule (AwsSolutions-IAM5) is
  * acknowledged for exactly this pattern: the wildcard is the prefix scoping itself.
  */
+function objectsMatching(role: iam.IRole, bucket: s3.IBucket, pattern: string): string {
+  const arn = bucket.arnForObjects(pattern);
+  acknowledgeWildcardResource(role, arn, `Object access is limited to the objects matching '${pattern}' (queue mode's claims and stale error reports).`);
+  return arn;
+}
+
 function objectsUnder(role: iam.IRole, bucket: s3.IBucket, prefix: string): string {
   const arn = bucket.arnForObjects(`${prefix}*`);
   acknowledgeWildcardResource(role, arn, `Object access is limited to the prefix '${prefix}'; the wildcard stands for the objects under it.`);

@@ -11,7 +11,7 @@ import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST
 import { CatalogOptions, checkCatalogOptions, claimDatabaseName, OutputCatalog } from './catalog/catalog';
 import { OutputFormat, outputFormatEnv, writesParquet } from './catalog/output-format';
 import { publishManifestYaml, toYaml } from './gitops';
-import { grantReadPrefix, grantWritePrefix } from './grants';
+import { grantClaimsAndReports, grantReadPrefix, grantWritePrefix } from './grants';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
@@ -407,6 +407,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.podIdentityAssociation = association;
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
+    grantClaimsAndReports(role, this.outputBucket, outputPrefix);
     this.metricDimensions = {
       [METRIC_DIMENSION_NAMES.cluster]: clusterDimensionValue(props.cluster, props.metricsClusterName),
       [METRIC_DIMENSION_NAMES.kubernetesNamespace]: this.namespace,

@@ -46,7 +46,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('the role may read only the input prefix (any version), write and list only the output prefix, and put metrics only in its namespace', () => {
+  test('the role may read only the input prefix (any version), write and list only the output prefix, read and delete only its claims and delete only error reports there, and put metrics only in its namespace', () => {
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
     }));
@@ -66,6 +66,9 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
         Condition: { StringLike: { 's3:prefix': ['output/*'] } },
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] },
       },
+      // Queue mode's claims (processor/src/runtime/claim.ts) and stale error reports.
+      { Action: ['s3:GetObject', 's3:DeleteObject'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/_claims/*']] } },
+      { Action: 's3:DeleteObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/*error_*.json']] } },
       // Run metrics (src/preprocessing/monitoring.ts): PutMetricData has no resource-level permissions; the namespace condition scopes it.
       { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkMlopsEks/Preprocessing' } } },
     ]);

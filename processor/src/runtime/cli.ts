@@ -33,25 +33,31 @@ export interface MainOptions {
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, options: MainOptions = {}): Promise<number> {
   let log: Logger = createLogger({ write: options.write });
-  let config: CliConfig;
+  const recorder = new RunRecorder();
+  // The metrics settings first: a Job whose other settings are wrong must still show up (BadInput
+  // or Failed), or KEDA keeps starting Jobs that exit 2 without a trace on the dashboard.
   let metrics: MetricsConfig | undefined;
-  try {
-    config = parseConfig(argv, env);
-    log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
-    if (config.help) {
-      (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
-      return EXIT_OK;
-    }
-  } catch (error) {
-    return failed(error, log);
-  }
+  let metricsProblem: string | undefined;
   try {
     metrics = metricsConfigFromEnv(env);
   } catch (error) {
     // Metrics never decide a run's outcome, not even when their settings are wrong.
-    log.warn(`No run metrics: ${describeError(error)}`);
+    metricsProblem = describeError(error);
   }
-  const recorder = new RunRecorder();
+  let config: CliConfig;
+  try {
+    config = parseConfig(argv, env);
+    log = createLogger({ level: config.logLevel, format: config.logFormat, write: options.write });
+  } catch (error) {
+    const code = failed(error, log);
+    if (metrics) await publishRunMetrics(recorder.finish(code), metrics, log, { env });
+    return code;
+  }
+  if (metricsProblem !== undefined) log.warn(`No run metrics: ${metricsProblem}`);
+  if (config.help) {
+    (options.write ?? ((line: string) => process.stderr.write(line)))(USAGE + '\n');
+    return EXIT_OK;
+  }
   const command = commandTransformOf(config);
   let code = await runJob(config, env, options, log, recorder, command);
   if (command) code = await shutDown(command, code, log);

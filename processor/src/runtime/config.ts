@@ -26,6 +26,13 @@ export const DEFAULT_OUTPUT_PREFIX = 'output/';
 export const DEFAULT_RECEIVE_WAIT_SECONDS = 5;
 /** Queue mode: how long the message stays invisible to other consumers, renewed while the run works. */
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
+/**
+ * Queue mode: after a failure that looks transient, the message comes back after this many
+ * seconds × 2^(receiveCount − 1), at most RETRY_BACKOFF_MAX_SECONDS (and never later than the
+ * visibility timeout would bring it back).
+ */
+export const DEFAULT_RETRY_BACKOFF_SECONDS = 30;
+export const RETRY_BACKOFF_MAX_SECONDS = 900;
 
 export const USAGE = `Usage: cdk-mlops-eks-preprocess --input <file|s3://bucket/key> --output <dir|s3://bucket/prefix/>
          [--run-id ID] [--scratch-dir DIR] [--na-values default|empty] [--threads N] [--output-format csv|parquet|both]
@@ -38,7 +45,8 @@ is the transform (SPEC §14: MLOPS_INPUT_FILE, MLOPS_OUTPUT_DIR, ...); TRANSFORM
 it to the launcher of another container; TRANSFORM_KILL_GRACE_SECONDS (default 10).
 Without --input/--output: INPUT_BUCKET, INPUT_KEY (default ${DEFAULT_INPUT_KEY}), OUTPUT_BUCKET,
 OUTPUT_PREFIX (default ${DEFAULT_OUTPUT_PREFIX}). Queue mode: QUEUE_URL, INPUT_PREFIX, INPUT_BUCKET,
-RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}).
+RECEIVE_WAIT_SECONDS (default ${DEFAULT_RECEIVE_WAIT_SECONDS}), VISIBILITY_TIMEOUT_SECONDS (default ${DEFAULT_VISIBILITY_TIMEOUT_SECONDS}),
+RETRY_BACKOFF_SECONDS (default ${DEFAULT_RETRY_BACKOFF_SECONDS}).
 Also RUN_ID, SCRATCH_DIR, SCRATCH_VOLUME_SIZE, NA_VALUES, OUTPUT_FORMAT, THREADS, LOG_LEVEL, LOG_FORMAT.
 --output-format/OUTPUT_FORMAT: 'csv' (default) the walkthrough's CSV files; 'parquet' cleaned_data,
 transformed_data and department_statistics as Parquet tables under tables/<name>/run_date=<date>/
@@ -86,6 +94,8 @@ export interface QueueConfig {
   readonly inputBucket?: string;
   readonly waitSeconds: number;
   readonly visibilityTimeoutSeconds: number;
+  /** The first retry's delay after a transient failure; it doubles with every receive (DEFAULT_RETRY_BACKOFF_SECONDS). */
+  readonly retryBackoffSeconds?: number;
 }
 
 export interface CliConfig {
@@ -220,6 +230,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): CliConfig 
       waitSeconds: wholeNumber('--wait-seconds / RECEIVE_WAIT_SECONDS', values['wait-seconds'] ?? env.RECEIVE_WAIT_SECONDS, 0, 20, DEFAULT_RECEIVE_WAIT_SECONDS),
       visibilityTimeoutSeconds: wholeNumber('--visibility-timeout / VISIBILITY_TIMEOUT_SECONDS', values['visibility-timeout'] ?? env.VISIBILITY_TIMEOUT_SECONDS,
         1, 43_200, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+      retryBackoffSeconds: wholeNumber('RETRY_BACKOFF_SECONDS', env.RETRY_BACKOFF_SECONDS, 0, RETRY_BACKOFF_MAX_SECONDS, DEFAULT_RETRY_BACKOFF_SECONDS),
     };
     if (common.runId !== undefined) validateRunId(common.runId);
     return { ...common, input: '', output, queue };

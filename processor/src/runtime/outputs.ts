@@ -1,11 +1,17 @@
 /**
  * Where outputs go. Files are first written to a staging place and become visible only when all of
  * them succeeded, then the manifest is written last:
- * - a local directory: hidden `.<name>.partial` files (in the folder of the file's name, which may
- *   have folders: tables/<name>/run_date=<date>/<runId>.parquet) renamed into place (a rerun never
- *   leaves a half-written file behind an existing manifest, nor under a final name);
- * - S3: files in the scratch directory, uploaded one by one, then the manifest object.
+ * - a local directory: hidden `.<name>.<pid>-<random>.partial` files (in the folder of the file's
+ *   name, which may have folders: tables/<name>/run_date=<date>/<runId>.parquet) renamed into place
+ *   (a rerun never leaves a half-written file behind an existing manifest, nor under a final name;
+ *   two runs with the same run id, whose default has one-second resolution, never write into one
+ *   staging file);
+ * - S3: files in the scratch directory, uploaded one by one, then the manifest object. S3 has no
+ *   rename: each file is visible as soon as its upload ends, so while a run publishes (or after it
+ *   failed) a folder can hold some of its files and no manifest. Readers go through the manifest:
+ *   a file set is complete when, and only when, its manifest exists.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -65,6 +71,8 @@ export interface OutputTarget extends TransformOutput {
 
 export class LocalOutputTarget implements OutputTarget {
   private readonly staged = new Set<string>();
+  /** Makes this target's staging names its own: the process id and random bytes. */
+  private readonly stagingTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
   constructor(private readonly dir: string, private readonly log: Logger) {}
 
@@ -120,20 +128,20 @@ export class LocalOutputTarget implements OutputTarget {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([...this.staged].map((f) => rm(this.partialPath(f), { force: true })));
+    await Promise.all([...this.staged].map((f) => rm(this.stagingPathOf(f), { force: true })));
     this.staged.clear();
   }
 
   private stagingPath(fileName: string): string {
     this.staged.add(fileName);
-    const path = this.partialPath(fileName);
+    const path = this.stagingPathOf(fileName);
     if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
     return path;
   }
 
-  /** `.<name>.partial` beside the file's place (in its sub-folder, if it has one). */
-  private partialPath(fileName: string): string {
-    return join(this.dir, dirname(fileName), `.${basename(fileName)}.partial`);
+  /** `.<name>.<pid>-<random>.partial` beside the file's place (in its sub-folder, if it has one). */
+  private stagingPathOf(fileName: string): string {
+    return join(this.dir, dirname(fileName), `.${basename(fileName)}.${this.stagingTag}.partial`);
   }
 }
 

@@ -38,17 +38,20 @@
  * Run ids are derived from the event (see runIdForObject): a redelivered message names the same
  * run, whose finished manifest it finds.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand, DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
-import { OutputLocation, QueueConfig, isoSeconds, parseOutputLocation, s3Uri } from './config';
+import { HeldClaim, claimLocationOf, claimObjectVersion } from './claim';
+import {
+  DEFAULT_RETRY_BACKOFF_SECONDS, OutputLocation, QueueConfig, RETRY_BACKOFF_MAX_SECONDS, isoSeconds, parseOutputLocation, s3Uri,
+} from './config';
 import {
   BadInputError, EXIT_BAD_INPUT, EXIT_OK, RunAbortedError, SupersededInputError, describeError, errorFields,
 } from './errors';
-import { createS3Client, isKeyDeleted, listKeys, putSmallObject } from './io/s3';
+import { createS3Client, isKeyDeleted, isTransient, listKeys, putSmallObject } from './io/s3';
 import { createSqsClient } from './io/sqs';
 import { Logger, silentLogger } from './log';
 import { RunOutcome, type RunRecorder } from './metrics';
@@ -103,7 +106,10 @@ export interface ErrorReport {
   readonly message_id?: string;
 }
 
-type ObjectOutcome = 'processed' | 'rejected' | 'skipped' | 'superseded';
+type ObjectOutcome =
+  | 'processed' | 'rejected' | 'skipped' | 'superseded'
+  /** Another run holds a live claim on the version; look again once it would have expired. */
+  | { readonly kind: 'claimed-elsewhere'; readonly retryAfterSeconds: number };
 
 /**
  * Takes one message from the queue and processes it. Resolves to the exit code 0 or 2; rejects
@@ -171,6 +177,7 @@ async function handleMessage(
     let rejected = 0;
     let superseded = 0;
     let processed = 0;
+    let lookAgainAfterSeconds: number | undefined;
     if (event.kind === 'test') {
       log.info(`S3 test event${event.bucket ? ` from bucket ${event.bucket}` : ''}: the notification works; nothing to process`);
     } else {
@@ -181,10 +188,20 @@ async function handleMessage(
         if (outcome === 'rejected') rejected++;
         if (outcome === 'superseded') superseded++;
         if (outcome === 'processed') processed++;
+        if (typeof outcome === 'object') lookAgainAfterSeconds = Math.max(lookAgainAfterSeconds ?? 0, outcome.retryAfterSeconds);
       }
     }
 
     await visibility.stop();
+    if (lookAgainAfterSeconds !== undefined) {
+      // Possibly the holder's own message (its visibility lapsed): it must stay on the queue, so a
+      // later look finds the manifest (and deletes it) or a dead claim (and takes it over).
+      const delay = lookAgainDelaySeconds(lookAgainAfterSeconds);
+      await visibility.returnAfter(delay);
+      log.info(`Another run holds a live claim on an object of message ${messageId}: nothing counted; the message comes back in ${delay} s`);
+      if (processed === 0) options.recorder?.markOutcome(RunOutcome.SKIPPED);
+      return rejected > 0 ? EXIT_BAD_INPUT : EXIT_OK;
+    }
     await deleteMessage(sqs, options.queueUrl, message, log);
     if (rejected > 0) {
       log.error(`${rejected} object(s) could not be processed; see the error report(s). The message is deleted: a retry cannot fix bad input`);
@@ -197,6 +214,16 @@ async function handleMessage(
     if (options.signal?.aborted || error instanceof RunAbortedError) {
       await visibility.release();
       throw new RunAbortedError('stopped before the message was processed; it is visible again for another Job');
+    }
+    if (looksTransient(error)) {
+      const delay = retryBackoffSeconds(message, options);
+      await visibility.returnAfter(delay).then(
+        () => log.error(`Leaving message ${messageId} on the queue: the failure looks transient, so it is delivered again in ${delay} s `
+          + '(the backoff doubles with every receive), and moves to the dead-letter queue after maxReceiveCount receives'),
+        (changeError) => log.error(`Leaving message ${messageId} on the queue: it is delivered again when its visibility timeout ends `
+          + `(setting a ${delay} s backoff failed: ${describeError(changeError)})`),
+      );
+      throw error;
     }
     log.error(`Leaving message ${messageId} on the queue: it is delivered again when its visibility timeout ends, `
       + 'and moves to the dead-letter queue after maxReceiveCount receives');
@@ -249,6 +276,51 @@ async function processObject(
     return 'skipped';
   }
 
+  let claim: HeldClaim | undefined;
+  if (output.kind === 's3') {
+    const claimed = await claimObjectVersion(s3(), claimLocationOf(output.bucket, output.prefix, object), object, {
+      runId, staleAfterSeconds: options.visibilityTimeoutSeconds, signal: options.signal,
+    });
+    if (claimed.kind === 'live') {
+      log.info(`${input} (${versionText(object)}) is being processed by run ${claimed.holder.run_id} on pod ${claimed.holder.pod} `
+        + `(claimed at ${claimed.holder.started_at}): nothing to do here`);
+      return { kind: 'claimed-elsewhere', retryAfterSeconds: claimed.expiresInSeconds };
+    }
+    claim = claimed.claim;
+    if (claimed.takenOverFrom !== undefined) {
+      log.warn(`Took over the claim of run ${claimed.takenOverFrom.run_id} on pod ${claimed.takenOverFrom.pod} `
+        + `(claimed at ${claimed.takenOverFrom.started_at}, older than the visibility timeout: that run died)`);
+    }
+  }
+  try {
+    return await processClaimedObject(object, runId, input, place.folder, versionHash, report, s3, options, log);
+  } finally {
+    const failure = await claim?.release();
+    if (failure !== undefined) log.warn(`Could not delete the claim ${s3Uri(claim!.location)} (${failure}); it expires after the visibility timeout`);
+  }
+}
+
+/** Processes an object version this run holds the claim of (or, for a local output, the only run). */
+async function processClaimedObject(
+  object: S3EventObject,
+  runId: string,
+  input: string,
+  folder: string,
+  versionHash: string | undefined,
+  report: (kind: ReportKind, folder: string | undefined, reason: string) => Promise<void>,
+  s3: () => S3Client,
+  options: QueueJobOptions,
+  log: Logger,
+): Promise<ObjectOutcome> {
+  const output = parseOutputLocation(options.output);
+  // The holder before this run may have finished between the first look and the claim.
+  const finished = await finishedManifest(output, folder, runId, versionHash, s3, options.signal);
+  if (finished !== undefined) {
+    log.info(`${input} (${versionText(object)}) already has a finished manifest, ${finished}: nothing to do`);
+    return 'skipped';
+  }
+  const place = { folder };
+  const reject = (at: string | undefined, reason: string): Promise<ObjectOutcome> => report('error', at, reason).then(() => 'rejected');
   const destination = output.kind === 's3'
     ? `s3://${output.bucket}/${output.prefix}${place.folder}/`
     : join(output.dir, place.folder);
@@ -275,7 +347,10 @@ async function processObject(
       exclusiveManifest: true,
       transform: options.transform,
     });
+    // A run that lost the manifest race wrote nothing that counts.
+    if (result.finishedElsewhere) return 'skipped';
     options.recorder?.addInput(result.counts);
+    await deleteStaleErrorReport(output, folder, runId, s3, log);
     return 'processed';
   } catch (error) {
     if (options.signal?.aborted) throw error;
@@ -294,6 +369,31 @@ async function processObject(
     log.error(`Bad input ${input}: ${describeError(error)}`);
     return reject(place.folder, describeError(error));
   }
+}
+
+/** Whether the failure, or one it was caused by, is one a retry may fix (S3/SQS errors, throttling, dropped connections). */
+function looksTransient(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ScratchSpaceError || e instanceof BadInputError) return false;
+    if (isTransient(e)) return true;
+  }
+  return false;
+}
+
+/** base × 2^(receiveCount − 1) seconds, at most RETRY_BACKOFF_MAX_SECONDS and the visibility timeout. */
+function retryBackoffSeconds(message: Message, options: QueueJobOptions): number {
+  const receives = Math.max(1, Number(message.Attributes?.ApproximateReceiveCount) || 1);
+  const base = options.retryBackoffSeconds ?? DEFAULT_RETRY_BACKOFF_SECONDS;
+  const backoff = Math.min(RETRY_BACKOFF_MAX_SECONDS, base * 2 ** Math.min(receives - 1, 20));
+  return Math.min(backoff, options.visibilityTimeoutSeconds);
+}
+
+/** SQS's longest visibility timeout (12 hours). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/** How long a message another run's live claim holds stays hidden: until the claim would expire, at least 30 s. */
+function lookAgainDelaySeconds(claimExpiresInSeconds: number): number {
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(30, claimExpiresInSeconds + 5));
 }
 
 /** S3's limit on the length of a key, in UTF-8 bytes. */
@@ -387,6 +487,24 @@ async function writeReport(
   log.info(`Saved ${kind} report: ${join(dir, name)}`);
 }
 
+/**
+ * Deletes `error_<runId>.json` that an earlier, failed run of this version left beside the outputs
+ * (a scratch volume too small, since enlarged): the finished manifest is the answer now. A failure
+ * to delete it only leaves it, as a warning.
+ */
+async function deleteStaleErrorReport(output: OutputLocation, folder: string, runId: string, s3: () => S3Client, log: Logger): Promise<void> {
+  const name = reportName('error', runId);
+  try {
+    if (output.kind === 's3') {
+      await s3().send(new DeleteObjectCommand({ Bucket: output.bucket, Key: `${output.prefix}${folder}/${name}` }));
+    } else {
+      await rm(join(output.dir, folder, name), { force: true });
+    }
+  } catch (error) {
+    log.warn(`Could not delete a stale error report ${name} of an earlier run: ${describeError(error)}`);
+  }
+}
+
 async function deleteMessage(sqs: SQSClient, queueUrl: string, message: Message, log: Logger): Promise<void> {
   try {
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
@@ -437,6 +555,12 @@ class VisibilityKeeper {
     this.stopped = true;
     clearInterval(this.timer);
     await this.pending;
+  }
+
+  /** Stops renewing and makes the message visible again after `seconds`. */
+  async returnAfter(seconds: number): Promise<void> {
+    await this.stop();
+    await this.change(seconds);
   }
 
   /** Stops renewing and makes the message visible at once, so another consumer can take it now. */

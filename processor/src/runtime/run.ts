@@ -163,7 +163,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
   try {
     log.info(`Starting preprocessing run ${runId}`, { input: options.input, output: options.output });
     source = await openInput(input, options.inputVersion, s3, log, signal);
-    await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
+    const scratchBudget = await checkScratchSpace(scratchRoot, source.input.size, options.scratchVolumeBytes);
     await target.prepare();
     if (tablesTarget !== target) await tablesTarget.prepare();
     const timestamp = timeOfRunId(runId) ?? isoSeconds(source.input.lastModified);
@@ -177,6 +177,7 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       log,
       options: { naValues: options.naValues ?? 'default', threads: options.threads, outputFormat: options.outputFormat },
       tablesOutput: tablesTarget,
+      scratchBudget,
     });
     signal?.throwIfAborted();
     // Parquet tables last but the manifest: a table folder never shows a run whose other outputs are missing.

@@ -132,7 +132,7 @@ export function outputPlaceOf(key: string, inputPrefix: string): OutputPlace {
 /**
  * The run id of an object's outputs: the event time (YYYYMMDD-HHMMSS, so processing_timestamp is
  * the upload time) and 8 hex digits of a hash of bucket, key and object version (versionId, else
- * ETag, else the event's sequencer). Every delivery of the same message gives the same run id,
+ * ETag and the event's sequencer: objectVersionKey). Every delivery of the same message gives the same run id,
  * so a retried message overwrites its outputs instead of adding a second set; a new upload of the
  * same key gives a new one. `fallbackTime` (the message's SentTimestamp) stands in for a missing
  * event time.
@@ -145,8 +145,18 @@ export function runIdForObject(object: S3EventObject, fallbackTime: Date): strin
 
 /** 8 hex digits of a hash of bucket, key and object version: the end of the object's derived run ids. */
 export function objectVersionHash(object: S3EventObject): string {
-  const version = object.versionId ?? object.eTag ?? object.sequencer ?? '';
-  return createHash('sha256').update(`${object.bucket}\n${object.key}\n${version}`).digest('hex').slice(0, 8);
+  return createHash('sha256').update(`${object.bucket}\n${object.key}\n${objectVersionKey(object)}`).digest('hex').slice(0, 8);
+}
+
+/**
+ * What tells one upload of a key from another: its version id; in an unversioned bucket the ETag
+ * and the event's sequencer together. The ETag alone names the content, and a key uploaded with X,
+ * then Y, then X again must be processed the third time; the sequencer alone may be absent. A
+ * redelivered message (or a duplicate event) carries the same sequencer, a new upload a new one.
+ */
+export function objectVersionKey(object: S3EventObject): string {
+  if (object.versionId !== undefined) return object.versionId;
+  return [object.eTag, object.sequencer].filter((part) => part !== undefined).join('@');
 }
 
 function isObject(value: unknown): value is Record<string, any> {

@@ -32,16 +32,49 @@ export function scratchBytesNeeded(inputBytes: number): number {
 /**
  * Throws ScratchSpaceError when the volume of `dir` has less free space than the run needs.
  * `limitBytes` is the volume's size limit where statfs cannot see it (an emptyDir's sizeLimit).
+ * Resolves to the run's ScratchBudget, for needs found later (ScratchBudget.reserve).
  */
-export async function checkScratchSpace(dir: string, inputBytes: number, limitBytes: number | undefined): Promise<void> {
-  const info = await statfs(dir);
-  const available = Math.min(info.bavail * info.bsize, limitBytes ?? Infinity);
+export async function checkScratchSpace(dir: string, inputBytes: number, limitBytes: number | undefined): Promise<ScratchBudget> {
+  const available = await freeBytes(dir, limitBytes);
   const needed = scratchBytesNeeded(inputBytes);
-  if (available >= needed) return;
+  if (available >= needed) return new ScratchBudget(dir, available, needed);
   throw new ScratchSpaceError(
     `the scratch volume ${dir} has ${formatBytes(available)} free, and an input of ${formatBytes(inputBytes)} needs about `
     + `${formatBytes(needed)} (${SCRATCH_BYTES_PER_INPUT_BYTE} × the input): set scratchVolumeSize to at least '${gibibytesFor(needed)}Gi'`,
   );
+}
+
+/**
+ * What the preflight found free and set aside; a transform that finds it needs more (the
+ * walkthrough's department spill, when there are too many departments to keep in memory) asks
+ * for it before writing it.
+ */
+export class ScratchBudget {
+  private reserved: number;
+
+  constructor(private readonly dir: string, private readonly available: number, needed: number) {
+    this.reserved = needed;
+  }
+
+  /**
+   * Sets aside `bytes` more, for `what`; ScratchSpaceError when the volume cannot hold them on
+   * top of what the preflight set aside (or no longer has them free now).
+   */
+  async reserve(bytes: number, what: string): Promise<void> {
+    const needed = this.reserved + bytes;
+    if (needed > this.available) {
+      throw new ScratchSpaceError(
+        `the scratch volume ${this.dir} had ${formatBytes(this.available)} free, and this run needs about ${formatBytes(needed)}: `
+        + `${formatBytes(bytes)} more than the preflight's estimate for ${what}; set scratchVolumeSize to at least '${gibibytesFor(needed)}Gi'`,
+      );
+    }
+    this.reserved = needed;
+  }
+}
+
+async function freeBytes(dir: string, limitBytes: number | undefined): Promise<number> {
+  const info = await statfs(dir);
+  return Math.min(info.bavail * info.bsize, limitBytes ?? Infinity);
 }
 
 /** Whole GiB that hold `bytes`. */

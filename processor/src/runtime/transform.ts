@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import type { ByteSource } from './io/source';
 import type { Logger } from './log';
 import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
+import type { ScratchBudget } from './scratch-space';
 
 /** `default`: an empty cell and pandas' default missing tokens; `empty`: only an empty cell (SPEC §5). */
 export const NA_VALUES_MODES = ['default', 'empty'] as const;
@@ -76,6 +77,11 @@ export interface TransformRequest {
    * output's root, which in queue mode is not the object's folder that `output` writes to.
    */
   readonly tablesOutput: TransformOutput;
+  /**
+   * The scratch space the preflight set aside; a transform that finds it needs more asks for it
+   * here first (ScratchSpaceError when the volume cannot hold it). Absent: no limit is checked.
+   */
+  readonly scratchBudget?: ScratchBudget;
 }
 
 /** A file the transform wrote through {@link TransformOutput}, as the manifest lists it. */

@@ -283,7 +283,7 @@ describe('queue mode selection', () => {
   test('flags win over variables; without QUEUE_URL the single-input mode is unchanged', () => {
     const flags = ['--queue-url', 'http://q', '--output', 'out', '--input-prefix', 'in/', '--wait-seconds', '0', '--visibility-timeout', '60'];
     expect(parseConfig(flags, { INPUT_PREFIX: 'data/', RECEIVE_WAIT_SECONDS: '9' }).queue)
-      .toEqual({ queueUrl: 'http://q', inputPrefix: 'in/', waitSeconds: 0, visibilityTimeoutSeconds: 60 });
+      .toEqual({ queueUrl: 'http://q', inputPrefix: 'in/', waitSeconds: 0, visibilityTimeoutSeconds: 60, retryBackoffSeconds: 30 });
     const single = parseConfig([], { INPUT_BUCKET: 'raw', OUTPUT_BUCKET: 'processed' });
     expect(single.input).toBe('s3://raw/data/mock_data.csv');
     expect(single.queue).toBeUndefined();

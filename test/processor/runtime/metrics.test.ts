@@ -156,6 +156,22 @@ describe('publishing never fails the run', () => {
     expect(lines.join('')).toMatch(/WARN {2}No run metrics: METRICS_DIMENSIONS must be Name=Value pairs/);
   });
 
+  test('a configuration error still publishes the run\'s metrics: BadInput (exit 2)', async () => {
+    const lines: string[] = [];
+    const code = await main([], {
+      QUEUE_URL: 'http://127.0.0.1:1/000000000000/q',
+      OUTPUT_BUCKET: 'processed',
+      THREADS: 'many',
+      METRICS_NAMESPACE: CONFIG.namespace,
+      METRICS_DIMENSIONS: 'Workload=w',
+      METRICS_DESTINATION: 'log',
+    }, { write: (line) => lines.push(line) });
+    expect(code).toBe(2);
+    expect(lines.join('')).toContain('THREADS');
+    const line = lines.find((l) => l.includes('Run metrics'));
+    expect(line).toMatch(/SucceededRuns=0 BadInputRuns=1 FailedRuns=0 .*\(dimensions Workload=w\)/);
+  });
+
   test('METRICS_DESTINATION=log logs what a run would publish and sends nothing', async () => {
     const input = join(temp.make(), 'input.csv');
     writeFileSync(input, `${HEADER}\n1,A,30,50000,2020-01-01,,IT,1\n1,A,30,50000,2020-01-01,,IT,1\nbad\n`);

@@ -247,7 +247,7 @@ describe('queue mode: one S3 event message per Job', () => {
     await proxy.whenGetHeld();
     // The other Job finishes first while this one is reading.
     const event = JSON.parse(Messages![0].Body!).Records[0];
-    const object = { bucket: RAW, key: `${w.prefix}hr.csv`, eventName: event.eventName, eventTime: event.eventTime, eTag: event.s3.object.eTag };
+    const object = { bucket: RAW, key: `${w.prefix}hr.csv`, eventName: event.eventName, eventTime: event.eventTime, eTag: event.s3.object.eTag, sequencer: event.s3.object.sequencer };
     const runId = runIdForObject(object, new Date());
     const otherManifest = `runs/race/hr/manifest_${runId}.json`;
     await admin.send(new PutObjectCommand({ Bucket: PROCESSED, Key: otherManifest, Body: '{"written_by":"the other Job"}\n' }));
@@ -309,7 +309,7 @@ describe('queue mode: one S3 event message per Job', () => {
     expect((await peek(w.queue)).receiveCount).toBe(2);
   });
 
-  test('an input that cannot fit the scratch volume fails at once with a report naming the volume and the size it needs; exit 1', async () => {
+  test('an input that cannot fit the scratch volume fails at once with a report naming the volume and the size it needs; exit 1; a later success deletes the stale report', async () => {
     const w = await workload('no-room');
     await upload(`${w.prefix}hr.csv`, GOOD_CSV);
     const scratch = temp.make('queue-scratch-');
@@ -322,6 +322,13 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(reason).toMatch(new RegExp(`^the scratch volume ${scratch} has 1\\.0 MiB free, and an input of \\d+ bytes needs about .*: set scratchVolumeSize to at least '1Gi'$`));
     expect(log).toContain('Leaving message');
     expect(await sqs.counts(w.queue.url)).toMatchObject({ inFlight: 1 });
+
+    // The volume is enlarged and the message comes back: the run succeeds and its stale error report goes.
+    const again = await runJob(w, { SCRATCH_DIR: scratch, RECEIVE_WAIT_SECONDS: '5' });
+    expect({ code: again.code, log: again.log }).toMatchObject({ code: 0 });
+    const after = await listKeys('runs/no-room/');
+    expect(after).toContain(`runs/no-room/hr/manifest_${runId}.json`);
+    expect(after).not.toContain(`runs/no-room/hr/error_${runId}.json`);
   });
 
   test('an input key whose output keys would pass 1,024 bytes fails before processing, reported at the top of the output prefix', async () => {
@@ -439,6 +446,34 @@ describe('queue mode: one S3 event message per Job', () => {
     expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 0 });
     const dead = JSON.parse((await peek(w.dlq)).body);
     expect(dead.Records[0].s3.object.key).toBe(`${w.prefix}hr.csv`);
+  });
+
+  test('a transient failure gives the message back after a short backoff (RETRY_BACKOFF_SECONDS × 2^(receives − 1)), not after the whole visibility timeout', async () => {
+    const w = await workload('backoff', { maxReceiveCount: 5 });
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    proxy.setFaults({ failNext: { count: 1000, status: 503 } });
+    try {
+      // Without the backoff the message would stay hidden for the whole 600 s visibility timeout.
+      const { code, log } = await runJob(w, { AWS_MAX_ATTEMPTS: '1', VISIBILITY_TIMEOUT_SECONDS: '600', RETRY_BACKOFF_SECONDS: '2' });
+      expect(code).toBe(1);
+      expect(log).toContain('the failure looks transient, so it is delivered again in 2 s');
+    } finally {
+      proxy.setFaults({});
+    }
+    expect(await sqs.counts(w.queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    const { Messages } = await sqs.client.send(new ReceiveMessageCommand({
+      QueueUrl: w.queue.url, WaitTimeSeconds: 20, MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }));
+    expect(Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+  });
+
+  test('bad configuration is not transient: an input larger than the scratch volume keeps the whole visibility timeout', async () => {
+    const w = await workload('no-backoff');
+    await upload(`${w.prefix}hr.csv`, GOOD_CSV);
+    const { code, log } = await runJob(w, { VISIBILITY_TIMEOUT_SECONDS: '600', RETRY_BACKOFF_SECONDS: '1', SCRATCH_VOLUME_SIZE: '1' });
+    expect(code).toBe(1);
+    expect(log).not.toContain('looks transient');
+    expect(log).toContain('it is delivered again when its visibility timeout ends');
   });
 
   test('a slow run keeps its message invisible (the visibility is extended) and deletes it when done', async () => {

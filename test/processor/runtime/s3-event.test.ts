@@ -131,6 +131,15 @@ describe('runIdForObject', () => {
     expect(new Set([runId, ...others]).size).toBe(5);
   });
 
+  test('unversioned: the same ETag with another sequencer (the same content uploaded again) is another run; a redelivery (same sequencer) is the same', () => {
+    const first = { ...object, sequencer: '0055AED6DCD90281E5' };
+    const reupload = { ...object, sequencer: '0055AED6DCD90281F9' };
+    expect(runIdForObject(reupload, FALLBACK)).not.toBe(runIdForObject(first, FALLBACK));
+    expect(runIdForObject({ ...first }, new Date())).toBe(runIdForObject(first, FALLBACK));
+    // With a version id the version alone names the upload.
+    expect(runIdForObject({ ...first, versionId: 'v1' }, FALLBACK)).toBe(runIdForObject({ ...reupload, versionId: 'v1' }, FALLBACK));
+  });
+
   test('without an event time the fallback time (the message\'s SentTimestamp) names it', () => {
     const timeless = { ...object, eventTime: undefined };
     expect(runIdForObject(timeless, FALLBACK)).toMatch(/^20260101-000000-[0-9a-f]{8}$/);

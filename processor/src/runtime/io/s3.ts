@@ -357,8 +357,10 @@ export async function putSmallObject(
 
 /**
  * Puts a small object only if no object has its key (If-None-Match: *), so that of two runs
- * racing to write it one wins. False when it already existed (412 PreconditionFailed, or 409
- * ConditionalRequestConflict when another write of it was in flight).
+ * racing to write it one wins. False when it already existed (412 PreconditionFailed). A 409
+ * ConditionalRequestConflict means another conditional write of the key is still in flight and
+ * may yet fail: it says nothing about who wins, so the PUT is sent again (with backoff, at most
+ * CONDITIONAL_CONFLICT_ATTEMPTS times) until S3 answers 200 or 412.
  */
 export async function putSmallObjectIfAbsent(
   client: S3Client,
@@ -367,15 +369,52 @@ export async function putSmallObjectIfAbsent(
   contentType: string,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  try {
-    const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType, IfNoneMatch: '*' });
-    await client.send(command, { abortSignal: signal });
-    return true;
-  } catch (error) {
-    if (signal?.aborted) throw new RunAbortedError();
-    const name = errorName(error);
-    if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return false;
-    throw outputError(error, location);
+  return putConditionally(client, location, body, contentType, { IfNoneMatch: '*' }, signal);
+}
+
+/**
+ * Puts a small object only if the object under its key still has this ETag (If-Match), e.g. to
+ * take over a claim whose holder died: of two runs taking it over one wins. False on 412, or 404
+ * when the object is gone. Retries 409 as putSmallObjectIfAbsent does.
+ */
+export async function putSmallObjectIfMatch(
+  client: S3Client,
+  location: S3Location,
+  body: Buffer,
+  contentType: string,
+  eTag: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  return putConditionally(client, location, body, contentType, { IfMatch: eTag }, signal);
+}
+
+/** Attempts of a conditional PUT that S3 answers with 409 ConditionalRequestConflict. */
+export const CONDITIONAL_CONFLICT_ATTEMPTS = 6;
+/** The first wait after a 409; it doubles with every further 409 (0.1 + 0.2 + … + 1.6 s in all). */
+const CONDITIONAL_CONFLICT_BACKOFF_MS = 100;
+
+async function putConditionally(
+  client: S3Client,
+  location: S3Location,
+  body: Buffer,
+  contentType: string,
+  condition: { readonly IfNoneMatch?: string; readonly IfMatch?: string },
+  signal?: AbortSignal,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType, ...condition });
+      await client.send(command, { abortSignal: signal });
+      return true;
+    } catch (error) {
+      if (signal?.aborted) throw new RunAbortedError();
+      const name = errorName(error);
+      if (name === 'PreconditionFailed' || (condition.IfMatch !== undefined && (name === 'NoSuchKey' || name === 'NotFound'))) return false;
+      if (name !== 'ConditionalRequestConflict' || attempt >= CONDITIONAL_CONFLICT_ATTEMPTS) throw outputError(error, location);
+    }
+    await sleep(CONDITIONAL_CONFLICT_BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal }).catch(() => {
+      throw new RunAbortedError();
+    });
   }
 }
 

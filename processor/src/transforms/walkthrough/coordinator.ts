@@ -20,6 +20,7 @@ import { DEPARTMENT_IDS_LIMIT, DepartmentStatistics, DepartmentTable, NO_DEPARTM
 import { BadInputError } from '../../runtime/errors';
 import type { ByteSource } from '../../runtime/io/source';
 import { Logger, ProgressReporter } from '../../runtime/log';
+import type { ScratchBudget } from '../../runtime/scratch-space';
 import type { NaValuesMode } from '../../runtime/transform';
 
 export interface PassContext {
@@ -37,6 +38,10 @@ export interface PassContext {
   readonly tasksDone?: () => void;
   /** Limits of the department table; tests make them small to reach the spilled table with few rows. */
   readonly departmentLimits?: DepartmentLimits;
+  /** The scratch space set aside by the runtime's preflight, which leaves out the department spill. */
+  readonly scratchBudget?: ScratchBudget;
+  /** The input's size: it bounds the department bytes the spill can hold. */
+  readonly inputBytes?: number;
 }
 
 export interface DepartmentLimits {
@@ -44,6 +49,8 @@ export interface DepartmentLimits {
   readonly ids?: number;
   /** Bytes of rows the spilled table sorts in memory at once (department-spill.ts). */
   readonly runBytes?: number;
+  /** Runs the spilled table merges at once (department-spill.ts MERGE_FAN_IN); more are merged in several passes. */
+  readonly mergeFanIn?: number;
 }
 
 /** A range of the spool written by one pass-1 range. */
@@ -184,6 +191,14 @@ export interface OutputSummary {
 }
 
 /**
+ * Bytes the department spill can take at most: a 20-byte record head per row (department-spill.ts)
+ * and the departments' bytes, which are part of the input's.
+ */
+export function departmentSpillBytes(rows: number, inputBytes: number): number {
+  return rows * 20 + inputBytes;
+}
+
+/**
  * Pass 2: spool → cleaned_data and transformed_data (as CSV to the sinks, as Parquet to `parquet`;
  * either may be absent), department means, duplicate count.
  */
@@ -199,11 +214,14 @@ export async function writeRows(
   const slots = executor.slots;
   cleaned?.record(summary.layout.cleanedNames);
   transformed?.record(summary.layout.transformedNames);
+  if (summary.departments.overflowed) {
+    await context.scratchBudget?.reserve(departmentSpillBytes(summary.validRows, context.inputBytes ?? 0), 'the department spill (too many departments to keep in memory)');
+  }
   const parquetKinds = parquet?.kinds;
   let totalRows = 0;
   const hashes = await HashSpill.create(join(context.scratch, 'hashes.spill'));
   const means: DepartmentMeans = summary.departments.overflowed
-    ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes)
+    ? await DepartmentSpill.create(join(context.scratch, 'departments.spill'), context.departmentLimits?.runBytes, context.departmentLimits?.mergeFanIn)
     : new DepartmentStatistics(summary.departments.keys);
   try {
     const progress = new ProgressReporter(context.log, 'pass 2 (fill, derive, write)');

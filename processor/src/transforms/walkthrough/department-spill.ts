@@ -10,7 +10,10 @@
  * means need to give pandas' digits (compensated sums are not associative).
  *
  * Memory: a run buffer, its sorted copy being written, and a read block per run while merging
- * (MERGE_BYTES shared, at least MIN_BLOCK_BYTES each).
+ * (MERGE_BYTES shared, at least MIN_BLOCK_BYTES each). Past MERGE_FAN_IN runs the blocks would
+ * pass MERGE_BYTES, so groups of MERGE_FAN_IN consecutive runs are first merged into longer runs
+ * appended to the same file (a multi-level merge; consecutive groups keep ties in row order), until
+ * at most MERGE_FAN_IN runs are left.
  */
 import { SpillFile } from './spill';
 import { CompensatedMean } from './stats';
@@ -20,6 +23,8 @@ const RUN_BYTES = 4 << 20;
 /** Read blocks of all runs together while merging. */
 const MERGE_BYTES = 16 << 20;
 const MIN_BLOCK_BYTES = 64 << 10;
+/** Runs merged at once: MERGE_BYTES / MIN_BLOCK_BYTES, so the read blocks stay within MERGE_BYTES. */
+export const MERGE_FAN_IN = MERGE_BYTES / MIN_BLOCK_BYTES;
 /** A record: the key's length (uint32), salary and age (float64), then the key's bytes. */
 const KEY_LENGTH = 0;
 const SALARY = 4;
@@ -30,8 +35,8 @@ const KEY = 20;
 export type DepartmentHandler = (key: Buffer, start: number, end: number, averageSalary: number, averageAge: number) => void;
 
 export class DepartmentSpill {
-  static async create(path: string, runBytes = RUN_BYTES): Promise<DepartmentSpill> {
-    return new DepartmentSpill(await SpillFile.create(path), runBytes);
+  static async create(path: string, runBytes = RUN_BYTES, fanIn = MERGE_FAN_IN): Promise<DepartmentSpill> {
+    return new DepartmentSpill(await SpillFile.create(path), runBytes, Math.max(2, fanIn));
   }
 
   /** Rows added. */
@@ -44,9 +49,11 @@ export class DepartmentSpill {
   private low: Uint32Array;
   private records = 0;
   private readonly spare: Buffer[] = [];
-  private readonly runs: Array<{ position: number; bytes: number }> = [];
+  private runs: SpilledRun[] = [];
+  /** Merge passes done before the final merge (0 when the runs fit one merge); for tests and the memory report. */
+  mergePasses = 0;
 
-  private constructor(private readonly file: SpillFile, private readonly runBytes: number) {
+  private constructor(private readonly file: SpillFile, private readonly runBytes: number, private readonly fanIn: number) {
     this.run = Buffer.allocUnsafe(runBytes);
     const capacity = Math.ceil(runBytes / KEY);
     this.starts = new Int32Array(capacity);
@@ -89,6 +96,7 @@ export class DepartmentSpill {
   async forEachDepartment(onDepartment: DepartmentHandler, pause: () => Promise<void>): Promise<number> {
     this.flushRun();
     await this.file.finish();
+    await this.mergeDownToFanIn();
     const blockBytes = Math.max(MIN_BLOCK_BYTES, Math.floor(MERGE_BYTES / Math.max(1, this.runs.length)));
     const readers = this.runs.map((r, index) => new RunReader(this.file, r.position, r.bytes, blockBytes, index));
     const heap = new ReaderHeap(readers.filter((r) => r.at >= 0));
@@ -126,6 +134,49 @@ export class DepartmentSpill {
 
   remove(): Promise<void> {
     return this.file.remove();
+  }
+
+  /** Merges groups of `fanIn` consecutive runs into one each, until at most `fanIn` runs are left. */
+  private async mergeDownToFanIn(): Promise<void> {
+    while (this.runs.length > this.fanIn) {
+      const merged: SpilledRun[] = [];
+      for (let first = 0; first < this.runs.length; first += this.fanIn) {
+        const group = this.runs.slice(first, first + this.fanIn);
+        merged.push(group.length === 1 ? group[0] : await this.mergeRuns(group));
+      }
+      this.runs = merged;
+      this.mergePasses++;
+    }
+  }
+
+  /** Merges runs (in row order) into one run appended to the file: by department, ties to the earlier run. */
+  private async mergeRuns(group: readonly SpilledRun[]): Promise<SpilledRun> {
+    const blockBytes = Math.max(MIN_BLOCK_BYTES, Math.floor(MERGE_BYTES / (group.length + 1)));
+    const heap = new ReaderHeap(group.map((r, index) => new RunReader(this.file, r.position, r.bytes, blockBytes, index)).filter((r) => r.at >= 0));
+    const position = this.file.bytes;
+    let out = Buffer.allocUnsafe(blockBytes);
+    let used = 0;
+    const flush = async (): Promise<void> => {
+      if (used === 0) return;
+      this.file.write(out, used, () => undefined);
+      out = Buffer.allocUnsafe(out.length);
+      used = 0;
+      await this.file.drain();
+    };
+    for (let reader = heap.top(); reader !== undefined; reader = heap.top()) {
+      const size = KEY + reader.buf.readUInt32LE(reader.at + KEY_LENGTH);
+      if (used + size > out.length) {
+        await flush();
+        if (size > out.length) out = Buffer.allocUnsafe(size); // one huge department
+      }
+      reader.buf.copy(out, used, reader.at, reader.at + size);
+      used += size;
+      reader.next();
+      heap.update();
+    }
+    await flush();
+    await this.file.finish();
+    return { position, bytes: this.file.bytes - position };
   }
 
   /** More records than the run's size promised (a run grown for one huge department holds more small ones). */
@@ -193,6 +244,12 @@ function compareKeys(bufA: Buffer, a: number, bufB: Buffer, b: number): number {
 }
 
 /** Reads one sorted run a block at a time; {@link at} is the current record's offset in {@link buf}, -1 at the end. */
+/** A sorted run's place in the spill file. */
+interface SpilledRun {
+  readonly position: number;
+  readonly bytes: number;
+}
+
 class RunReader {
   buf: Buffer;
   at = -1;

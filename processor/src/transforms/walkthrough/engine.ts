@@ -105,6 +105,8 @@ export async function runWalkthrough(request: TransformRequest, options: EngineO
       signal,
       tasksDone,
       departmentLimits: options.departmentLimits,
+      scratchBudget: request.scratchBudget,
+      inputBytes: input.size,
     };
     const names = walkthroughFileNames(runId);
     const format: OutputFormat = request.options.outputFormat ?? 'csv';

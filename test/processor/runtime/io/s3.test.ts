@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { main } from '../../../../processor/src/runtime/cli';
-import { DOWNLOAD_PART_BYTES } from '../../../../processor/src/runtime/io/s3';
+import { DOWNLOAD_PART_BYTES, putSmallObjectIfAbsent } from '../../../../processor/src/runtime/io/s3';
 import { generateMockCsv } from '../../../../processor/tools/generate-mock-data';
 import {
   CredentialsEndpoint, FaultProxy, LocalS3,
@@ -285,4 +285,24 @@ describe('the job against S3, with Pod Identity credentials', () => {
     expect(aborted).toHaveLength(1);
     expect(await listKeys('runs/terminated/')).toEqual([]);
   }, 60_000);
+});
+
+describe('the conditional manifest PUT (If-None-Match: *)', () => {
+  test('409 ConditionalRequestConflict (another conditional write in flight) is sent again until S3 answers: a 409 then 200 writes it', async () => {
+    const client = localS3Client(proxy.endpoint);
+    try {
+      const location = { bucket: PROCESSED, key: 'runs/conflict/manifest_x.json' };
+      const start = proxy.requests.length;
+      proxy.setFaults({ failNext: { count: 1, status: 409, method: 'PUT' } });
+      expect(await putSmallObjectIfAbsent(client, location, Buffer.from('{"first":true}'), 'application/json')).toBe(true);
+      proxy.setFaults({});
+      expect(requestsSince(start).map((r) => r.outcome)).toEqual([409, 200]);
+      expect((await objectBytes(admin, PROCESSED, location.key)).toString()).toBe('{"first":true}');
+      // Now the key exists: 412, which is the answer "another run wrote it".
+      expect(await putSmallObjectIfAbsent(client, location, Buffer.from('{"second":true}'), 'application/json')).toBe(false);
+      expect((await objectBytes(admin, PROCESSED, location.key)).toString()).toBe('{"first":true}');
+    } finally {
+      client.destroy();
+    }
+  });
 });

@@ -32,8 +32,15 @@ function reference(rows: readonly Row[]): Department[] {
     .map(([department, g]) => ({ department, averageSalary: g.salary.value(), averageAge: g.age.value() }));
 }
 
-async function spilled(rows: readonly Row[], runBytes?: number): Promise<{ departments: Department[]; count: number; pauses: number }> {
-  const spill = await DepartmentSpill.create(join(temp.make(), 'departments.spill'), runBytes);
+interface Spilled {
+  readonly departments: Department[];
+  readonly count: number;
+  readonly pauses: number;
+  readonly mergePasses: number;
+}
+
+async function spilled(rows: readonly Row[], runBytes?: number, fanIn?: number): Promise<Spilled> {
+  const spill = await DepartmentSpill.create(join(temp.make(), 'departments.spill'), runBytes, fanIn);
   try {
     for (const row of rows) {
       // The key inside a larger buffer, as the pass-2 results carry it.
@@ -48,7 +55,7 @@ async function spilled(rows: readonly Row[], runBytes?: number): Promise<{ depar
     }, async () => {
       pauses++;
     });
-    return { departments, count, pauses };
+    return { departments, count, pauses, mergePasses: spill.mergePasses };
   } finally {
     await spill.remove();
   }
@@ -95,6 +102,19 @@ describe('DepartmentSpill: the department means spilled, sorted and merged', () 
     }
   });
 
+  test('more runs than the merge fan-in: merged in several passes (bounded read blocks), the same result, ties still in row order', async () => {
+    const rows = rowsOf(3000, (i, next) => (next() < 0.5 ? TRICKY[i % TRICKY.length] : `Dept_${Math.floor(next() * 400)}`), 11);
+    rows.push({ department: 'y'.repeat(3000), salary: 5, age: 6 });
+    // Runs of 256 bytes give hundreds of runs; fan-ins of 2 and 7 need several passes (7: uneven groups).
+    for (const fanIn of [2, 7]) {
+      const { departments, mergePasses } = await spilled(rows, 256, fanIn);
+      expect(mergePasses).toBeGreaterThan(1);
+      expect(departments).toEqual(reference(rows));
+    }
+    // Larger runs (64 KiB) are few enough for one merge at the default fan-in.
+    expect((await spilled(rows, 64 * 1024)).mergePasses).toBe(0);
+  });
+
   test('all-distinct departments, a department larger than a run, and none at all', async () => {
     const rows = rowsOf(10_000, (i) => `D${((i * 2654435761) % 4294967296).toString(36)}`, 3);
     rows.push({ department: 'z'.repeat(5000), salary: 1, age: 2 }, { department: 'z'.repeat(5000), salary: 3, age: 4 });
@@ -102,6 +122,6 @@ describe('DepartmentSpill: the department means spilled, sorted and merged', () 
     expect(count).toBe(10_001);
     expect(departments).toEqual(reference(rows));
     expect(pauses).toBe(2); // every 4,096 departments the caller may wait for its output
-    expect(await spilled([])).toEqual({ departments: [], count: 0, pauses: 0 });
+    expect(await spilled([])).toEqual({ departments: [], count: 0, pauses: 0, mergePasses: 0 });
   });
 });

@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../../../processor/src/runtime/log';
 import { runPipeline } from '../../../../processor/src/runtime/run';
+import { ScratchSpaceError, scratchBytesNeeded } from '../../../../processor/src/runtime/scratch-space';
 import { WalkthroughTransform } from '../../../../processor/src/transforms/walkthrough';
 import { DepartmentLimits } from '../../../../processor/src/transforms/walkthrough/coordinator';
 import { WorkerPool } from '../../../../processor/src/transforms/walkthrough/parallel/executor';
@@ -97,5 +98,26 @@ describe('more departments than a thread numbers: the department table is spille
       expect(spilled.departmentIds).toBeLessThanOrEqual(8);
       expect(spilled.spilledDepartmentRows).toBe(400);
     }
+  });
+});
+
+describe('the disk preflight and the department spill', () => {
+  test('a volume sized to the preflight\'s own estimate holds a run whose departments fit in memory, and fails with ScratchSpaceError (before writing the spill) when they overflow', async () => {
+    const inputPath = join(temp.make(), 'departments.csv');
+    writeFileSync(inputPath, manyDepartments());
+    const volume = scratchBytesNeeded(statSync(inputPath).size);
+    const pipeline = (departmentLimits?: DepartmentLimits) => runPipeline({
+      input: inputPath,
+      output: temp.make(),
+      runId: RUN_ID,
+      scratchDir: temp.make('scratch-'),
+      scratchVolumeBytes: volume,
+      threads: 1,
+      transform: new WalkthroughTransform({ departmentLimits }),
+    });
+    await expect(pipeline()).resolves.toMatchObject({ runId: RUN_ID });
+    const overflow = pipeline({ ids: 3 });
+    await expect(overflow).rejects.toBeInstanceOf(ScratchSpaceError);
+    await expect(overflow).rejects.toThrow(/more than the preflight's estimate for the department spill/);
   });
 });
