@@ -254,13 +254,15 @@ describe('staging', () => {
     const controller = new AbortController();
     const seen: Array<{ final: boolean; staged: boolean }> = [];
     const final = tablePath(dir, 'transformed_data');
-    const staged = join(dirname(final), `.${RUN_ID}.parquet.partial`);
+    // Staging names are `.<name>.<pid>-<random>.partial` (runtime/outputs.ts).
+    const staged = (): boolean => existsSync(dirname(final))
+      && readdirSync(dirname(final)).some((n) => n.startsWith(`.${RUN_ID}.parquet.`) && n.endsWith('.partial'));
     // The table is complete (footer written) when "Saved: tables/transformed_data/..." is logged; it is published after the other outputs.
     const log: Logger = {
       ...silentLogger,
       info: (message) => {
         if (message.startsWith('Saved: tables/transformed_data/')) {
-          seen.push({ final: existsSync(final), staged: existsSync(staged) });
+          seen.push({ final: existsSync(final), staged: staged() });
           controller.abort();
         }
       },
@@ -269,6 +271,6 @@ describe('staging', () => {
     await expect(run(input, { output: dir, outputFormat: 'parquet', log, signal: controller.signal })).rejects.toBeInstanceOf(RunAbortedError);
     expect(seen).toEqual([{ final: false, staged: true }]);
     expect(existsSync(final)).toBe(false);
-    expect(existsSync(staged)).toBe(false);
+    expect(staged()).toBe(false);
   });
 });
