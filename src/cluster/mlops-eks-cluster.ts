@@ -357,7 +357,7 @@ export class MlopsEksCluster extends Construct {
     if (observability.containerLogs) {
       // Auto Mode runs the add-on as well (its computeTypes include `auto`), with Pod Identity built into the nodes.
       const installed = new CloudWatchObservability(this, 'Observability', this.eksCluster, observability,
-        { kubernetesVersion: this.kubernetesVersion, nodes: this.nodegroup });
+        { kubernetesVersion: this.kubernetesVersion, givenClusterName: props.clusterName, nodes: this.nodegroup });
       this.observabilityAddon = installed.addon;
       this.observabilityRole = installed.role;
     }
