@@ -18,6 +18,7 @@ import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
 import { CloudWatchObservability, ClusterObservability } from './observability';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
+import { giveFunctionsLogGroups } from '../private/function-log-groups';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** Properties of {@link MlopsEksCluster}. */
@@ -338,6 +339,8 @@ export class MlopsEksCluster extends Construct {
       },
     });
     this.cluster = this.eksCluster;
+    // The kubectl provider's functions (and the log-retention function) get log groups with a retention.
+    giveFunctionsLogGroups(this);
     if ((props.clusterLogging ?? ALL_LOG_TYPES).length > 0) {
       retainControlPlaneLogs(this, this.eksCluster, props.clusterName, props.controlPlaneLogRetention ?? logs.RetentionDays.ONE_YEAR);
     }
