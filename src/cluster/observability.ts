@@ -91,7 +91,11 @@ export class ClusterObservability {
 /** A pinned `amazon-cloudwatch-observability` version and whether it was seen on that Kubernetes version. */
 export interface ObservabilityAddonPin {
   readonly version: string;
-  /** False: EKS was never seen listing this build for that Kubernetes version (see the README). */
+  /**
+   * False where no source this table relies on shows the build on that Kubernetes version (the
+   * v4.10.3 rows rest on the chart's release notes, AWS's own demo and the operator's Kubernetes
+   * test matrix of that release; see the README).
+   */
   readonly verified: boolean;
 }
 
