@@ -5,7 +5,7 @@ defaults (see the README's table). Same stacks, construct ids, context keys and 
 examples/app.ts, so both synthesize the same templates (test/languages/python checks it).
 
     pip install -r requirements.txt
-    cdk synth                                    # Kubernetes 1.36 (the library default)
+    cdk synth                                    # Kubernetes 1.36
     cdk synth -c kubernetesVersion=1.32          # the walkthrough's version
     cdk synth -c adminRoleArn=arn:aws:iam::123456789012:role/Admin   # who may run kubectl
     cdk synth -c publicAccessCidrs=203.0.113.7/32                    # kubectl from your machine
@@ -19,7 +19,7 @@ and region.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
-from aws_cdk import App, RemovalPolicy, Stack, Tags
+from aws_cdk import Annotations, App, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk.lambda_layer_kubectl_v32 import KubectlV32Layer
@@ -48,8 +48,7 @@ class EksClusterStack(Stack):
         public_access_cidrs: Optional[List[str]] = None,
         **kwargs: Any,
     ) -> None:
-        """kubernetes_version: 'default' for the library's default Kubernetes version, '1.32' for the
-        walkthrough's. public_access_cidrs: CIDRs that may reach the Kubernetes API from the internet;
+        """kubernetes_version: '1.36', or '1.32' for the walkthrough's. public_access_cidrs: CIDRs that may reach the Kubernetes API from the internet;
         none keeps the endpoint private. bucket_name_prefix: prefix of the five bucket names (they are
         global across AWS accounts)."""
         super().__init__(scope, construct_id, **kwargs)
@@ -62,6 +61,13 @@ class EksClusterStack(Stack):
             node_labels={"node-type": "primary", "environment": "sandbox"},
             public_access_cidrs=public_access_cidrs,
             **kubernetes_version_props(self, kubernetes_version),
+        )
+        # The walkthrough's node group name, kept as the walkthrough has it. A fixed name means that a
+        # change replacing the node group (instance types, capacity type, AMI type, subnets) must also
+        # rename it; see the README's "Kubernetes upgrades and other node group changes".
+        Annotations.of(self.cluster).acknowledge_warning(
+            "cdk-mlops-eks:fixedNodegroupName",
+            "The walkthrough names its node group; a replacing change renames it in the same deploy (README).",
         )
         if admin_role_arn:
             self.cluster.grant_cluster_admin(iam.Role.from_role_arn(self, "AdminRole", admin_role_arn))
@@ -86,16 +92,17 @@ class EksClusterStack(Stack):
 
 
 def kubernetes_version_props(scope: Construct, version: str) -> Dict[str, Any]:
+    """The Kubernetes version is always named, never left to the library: 1.36 (whose kubectl layer
+    the library bundles) or the walkthrough's 1.32 with its own kubectl layer."""
+    if version == "1.36":
+        return {"kubernetes_version": eks.KubernetesVersion.V1_36}
     if version == "1.32":
         return {"kubernetes_version": eks.KubernetesVersion.V1_32, "kubectl_layer": KubectlV32Layer(scope, "KubectlLayer")}
-    if version != "default":
-        raise ValueError(f"context kubernetesVersion must be 'default' or '1.32', got '{version}'")
-    # The library's default version, given explicitly; its kubectl layer comes with the library.
-    return {"kubernetes_version": eks.KubernetesVersion.V1_36}
+    raise ValueError(f"context kubernetesVersion must be '1.36' or '1.32', got '{version}'")
 
 
 def build_example_app(app: App) -> Tuple[NetworkStack, EksClusterStack]:
-    """Builds the example app; context: kubernetesVersion ('default' | '1.32'), adminRoleArn,
+    """Builds the example app; context: kubernetesVersion ('1.36' | '1.32', default '1.36'), adminRoleArn,
     publicAccessCidrs (comma-separated), bucketNamePrefix, owner."""
 
     def context(key: str) -> Any:
@@ -107,7 +114,7 @@ def build_example_app(app: App) -> Tuple[NetworkStack, EksClusterStack]:
         "EksClusterStack",
         description="eks-demo: EKS cluster, Pod Identity, buckets and the data-preprocessing Job",
         network=network.network,
-        kubernetes_version=js_string(context("kubernetesVersion"), "default"),
+        kubernetes_version=js_string(context("kubernetesVersion"), "1.36"),
         admin_role_arn=context("adminRoleArn"),
         public_access_cidrs=list_context(context("publicAccessCidrs")),
         bucket_name_prefix=js_string(context("bucketNamePrefix"), APP_PREFIX),

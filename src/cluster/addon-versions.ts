@@ -85,6 +85,42 @@ export const PINNED_ADDON_VERSIONS: Readonly<Record<string, ResolvedAddonVersion
   1.36: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.14.3-eksbuild.3', kubeProxy: 'v1.36.0-eksbuild.14', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
 };
 
+/**
+ * The add-on versions seen as EKS's default for each Kubernetes version (the sources above): a pin
+ * is verified when it is listed here for its Kubernetes version.
+ */
+export const OBSERVED_ADDON_VERSIONS: Readonly<Record<string, Partial<ResolvedAddonVersions>>> = {
+  1.32: { coreDns: 'v1.11.4-eksbuild.40', kubeProxy: 'v1.32.13-eksbuild.16' },
+  1.33: { vpcCni: 'v1.22.4-eksbuild.3', coreDns: 'v1.12.4-eksbuild.18', kubeProxy: 'v1.33.10-eksbuild.13' },
+  1.34: { coreDns: 'v1.13.2-eksbuild.11', kubeProxy: 'v1.34.6-eksbuild.13', podIdentityAgent: 'v1.3.10-eksbuild.3', ebsCsiDriver: 'v1.66.0-eksbuild.1' },
+  1.35: {
+    vpcCni: 'v1.22.4-eksbuild.3',
+    coreDns: 'v1.14.3-eksbuild.3',
+    kubeProxy: 'v1.35.3-eksbuild.13',
+    podIdentityAgent: 'v1.3.10-eksbuild.3',
+    ebsCsiDriver: 'v1.66.0-eksbuild.1',
+  },
+  1.36: {
+    vpcCni: 'v1.22.4-eksbuild.3',
+    coreDns: 'v1.14.3-eksbuild.3',
+    kubeProxy: 'v1.36.0-eksbuild.14',
+    podIdentityAgent: 'v1.3.10-eksbuild.3',
+    ebsCsiDriver: 'v1.66.0-eksbuild.1',
+  },
+};
+
+/**
+ * The pins never observed on their Kubernetes version: taken from a neighbouring version because
+ * these add-ons publish one build for every supported Kubernetes version, but unverified (the
+ * README lists them). Check them with `describe-addon-versions` before a production deploy on
+ * these versions, or pass `addonVersions`.
+ */
+export const UNVERIFIED_ADDON_PINS: Readonly<Record<string, ReadonlyArray<keyof AddonVersions>>> = {
+  1.32: ['vpcCni', 'podIdentityAgent', 'ebsCsiDriver'],
+  1.33: ['podIdentityAgent', 'ebsCsiDriver'],
+  1.34: ['vpcCni'],
+};
+
 const CONSTRUCT = 'MlopsEksCluster';
 
 /**

@@ -19,6 +19,7 @@ import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements'
 import { CloudWatchObservability, ClusterObservability } from './observability';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
 import { markContainerInsightsMetrics } from '../private/container-insights';
+import { giveFunctionsLogGroups } from '../private/function-log-groups';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
 /** Properties of {@link MlopsEksCluster}. */
@@ -339,6 +340,8 @@ export class MlopsEksCluster extends Construct {
       },
     });
     this.cluster = this.eksCluster;
+    // The kubectl provider's functions (and the log-retention function) get log groups with a retention.
+    giveFunctionsLogGroups(this);
     if ((props.clusterLogging ?? ALL_LOG_TYPES).length > 0) {
       retainControlPlaneLogs(this, this.eksCluster, props.clusterName, props.controlPlaneLogRetention ?? logs.RetentionDays.ONE_YEAR);
     }
@@ -358,7 +361,7 @@ export class MlopsEksCluster extends Construct {
     if (observability.containerLogs) {
       // Auto Mode runs the add-on as well (its computeTypes include `auto`), with Pod Identity built into the nodes.
       const installed = new CloudWatchObservability(this, 'Observability', this.eksCluster, observability,
-        { kubernetesVersion: this.kubernetesVersion, nodes: this.nodegroup });
+        { kubernetesVersion: this.kubernetesVersion, givenClusterName: props.clusterName, nodes: this.nodegroup });
       this.observabilityAddon = installed.addon;
       this.observabilityRole = installed.role;
       if (observability.containerInsightsMetrics) markContainerInsightsMetrics(this.eksCluster);

@@ -26,6 +26,7 @@ import { checkWorkloadResources } from './quantities';
 import { PreprocessingTrigger, PreprocessingTriggerConfig } from './triggers/trigger';
 import { acknowledge } from '../private/acknowledgements';
 import { hasContainerInsightsMetrics } from '../private/container-insights';
+import { giveFunctionsLogGroups } from '../private/function-log-groups';
 import { createPodIdentityRole, isAutoModeCluster } from '../private/pod-identity';
 import { checkIntegerInRange, checkName, PropValidationError } from '../private/validation';
 
@@ -396,6 +397,9 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.modelArtifactsBucket = buckets.modelArtifacts;
     this.logsBucket = buckets.logs;
     this.featureStoreBucket = buckets.featureStore;
+    // Deployment-time functions (bucket notifications, log retention) get log groups with a retention.
+    giveFunctionsLogGroups(this);
+    giveFunctionsLogGroups(this.inputBucket);
     const { role, association } = createPodIdentityRole(this, {
       cluster: props.cluster,
       serviceAccount: { namespace: this.namespace, name: this.serviceAccountName },

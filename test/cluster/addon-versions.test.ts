@@ -1,10 +1,12 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { KubectlV32Layer } from '@aws-cdk/lambda-layer-kubectl-v32';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { AddonVersions, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
-import { PINNED_ADDON_VERSIONS } from '../../src/cluster/addon-versions';
+import { AddonVersions, ClusterObservability, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
+import { addonVersionsFor, OBSERVED_ADDON_VERSIONS, PINNED_ADDON_VERSIONS, UNVERIFIED_ADDON_PINS } from '../../src/cluster/addon-versions';
 
 const ADDON_NAMES: Record<keyof AddonVersions, string> = {
   vpcCni: 'vpc-cni',
@@ -52,6 +54,42 @@ describe('the add-on versions pinned per Kubernetes version', () => {
     }
   });
 
+  test('each pin is either a version observed on that Kubernetes version or marked unverified, never both', () => {
+    for (const [kubernetes, versions] of Object.entries(PINNED_ADDON_VERSIONS)) {
+      for (const [key, version] of Object.entries(versions) as Array<[keyof AddonVersions, string]>) {
+        const observed = OBSERVED_ADDON_VERSIONS[kubernetes]?.[key] === version;
+        const unverified = (UNVERIFIED_ADDON_PINS[kubernetes] ?? []).includes(key);
+        expect([kubernetes, ADDON_NAMES[key], version, observed || unverified, observed && unverified])
+          .toEqual([kubernetes, ADDON_NAMES[key], version, true, false]);
+      }
+    }
+  });
+
+  test('the vpc-cni, EBS CSI and Pod Identity agent pins never observed on 1.32, 1.33 (and vpc-cni on 1.34) are the unverified ones', () => {
+    expect(UNVERIFIED_ADDON_PINS).toEqual({
+      1.32: ['vpcCni', 'podIdentityAgent', 'ebsCsiDriver'],
+      1.33: ['podIdentityAgent', 'ebsCsiDriver'],
+      1.34: ['vpcCni'],
+    });
+  });
+
+  test('the README lists exactly the unverified pins', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| unverified \| (1\.\d+) \| `([a-z-]+)` \| `(v[^`]+)` \|$/gm)].map((m) => [m[1], m[2], m[3]]);
+    const expectedRows = Object.entries(UNVERIFIED_ADDON_PINS).flatMap(([kubernetes, keys]) =>
+      keys.map((key) => [kubernetes, ADDON_NAMES[key], PINNED_ADDON_VERSIONS[kubernetes][key]]));
+    expect(rows).toEqual(expectedRows);
+  });
+
+  test('synth installs, for every supported Kubernetes version, only the version strings its row lists', () => {
+    const supported = [
+      eks.KubernetesVersion.V1_32, eks.KubernetesVersion.V1_33, eks.KubernetesVersion.V1_34, eks.KubernetesVersion.V1_35, eks.KubernetesVersion.V1_36,
+    ];
+    for (const kubernetes of supported) {
+      expect(addonVersionsFor(kubernetes, {})).toEqual(PINNED_ADDON_VERSIONS[kubernetes.version]);
+    }
+  });
+
   test('kube-proxy is of the cluster\'s own minor version (it must never be newer than the API server)', () => {
     for (const [kubernetes, versions] of Object.entries(PINNED_ADDON_VERSIONS)) {
       expect(versions.kubeProxy.startsWith(`v${kubernetes}.`)).toBe(true);
@@ -95,6 +133,7 @@ describe('MlopsEksCluster installs the pinned add-on versions', () => {
       kubernetesVersion: eks.KubernetesVersion.V1_37,
       kubectlLayer: layer,
       clusterAutoscaler: false,
+      observability: ClusterObservability.containerInsights({ addonVersion: 'v6.2.0-eksbuild.1' }),
     };
     expect(() => new MlopsEksCluster(stack, 'Eks', { ...props, addonVersions: { coreDns: 'v1.14.4-eksbuild.1' } })).toThrow(
       "MlopsEksCluster: invalid 'addonVersions': no tested vpc-cni, kube-proxy, eks-pod-identity-agent, aws-ebs-csi-driver version " +

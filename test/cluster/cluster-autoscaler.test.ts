@@ -3,7 +3,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
+import { ClusterObservability, MlopsEksCluster, MlopsEksClusterProps, MlopsNetwork } from '../../src';
 import { CLUSTER_AUTOSCALER_VERSIONS } from '../../src/cluster/cluster-autoscaler';
 import { runAwsSolutions } from '../nag';
 
@@ -219,7 +219,12 @@ describe('Cluster Autoscaler versions', () => {
     expect(() => new MlopsEksCluster(stack, 'Eks', { vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_37, kubectlLayer: layer, addonVersions }))
       .toThrow(/MlopsEksCluster: invalid 'clusterAutoscalerVersion': is required for kubernetesVersion 1.37.*clusterAutoscaler: false/);
     expect(() => new MlopsEksCluster(stack, 'Eks2', {
-      vpc: network.vpc, kubernetesVersion: eks.KubernetesVersion.V1_37, kubectlLayer: layer, addonVersions, clusterAutoscaler: false,
+      vpc: network.vpc,
+      kubernetesVersion: eks.KubernetesVersion.V1_37,
+      kubectlLayer: layer,
+      addonVersions,
+      clusterAutoscaler: false,
+      observability: ClusterObservability.containerInsights({ addonVersion: 'v6.2.0-eksbuild.1' }),
     })).not.toThrow();
   });
 

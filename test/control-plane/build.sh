@@ -28,8 +28,13 @@ build() {
 
 # KEDA's operator (its scalers' SDKs: the longest build) beside the rest: on a shared machine two
 # builds get more of it; the Kubernetes binaries share most packages, so they go one after another.
-build keda keda-operator github.com/kedacore/keda/v2/cmd/operator &
+# The background build runs in a process group of its own (setsid), so that a failed foreground
+# build (set -e ends the script) stops it and the go and compile processes under it too.
+export -f build
+export here bin
+setsid bash -c 'build keda keda-operator github.com/kedacore/keda/v2/cmd/operator' &
 keda_build=$!
+trap 'kill -- -"$keda_build" 2>/dev/null || true' EXIT
 build etcd etcd go.etcd.io/etcd/server/v3
 build kubernetes kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$version_flags"
 build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$version_flags"

@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { controlPlane } from './cluster';
+import { controlPlane, kubectlRun, runWithDeadline } from './cluster';
 
 /**
  * CloudFormation's part in a stack's life, for the resources that the kubectl provider handles:
@@ -14,6 +13,12 @@ export const KUBERNETES_RESOURCE = 'Custom::AWSCDK-EKS-KubernetesResource';
 /** Helm charts cannot be fetched here: KEDA is installed by the control plane's script instead. */
 const HELM_CHART = 'Custom::AWSCDK-EKS-HelmChart';
 const KUBECTL_HANDLER = 'custom-resource-handlers/dist/aws-eks-v2/kubectl-handler';
+/**
+ * How long one handler run may take. Its Lambda function may run 15 minutes, but here it applies a
+ * few objects to a local API server in seconds, and a deadline under jest's per-test timeout
+ * (spawnSync blocks the event loop, so jest could not stop it) makes a hang fail the test.
+ */
+export const HANDLER_TIMEOUT_MS = 300_000;
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012';
@@ -46,6 +51,12 @@ export class CloudFormationStack {
   private readonly physicalIds = new Map<string, string>();
   private readonly sent = new Map<string, Record<string, unknown>>();
   public readonly events: SentEvent[] = [];
+  /**
+   * Objects still there (and not being deleted) after the handler ran the Delete of their
+   * manifest: the handler logs a failed `kubectl delete` and returns success, so CloudFormation
+   * would never know. Each life expects none.
+   */
+  public readonly survivorsOfDeletes: string[] = [];
 
   constructor(public readonly stackName: string, private readonly fixtures: () => Fixtures) {}
 
@@ -98,6 +109,9 @@ export class CloudFormationStack {
       ...(oldProperties ? { OldResourceProperties: oldProperties } : {}),
     };
     if (resource.Type === KUBERNETES_RESOURCE) runKubectlHandler(event);
+    if (resource.Type === KUBERNETES_RESOURCE && requestType === 'Delete') {
+      this.survivorsOfDeletes.push(...survivors(properties));
+    }
     if (requestType === 'Delete') {
       this.sent.delete(logicalId);
       this.physicalIds.delete(logicalId);
@@ -125,9 +139,8 @@ function replayed(template: CfnTemplate, logicalId: string): boolean {
 function runKubectlHandler(event: Record<string, unknown>): void {
   const plane = controlPlane();
   const handlerDir = join(dirname(require.resolve('aws-cdk-lib/package.json')), KUBECTL_HANDLER);
-  const result = spawnSync(plane.python, [join(__dirname, 'invoke-handler.py'), handlerDir], {
+  const result = runWithDeadline(plane.python, [join(__dirname, 'invoke-handler.py'), handlerDir], HANDLER_TIMEOUT_MS, {
     input: JSON.stringify(event),
-    encoding: 'utf8',
     env: {
       ...process.env,
       // The layer's kubectl, and the `aws` stand-in for `aws eks update-kubeconfig`.
@@ -139,6 +152,16 @@ function runKubectlHandler(event: Record<string, unknown>): void {
   if (result.status !== 0) {
     throw new Error(`kubectl handler failed on ${event.RequestType} ${event.LogicalResourceId}:\n${result.stdout}\n${result.stderr}`);
   }
+}
+
+/** The objects of a manifest that still exist and are not being deleted, as `Kind/namespace/name`. */
+function survivors(properties: Record<string, unknown>): string[] {
+  const manifest: Array<Record<string, any>> = JSON.parse(String(properties.Manifest));
+  return manifest.filter((object) => {
+    const found = kubectlRun(['get', '-f', '-', '-o', 'json', '--ignore-not-found'], JSON.stringify(object));
+    if (found.status !== 0) throw new Error(`kubectl get ${object.kind}/${object.metadata?.name} failed: ${found.stderr}`);
+    return found.stdout.trim() !== '' && !JSON.parse(found.stdout).metadata?.deletionTimestamp;
+  }).map((object) => [object.kind, object.metadata?.namespace, object.metadata?.name].filter(Boolean).join('/'));
 }
 
 /** Logical IDs ordered so that each comes after what it depends on (DependsOn, Ref, Fn::GetAtt, ${…} in Fn::Sub). */

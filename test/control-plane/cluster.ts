@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,11 +42,35 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
+/**
+ * How long one kubectl call may take: each talks to a local API server, so a minute means it hangs.
+ * spawnSync blocks Node's event loop, so jest's own timeout could not stop a hung call: the
+ * deadline has to be the call's.
+ */
+export const KUBECTL_TIMEOUT_MS = 60_000;
+
+/**
+ * spawnSync with a deadline: a command still running at `timeoutMs` is killed (SIGKILL) and the
+ * call throws, naming it, instead of blocking the run until CI's own limit.
+ */
+export function runWithDeadline(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  options: Omit<SpawnSyncOptionsWithStringEncoding, 'encoding' | 'timeout'> = {},
+): KubectlResult {
+  const result = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' });
+  if (result.error) {
+    const timedOut = (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    throw new Error(`${command} ${args.join(' ')} ${timedOut ? `timed out after ${timeoutMs / 1000} s` : `failed to run: ${result.error.message}`}`);
+  }
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** Runs kubectl as the cluster's admin; `input` goes to its stdin. */
 export function kubectlRun(args: string[], input?: string): KubectlResult {
   const plane = controlPlane();
-  const result = spawnSync(plane.kubectl, ['--kubeconfig', plane.kubeconfig, ...args], { input, encoding: 'utf8' });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  return runWithDeadline(plane.kubectl, ['--kubeconfig', plane.kubeconfig, ...args], KUBECTL_TIMEOUT_MS, { input });
 }
 
 export function kubectl(...args: string[]): string {
@@ -74,13 +98,13 @@ export const WORKLOAD_KINDS = 'serviceaccounts,networkpolicies,jobs,cronjobs,sca
 export const NAMESPACE_KINDS = 'resourcequotas,limitranges';
 
 /** Polls until `check` returns a value that is not undefined (no timing assertion: a deadline for a hung controller). */
-export async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+export async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = 90_000, intervalMs = 1000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

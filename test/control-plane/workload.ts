@@ -83,3 +83,21 @@ export async function gone(kind: string, name: string): Promise<void> {
 }
 
 export const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** KEDA's pollingInterval (10 s): one interval with no change means its reconcile has settled. */
+export const KEDA_POLLING_INTERVAL = 10_000;
+
+/**
+ * A snapshot taken once KEDA has settled: `read` twice, a polling interval apart, until both agree
+ * (KEDA updates a ScaledJob's status and resourceVersion, and its own objects, as it reconciles; a
+ * snapshot taken before that would differ from a later one for no fault of the stack).
+ */
+export async function settledSnapshot(what: string, read: () => string[]): Promise<string[]> {
+  let previous = read();
+  return eventually(`${what} to settle`, () => {
+    const current = read();
+    const same = JSON.stringify(current) === JSON.stringify(previous);
+    previous = current;
+    return same ? current : undefined;
+  }, 180_000, KEDA_POLLING_INTERVAL);
+}
