@@ -157,6 +157,18 @@ describe('PreprocessingTransform.command(): the pod of every trigger kind', () =
     expect(spec.initContainers[0].image).toBe(containerNamed(spec, 'runtime').image);
   });
 
+  test('the bundled processor\'s image asset carries the launcher\'s sources, which its Dockerfile builds', () => {
+    const assembly = (synthesized.stack.node.root as App).synth();
+    const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${synthesized.stack.artifactId}.assets.json`), 'utf8'));
+    const processor = Object.values<any>(assets.dockerImages).filter((image) => fs.existsSync(path.join(assembly.directory, image.source.directory, 'launcher')));
+    expect(processor).toHaveLength(1);
+    const staged = path.join(assembly.directory, processor[0].source.directory);
+    for (const file of ['go.mod', 'main.go', 'launcher.go', 'PROTOCOL.md']) {
+      expect({ file, staged: fs.existsSync(path.join(staged, 'launcher', file)) }).toEqual({ file, staged: true });
+    }
+    expect(fs.readFileSync(path.join(staged, 'Dockerfile'), 'utf8')).toContain('COPY --from=launcher /out/mlops-launcher /app/launcher/mlops-launcher');
+  });
+
   test('the default transform is the walkthrough\'s: one processor container, no launcher', () => {
     const spec = podSpecOf(objectOfKind(walkthrough.manifests, 'CronJob'));
     expect(spec.initContainers).toBeUndefined();
