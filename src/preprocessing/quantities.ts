@@ -106,7 +106,11 @@ export function sumResources(construct: string, parts: WorkloadResourceValues[])
     return total;
   };
   const cpu = (name: 'cpuRequest' | 'cpuLimit') => { const v = sum(name); return v === undefined ? undefined : `${Math.round(v * 1000)}m`; };
-  const memory = (name: 'memoryRequest' | 'memoryLimit') => { const v = sum(name); return v === undefined ? undefined : `${Math.round(v)}`; };
+  const memory = (name: 'memoryRequest' | 'memoryLimit') => {
+    const v = sum(name);
+    if (v === undefined) return undefined;
+    return Number.isInteger(v / 2 ** 20) ? `${v / 2 ** 20}Mi` : `${Math.round(v)}`;
+  };
   const values = { cpuRequest: cpu('cpuRequest'), memoryRequest: memory('memoryRequest'), cpuLimit: cpu('cpuLimit'), memoryLimit: memory('memoryLimit') };
   if (Object.values(values).some((v) => v === undefined)) return undefined;
   return values as WorkloadResourceValues;

@@ -206,6 +206,8 @@ describe('a command transform\'s pod counts both containers against the namespac
     expect(() => synth({ transform: fromUri({ cpuRequest: '4', cpuLimit: '4' }) }))
       .toThrow(/invalid 'transform\.resources \(with the runtime container\)\.cpuRequest': 4100m is more than the namespace quota's requests\.cpu 4/);
     expect(() => synth({ resources: { cpuRequest: '4', cpuLimit: '4' } })).not.toThrow();
+    expect(() => synth({ transform: fromUri({ memoryRequest: '8Gi', memoryLimit: '8Gi' }) }))
+      .toThrow(/invalid 'transform\.resources \(with the runtime container\)\.memoryRequest': 8320Mi is more than the namespace quota's requests\.memory 8Gi/);
   });
 
   test('parallel Jobs are counted with both containers', () => {
