@@ -10,7 +10,7 @@ import { Construct, IDependable } from 'constructs';
 import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
-import { CommandTransformValues, jobSpec, RUNTIME_RESOURCES, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
+import { COMMAND_TRANSFORM_DEFAULT_RESOURCES, CommandTransformValues, jobSpec, RUNTIME_RESOURCES, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
@@ -227,9 +227,10 @@ export interface PodIdentityPreprocessingProps {
   /**
    * CPU and memory of the container (with a command transform: of the program's container, unless
    * the transform gives its own; the runtime container beside it adds requests 100m / 128Mi,
-   * limits 1 / 256Mi to the pod).
+   * limits 500m / 256Mi to the pod).
    *
-   * @default - requests 500m / 1Gi, limits 2 / 4Gi (the walkthrough's)
+   * @default - requests 500m / 1Gi, limits 2 / 4Gi (the walkthrough's); for a command transform's
+   * program 400m / 896Mi, limits 1500m / 3840Mi, so that its pod totals the same
    */
   readonly resources?: WorkloadResources;
 
@@ -646,23 +647,29 @@ function copyOf(objects: readonly KubernetesObject[]): KubernetesObject[] {
   return JSON.parse(JSON.stringify(objects));
 }
 
-function resourceValues(resources: WorkloadResources): WorkloadResourceValues {
+/** The walkthrough's container resources, the defaults of `resources`. */
+const DEFAULT_RESOURCES: WorkloadResourceValues = { cpuRequest: '500m', memoryRequest: '1Gi', cpuLimit: '2', memoryLimit: '4Gi' };
+
+function resourceValues(resources: WorkloadResources, defaults: WorkloadResourceValues = DEFAULT_RESOURCES): WorkloadResourceValues {
   return {
-    cpuRequest: resources.cpuRequest ?? '500m',
-    memoryRequest: resources.memoryRequest ?? '1Gi',
-    cpuLimit: resources.cpuLimit ?? '2',
-    memoryLimit: resources.memoryLimit ?? '4Gi',
+    cpuRequest: resources.cpuRequest ?? defaults.cpuRequest,
+    memoryRequest: resources.memoryRequest ?? defaults.memoryRequest,
+    cpuLimit: resources.cpuLimit ?? defaults.cpuLimit,
+    memoryLimit: resources.memoryLimit ?? defaults.memoryLimit,
   };
 }
 
-/** The program's container of a command transform, its resources defaulting to the workload's. */
+/**
+ * The program's container of a command transform: its resources are the transform's, else the
+ * workload's, each value not given defaulting to the built-in pod's less the runtime's share.
+ */
 function commandTransformValues(transform: PreprocessingTransformConfig, workloadResources: WorkloadResources): CommandTransformValues | undefined {
   if (!transform.command || !transform.image) return undefined;
   return {
     image: transform.image.imageUri,
     command: transform.command,
     env: { ...transform.environment },
-    resources: resourceValues(transform.resources ?? workloadResources),
+    resources: resourceValues(transform.resources ?? workloadResources, COMMAND_TRANSFORM_DEFAULT_RESOURCES),
   };
 }
 

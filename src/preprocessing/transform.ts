@@ -20,9 +20,11 @@ export interface CommandTransformOptions {
   readonly command: string[];
 
   /**
-   * CPU and memory of the program's container.
+   * CPU and memory of the program's container. The runtime container beside it adds requests
+   * 100m / 128Mi and limits 500m / 256Mi to the pod (the namespace quota counts both).
    *
-   * @default - the workload's `resources` (requests 500m / 1Gi, limits 2 / 4Gi by default)
+   * @default - the workload's `resources`; if neither is given, requests 400m / 896Mi and limits
+   * 1500m / 3840Mi: with the runtime's share, the built-in transform's pod (500m / 1Gi, 2 / 4Gi)
    */
   readonly resources?: WorkloadResources;
 

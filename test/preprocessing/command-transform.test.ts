@@ -129,12 +129,12 @@ describe('PreprocessingTransform.command(): the pod of every trigger kind', () =
     expect(jobSpec.podFailurePolicy.rules[0]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'runtime', operator: 'In', values: [2] } });
   });
 
-  test('the program gets its own resources (default: the workload\'s); the runtime a small fixed share with a CPU limit of its own', () => {
+  test('the program gets its own resources (by default the built-in pod\'s less the runtime\'s share); the runtime a small fixed share with a CPU limit of its own', () => {
     const resourcesOf = (i: number, name: string) => containerNamed(podOf(i), name).resources;
-    expect(resourcesOf(0, 'transform')).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+    expect(resourcesOf(0, 'transform')).toEqual({ requests: { cpu: '400m', memory: '896Mi' }, limits: { cpu: '1500m', memory: '3840Mi' } });
     expect(resourcesOf(3, 'transform')).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1500m', memory: '3Gi' } });
     for (const i of [0, 3]) {
-      expect(resourcesOf(i, 'runtime')).toEqual({ requests: { 'cpu': '100m', 'memory': '128Mi', 'ephemeral-storage': '10Gi' }, limits: { cpu: '1', memory: '256Mi' } });
+      expect(resourcesOf(i, 'runtime')).toEqual({ requests: { 'cpu': '100m', 'memory': '128Mi', 'ephemeral-storage': '10Gi' }, limits: { cpu: '500m', memory: '256Mi' } });
     }
     expect(podOf(0).initContainers[0].resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '200m', memory: '64Mi' } });
   });
@@ -208,6 +208,12 @@ describe('a command transform\'s pod counts both containers against the namespac
     expect(() => synth({ resources: { cpuRequest: '4', cpuLimit: '4' } })).not.toThrow();
     expect(() => synth({ transform: fromUri({ memoryRequest: '8Gi', memoryLimit: '8Gi' }) }))
       .toThrow(/invalid 'transform\.resources \(with the runtime container\)\.memoryRequest': 8320Mi is more than the namespace quota's requests\.memory 8Gi/);
+  });
+
+  test('by default a command transform\'s pod fits wherever the built-in\'s does: 4 parallel uploads fill limits.cpu 8 exactly', () => {
+    expect(() => synth({ trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 4 }), transform: fromUri() })).not.toThrow();
+    expect(() => synth({ trigger: PreprocessingTrigger.onUpload({ maxParallelJobs: 5 }), transform: fromUri() }))
+      .toThrow(/invalid 'trigger\.maxParallelJobs': 5 parallel runs × transform\.resources \(with the runtime container\)\.cpuLimit 2000m/);
   });
 
   test('parallel Jobs are counted with both containers', () => {

@@ -20,7 +20,12 @@ export const HANDOFF_DIR = '/mlops/handoff';
  * A CPU limit of its own: without one the namespace's LimitRange would add its default (1 CPU)
  * where the synth-time quota check cannot see it.
  */
-export const RUNTIME_RESOURCES: WorkloadResourceValues = { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '1', memoryLimit: '256Mi' };
+export const RUNTIME_RESOURCES: WorkloadResourceValues = { cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '256Mi' };
+/**
+ * The program's container by default: the built-in transform's pod (500m / 1Gi, limits 2 / 4Gi)
+ * less the runtime's share, so a command transform's pod fits wherever the built-in's does.
+ */
+export const COMMAND_TRANSFORM_DEFAULT_RESOURCES: WorkloadResourceValues = { cpuRequest: '400m', memoryRequest: '896Mi', cpuLimit: '1500m', memoryLimit: '3840Mi' };
 /** The init container only copies the launcher (a few MB). */
 const INSTALL_RESOURCES = { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '200m', memory: '64Mi' } };
 /** The processor's exit code for bad input (SPEC §5): retrying cannot help. */
