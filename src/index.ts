@@ -5,8 +5,9 @@ export { ClusterAutoscalerVersion } from './cluster/cluster-autoscaler';
 export { ComputeMode } from './cluster/compute';
 export * from './preprocessing/pod-identity-preprocessing';
 export {
-  ProcessorImage, ProcessorImageConfig, BundledProcessorImageOptions, ImageUriProcessorImageOptions,
+  ProcessorImage, ProcessorImageConfig, BundledProcessorImageOptions, ImageUriProcessorImageOptions, DirectoryProcessorImageOptions,
 } from './preprocessing/processor-image';
+export { PreprocessingTransform, PreprocessingTransformConfig, CommandTransformOptions } from './preprocessing/transform';
 export {
   PreprocessingTrigger, PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions,
 } from './preprocessing/triggers/trigger';

@@ -23,7 +23,7 @@ from aws_cdk import Annotations, App, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk.lambda_layer_kubectl_v32 import KubectlV32Layer
-from cdk_mlops_eks import MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTrigger
+from cdk_mlops_eks import MlopsEksCluster, MlopsNetwork, PodIdentityPreprocessing, PreprocessingTransform, PreprocessingTrigger
 from constructs import Construct
 
 APP_PREFIX = "eks-demo"
@@ -46,11 +46,13 @@ class EksClusterStack(Stack):
         bucket_name_prefix: str,
         admin_role_arn: Optional[str] = None,
         public_access_cidrs: Optional[List[str]] = None,
+        transform: Optional[PreprocessingTransform] = None,
         **kwargs: Any,
     ) -> None:
         """kubernetes_version: '1.36', or '1.32' for the walkthrough's. public_access_cidrs: CIDRs that may reach the Kubernetes API from the internet;
         none keeps the endpoint private. bucket_name_prefix: prefix of the five bucket names (they are
-        global across AWS accounts)."""
+        global across AWS accounts). transform: what each run does (None: the walkthrough's built-in
+        transform; examples/python/command_transform_app.py gives a pandas script)."""
         super().__init__(scope, construct_id, **kwargs)
         self.cluster = MlopsEksCluster(
             self,
@@ -82,6 +84,7 @@ class EksClusterStack(Stack):
             role_name=f"{APP_PREFIX}-data-preprocessing-role",
             # Every CSV uploaded under data/ is processed by its own Job (S3 → SQS → KEDA).
             trigger=PreprocessingTrigger.on_upload(),
+            transform=transform,
             bucket_name_prefix=bucket_name_prefix,
             # The data buckets send their access logs to the walkthrough's logs bucket.
             create_additional_buckets=True,
@@ -101,9 +104,9 @@ def kubernetes_version_props(scope: Construct, version: str) -> Dict[str, Any]:
     raise ValueError(f"context kubernetesVersion must be '1.36' or '1.32', got '{version}'")
 
 
-def build_example_app(app: App) -> Tuple[NetworkStack, EksClusterStack]:
+def build_example_app(app: App, transform: Optional[PreprocessingTransform] = None) -> Tuple[NetworkStack, EksClusterStack]:
     """Builds the example app; context: kubernetesVersion ('1.36' | '1.32', default '1.36'), adminRoleArn,
-    publicAccessCidrs (comma-separated), bucketNamePrefix, owner."""
+    publicAccessCidrs (comma-separated), bucketNamePrefix, owner. transform: see EksClusterStack."""
 
     def context(key: str) -> Any:
         return app.node.try_get_context(key)
@@ -118,6 +121,7 @@ def build_example_app(app: App) -> Tuple[NetworkStack, EksClusterStack]:
         admin_role_arn=context("adminRoleArn"),
         public_access_cidrs=list_context(context("publicAccessCidrs")),
         bucket_name_prefix=js_string(context("bucketNamePrefix"), APP_PREFIX),
+        transform=transform,
     )
     cluster.add_stack_dependency(network)
 

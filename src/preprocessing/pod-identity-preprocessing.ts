@@ -12,7 +12,7 @@ import { CatalogOptions, checkCatalogOptions, claimDatabaseName, OutputCatalog }
 import { OutputFormat, outputFormatEnv, writesParquet } from './catalog/output-format';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantClaimsAndReports, grantReadPrefix, grantWritePrefix } from './grants';
-import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
+import { COMMAND_TRANSFORM_DEFAULT_RESOURCES, CommandTransformValues, jobSpec, RUNTIME_RESOURCES, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
 import { serviceAccount } from './manifests/service-account';
@@ -21,8 +21,9 @@ import {
   METRIC_DIMENSION_NAMES, METRICS_NAMESPACE, requireQueue, RUN_METRIC_NAMES, runMetric, WorkloadAlarmOptions, WorkloadAlarms,
 } from './monitoring';
 import { WorkloadNamespace } from './namespace';
-import { ProcessorImage } from './processor-image';
-import { checkWorkloadResources } from './quantities';
+import { ProcessorImage, ProcessorImageConfig } from './processor-image';
+import { checkWorkloadResources, sumResources } from './quantities';
+import { PreprocessingTransform, PreprocessingTransformConfig } from './transform';
 import { PreprocessingTrigger, PreprocessingTriggerConfig } from './triggers/trigger';
 import { acknowledge } from '../private/acknowledgements';
 import { hasContainerInsightsMetrics } from '../private/container-insights';
@@ -187,11 +188,21 @@ export interface PodIdentityPreprocessingProps {
   readonly serverAccessLogsBucket?: s3.IBucket;
 
   /**
-   * The container image that runs the processor.
+   * The container image that runs the processor (with a command transform: the runtime and the
+   * launcher's init container).
    *
    * @default ProcessorImage.bundled()
    */
   readonly image?: ProcessorImage;
+
+  /**
+   * What a run does to its input: the walkthrough's built-in transform, or your own program in
+   * your own image (`PreprocessingTransform.command()`), which gets the same runtime: exact
+   * object versions, claims, manifests, metrics, alarms, triggers and exit codes.
+   *
+   * @default PreprocessingTransform.walkthrough()
+   */
+  readonly transform?: PreprocessingTransform;
 
   /**
    * Retries of a failed pod before the Job fails. `onUpload()` Jobs never retry (0): the queue
@@ -218,9 +229,12 @@ export interface PodIdentityPreprocessingProps {
   readonly ttlAfterFinished?: Duration;
 
   /**
-   * CPU and memory of the container.
+   * CPU and memory of the container (with a command transform: of the program's container, unless
+   * the transform gives its own; the runtime container beside it adds requests 100m / 128Mi,
+   * limits 500m / 256Mi to the pod).
    *
-   * @default - requests 500m / 1Gi, limits 2 / 4Gi (the walkthrough's)
+   * @default - requests 500m / 1Gi, limits 2 / 4Gi (the walkthrough's); for a command transform's
+   * program 400m / 896Mi, limits 1500m / 3840Mi, so that its pod totals the same
    */
   readonly resources?: WorkloadResources;
 
@@ -425,6 +439,10 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     const scratchVolumeSize = props.scratchVolumeSize ?? '10Gi';
     const activeDeadline = props.activeDeadline ?? Duration.hours(1);
     const image = (props.image ?? ProcessorImage.bundled()).bind(this);
+    // The transform's image asset (if any) lives under a scope of its own, beside the processor's.
+    const transform = props.transform ? props.transform.bind(new Construct(this, 'Transform')) : {};
+    const command = commandTransformValues(transform, props.resources ?? {});
+    const podResources = command ? sumResources(CONSTRUCT, [RUNTIME_RESOURCES, command.resources]) ?? command.resources : resources;
     const trigger = (props.trigger ?? PreprocessingTrigger.onDemand()).bind(this, {
       cluster: props.cluster,
       namespace: this.namespace,
@@ -440,7 +458,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
         serviceAccountName: this.serviceAccountName,
         labels,
         image: image.imageUri,
-        architecture: image.architecture,
+        architecture: podArchitecture(image, transform.image),
         env: {
           INPUT_BUCKET: this.inputBucket.bucketName,
           INPUT_KEY: inputKey,
@@ -463,15 +481,21 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
         ttlSecondsAfterFinished: (props.ttlAfterFinished ?? Duration.days(1)).toSeconds(),
         resources,
         scratchVolumeSize,
+        transform: command,
       }),
     });
     this.queue = trigger.queue;
     this.deadLetterQueue = trigger.deadLetterQueue;
     this.runCommand = trigger.runCommand;
-    checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize, createNamespace
-      ? { parallelRuns: trigger.maxParallelRuns ?? 1, parallelRunsProp: 'trigger.maxParallelJobs' }
-      : undefined);
-    workloadNamespace.addUsage({ path: this.node.path, resources, parallelRuns: trigger.maxParallelRuns ?? 1 });
+    const quota = createNamespace ? { parallelRuns: trigger.maxParallelRuns ?? 1, parallelRunsProp: 'trigger.maxParallelJobs' } : undefined;
+    if (command) {
+      // The program's requests within its limits, then the whole pod (runtime + program) against the quota.
+      checkWorkloadResources(CONSTRUCT, command.resources, scratchVolumeSize, undefined, 'transform.resources');
+      checkWorkloadResources(CONSTRUCT, podResources, scratchVolumeSize, quota, 'transform.resources (with the runtime container)');
+    } else {
+      checkWorkloadResources(CONSTRUCT, resources, scratchVolumeSize, quota);
+    }
+    workloadNamespace.addUsage({ path: this.node.path, resources: podResources, parallelRuns: trigger.maxParallelRuns ?? 1 });
     if (trigger.queue) {
       checkNoUploadLoop(this.inputBucket, inputPrefix, this.outputBucket, outputPrefix);
       checkNoRetryInJob(props.backoffLimit);
@@ -719,13 +743,39 @@ function copyOf(objects: readonly KubernetesObject[]): KubernetesObject[] {
   return JSON.parse(JSON.stringify(objects));
 }
 
-function resourceValues(resources: WorkloadResources): WorkloadResourceValues {
+/** The walkthrough's container resources, the defaults of `resources`. */
+const DEFAULT_RESOURCES: WorkloadResourceValues = { cpuRequest: '500m', memoryRequest: '1Gi', cpuLimit: '2', memoryLimit: '4Gi' };
+
+function resourceValues(resources: WorkloadResources, defaults: WorkloadResourceValues = DEFAULT_RESOURCES): WorkloadResourceValues {
   return {
-    cpuRequest: resources.cpuRequest ?? '500m',
-    memoryRequest: resources.memoryRequest ?? '1Gi',
-    cpuLimit: resources.cpuLimit ?? '2',
-    memoryLimit: resources.memoryLimit ?? '4Gi',
+    cpuRequest: resources.cpuRequest ?? defaults.cpuRequest,
+    memoryRequest: resources.memoryRequest ?? defaults.memoryRequest,
+    cpuLimit: resources.cpuLimit ?? defaults.cpuLimit,
+    memoryLimit: resources.memoryLimit ?? defaults.memoryLimit,
   };
+}
+
+/**
+ * The program's container of a command transform: its resources are the transform's, else the
+ * workload's, each value not given defaulting to the built-in pod's less the runtime's share.
+ */
+function commandTransformValues(transform: PreprocessingTransformConfig, workloadResources: WorkloadResources): CommandTransformValues | undefined {
+  if (!transform.command || !transform.image) return undefined;
+  return {
+    image: transform.image.imageUri,
+    command: transform.command,
+    env: { ...transform.environment },
+    resources: resourceValues(transform.resources ?? workloadResources, COMMAND_TRANSFORM_DEFAULT_RESOURCES),
+  };
+}
+
+/** Both images of a command transform's pod must run on the node it is placed on. */
+function podArchitecture(runtime: ProcessorImageConfig, program: ProcessorImageConfig | undefined): string | undefined {
+  if (program?.architecture && runtime.architecture && program.architecture !== runtime.architecture) {
+    throw new PropValidationError(CONSTRUCT, 'transform',
+      `its image is built for ${program.architecture} but the processor image (image) for ${runtime.architecture}: one pod runs both, so build them for one platform`);
+  }
+  return runtime.architecture ?? program?.architecture;
 }
 
 /**

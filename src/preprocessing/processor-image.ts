@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { Token } from 'aws-cdk-lib';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -40,7 +41,39 @@ export interface ImageUriProcessorImageOptions {
   readonly platform?: Platform;
 }
 
-/** Where the preprocessing container image comes from. */
+/** Options of {@link ProcessorImage.fromDirectory}. */
+export interface DirectoryProcessorImageOptions {
+  /**
+   * The platform to build the image for (`Platform.LINUX_AMD64` or `Platform.LINUX_ARM64`); the
+   * pods are placed on nodes of that architecture.
+   *
+   * @default Platform.LINUX_AMD64
+   */
+  readonly platform?: Platform;
+
+  /**
+   * The Dockerfile, relative to the directory.
+   *
+   * @default 'Dockerfile'
+   */
+  readonly file?: string;
+
+  /**
+   * Build arguments (`--build-arg`).
+   *
+   * @default - none
+   */
+  readonly buildArgs?: { [name: string]: string };
+
+  /**
+   * Files of the directory to leave out of the build context (.dockerignore syntax).
+   *
+   * @default - none
+   */
+  readonly exclude?: string[];
+}
+
+/** Where a container image comes from: the bundled processor, a directory with a Dockerfile, or a URI. */
 export abstract class ProcessorImage {
   /**
    * The processor bundled with this library (`processor/` in the package), built for the given
@@ -59,6 +92,18 @@ export abstract class ProcessorImage {
    */
   public static fromImageUri(imageUri: string, options: ImageUriProcessorImageOptions = {}): ProcessorImage {
     return new UriProcessorImage(imageUri, options.platform);
+  }
+
+  /**
+   * An image built from a directory that holds a Dockerfile (yours, unchanged), as a CDK image
+   * asset: built for the given platform (linux/amd64 by default) and published to the CDK assets
+   * repository at deploy time, from where the nodes pull it as they pull the bundled image.
+   * Typically the image of a `PreprocessingTransform.command()`.
+   *
+   * @param directory the build context, e.g. `transforms/` (relative to where `cdk` runs)
+   */
+  public static fromDirectory(directory: string, options: DirectoryProcessorImageOptions = {}): ProcessorImage {
+    return new DirectoryProcessorImage(directory, options);
   }
 
   /** Resolves the image in the given scope (creating an asset if needed). */
@@ -119,5 +164,34 @@ class UriProcessorImage extends ProcessorImage {
 
   public bind(): ProcessorImageConfig {
     return { imageUri: this.imageUri, architecture: this.architecture };
+  }
+}
+
+class DirectoryProcessorImage extends ProcessorImage {
+  private readonly architecture: string;
+  private readonly platform: Platform;
+
+  constructor(private readonly directory: string, private readonly options: DirectoryProcessorImageOptions) {
+    super();
+    this.platform = options.platform ?? Platform.LINUX_AMD64;
+    this.architecture = architectureOf(this.platform);
+    const dockerfile = path.join(directory, options.file ?? 'Dockerfile');
+    if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
+      throw new PropValidationError('ProcessorImage', 'directory', `'${directory}' is not a directory`);
+    }
+    if (!fs.existsSync(dockerfile)) {
+      throw new PropValidationError('ProcessorImage', options.file ? 'file' : 'directory', `'${dockerfile}' does not exist: the image is built from it`);
+    }
+  }
+
+  public bind(scope: Construct): ProcessorImageConfig {
+    const asset = new DockerImageAsset(scope, 'DirectoryImage', {
+      directory: this.directory,
+      file: this.options.file,
+      platform: this.platform,
+      buildArgs: this.options.buildArgs,
+      exclude: this.options.exclude,
+    });
+    return { imageUri: asset.imageUri, architecture: this.architecture };
   }
 }

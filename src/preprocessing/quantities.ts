@@ -43,6 +43,7 @@ export function checkWorkloadResources(
   resources: WorkloadResourceValues,
   scratchVolumeSize: string,
   quota: { readonly parallelRuns: number; readonly parallelRunsProp: string } | undefined,
+  resourcesProp: string = 'resources',
 ): void {
   parseQuantity(construct, 'scratchVolumeSize', scratchVolumeSize);
   const pairs: Array<[keyof WorkloadResourceValues, keyof WorkloadResourceValues, keyof typeof NAMESPACE_QUOTA]> = [
@@ -50,13 +51,13 @@ export function checkWorkloadResources(
     ['memoryRequest', 'memoryLimit', 'requests.memory'],
   ];
   for (const [requestName, limitName, quotaName] of pairs) {
-    const request = parseQuantity(construct, `resources.${requestName}`, resources[requestName]);
-    const limit = parseQuantity(construct, `resources.${limitName}`, resources[limitName]);
-    checkAtMost(construct, `resources.${requestName}`, resources[requestName], request, `resources.${limitName} ${resources[limitName]}`, limit);
+    const request = parseQuantity(construct, `${resourcesProp}.${requestName}`, resources[requestName]);
+    const limit = parseQuantity(construct, `${resourcesProp}.${limitName}`, resources[limitName]);
+    checkAtMost(construct, `${resourcesProp}.${requestName}`, resources[requestName], request, `${resourcesProp}.${limitName} ${resources[limitName]}`, limit);
     if (quota === undefined) continue;
     const limitQuotaName = quotaName.replace('requests.', 'limits.') as keyof typeof NAMESPACE_QUOTA;
-    checkFitsQuota(construct, `resources.${requestName}`, resources[requestName], request, quotaName, quota);
-    checkFitsQuota(construct, `resources.${limitName}`, resources[limitName], limit, limitQuotaName, quota);
+    checkFitsQuota(construct, `${resourcesProp}.${requestName}`, resources[requestName], request, quotaName, quota);
+    checkFitsQuota(construct, `${resourcesProp}.${limitName}`, resources[limitName], limit, limitQuotaName, quota);
   }
   if (quota !== undefined && Number(NAMESPACE_QUOTA.pods) < quota.parallelRuns) {
     throw new PropValidationError(construct, quota.parallelRunsProp,
@@ -87,4 +88,30 @@ function checkAtMost(construct: string, prop: string, text: string, value: numbe
   if (value !== undefined && bound !== undefined && value > bound) {
     throw new PropValidationError(construct, prop, `${text} is more than ${boundText}`);
   }
+}
+
+/**
+ * The resources of a pod whose containers run side by side (what the namespace quota counts):
+ * each request and limit summed, CPU in millicores, memory in bytes. Undefined when one of them
+ * is a token (the quota cannot be checked at synth then).
+ */
+export function sumResources(construct: string, parts: WorkloadResourceValues[]): WorkloadResourceValues | undefined {
+  const sum = (name: keyof WorkloadResourceValues): number | undefined => {
+    let total = 0;
+    for (const part of parts) {
+      const value = parseQuantity(construct, `resources.${name}`, part[name]);
+      if (value === undefined) return undefined;
+      total += value;
+    }
+    return total;
+  };
+  const cpu = (name: 'cpuRequest' | 'cpuLimit') => { const v = sum(name); return v === undefined ? undefined : `${Math.round(v * 1000)}m`; };
+  const memory = (name: 'memoryRequest' | 'memoryLimit') => {
+    const v = sum(name);
+    if (v === undefined) return undefined;
+    return Number.isInteger(v / 2 ** 20) ? `${v / 2 ** 20}Mi` : `${Math.round(v)}`;
+  };
+  const values = { cpuRequest: cpu('cpuRequest'), memoryRequest: memory('memoryRequest'), cpuLimit: cpu('cpuLimit'), memoryLimit: memory('memoryLimit') };
+  if (Object.values(values).some((v) => v === undefined)) return undefined;
+  return values as WorkloadResourceValues;
 }

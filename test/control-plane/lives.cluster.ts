@@ -5,7 +5,7 @@ import { exampleTemplate, image, STACK_NAME, workloadsTemplate } from './stacks'
 import {
   admission, completed, finishPods, gone, kedaAccepts, liveJob, manifestObjects, podOf, podsOf, runningKedaJob, settle, settledSnapshot,
 } from './workload';
-import { MlopsEksCluster, PreprocessingTrigger } from '../../src';
+import { MlopsEksCluster, PreprocessingTransform, PreprocessingTrigger, ProcessorImage } from '../../src';
 
 /**
  * The stack's life replayed on a real control plane (test/control-plane/run.sh starts it): each
@@ -295,5 +295,57 @@ describe('7: the workload construct renamed (as a library release that changed c
     expect(replay.every((e) => manifestIds.includes(e.logicalId))).toBe(true);
     expect(manifestObjects(namespace)).toEqual(before);
     await kedaAccepts(namespace, name);
+  });
+});
+
+describe('8: a command transform (the user\'s image through the launcher) deployed, run and updated', () => {
+  const namespace = 'transform';
+  const name = 'data-preprocessing';
+  const stack = (() => { let s: CloudFormationStack | undefined; return () => (s ??= newStack()); })();
+  const userImage = (tag: string) => ProcessorImage.fromImageUri(`123456789012.dkr.ecr.us-east-1.amazonaws.com/my-pandas:${tag}`);
+  const workload = (tag: string, command: string[]) => workloadsTemplate({
+    id: 'Preprocessing',
+    props: { namespace, trigger: PreprocessingTrigger.onUpload(), transform: PreprocessingTransform.command({ image: userImage(tag), command }) },
+  });
+  const containers = (object: K8sObject) => podOf(object).spec;
+
+  afterAll(async () => {
+    stack().destroy();
+    await gone('namespace', namespace);
+  });
+
+  test('the API server admits its pod (init container, runtime and transform: Pod Security restricted, LimitRange, ResourceQuota); KEDA runs a Job of it to completion', async () => {
+    await deploy(stack(), workload('1.0.0', ['python3', 'preprocess.py']));
+    const scaledJob = await kedaAccepts(namespace, name);
+    const spec = containers(scaledJob);
+    expect(spec.initContainers.map((c: K8sObject) => c.name)).toEqual(['install-launcher']);
+    expect(spec.containers.map((c: K8sObject) => c.name)).toEqual(['runtime', 'transform']);
+    expect(admission(podOf(scaledJob))).toEqual({ admitted: true, message: '' });
+    // A writable launcher directory for the program would be allowed by Kubernetes: the read-only mount is ours to keep.
+    const transformMounts = spec.containers[1].volumeMounts.filter((m: K8sObject) => m.name === 'mlops-launcher');
+    expect(transformMounts).toEqual([{ name: 'mlops-launcher', mountPath: '/mlops/bin', readOnly: true }]);
+
+    const queueUrl = await upload(scaledJob);
+    const running = await runningKedaJob(namespace, name);
+    const [pod] = podsOf(namespace, running.metadata.name);
+    expect(pod.spec.containers.map((c: K8sObject) => c.image)).toEqual([
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/preprocess:1.0.0', '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-pandas:1.0.0',
+    ]);
+    await queues.consumeOne(queueUrl);
+    finishPods(namespace, running.metadata.name);
+    await completed(namespace, running.metadata.name);
+  });
+
+  test('an update of the transform\'s image and command reaches the ScaledJob in place', async () => {
+    const sent = stack().events.length;
+    await deploy(stack(), workload('2.0.0', ['python3', 'preprocess.py', '--v2']));
+    expect(stack().events.slice(sent).filter((e) => e.requestType === 'Update').length).toBeGreaterThan(0);
+    expect(stack().events.slice(sent).filter((e) => e.requestType === 'Delete')).toEqual([]);
+    const updated = await kedaAccepts(namespace, name);
+    const [runtime, transform] = containers(updated).containers;
+    expect(transform.image).toMatch(/my-pandas:2\.0\.0$/);
+    expect(transform.command).toEqual(['/mlops/bin/mlops-launcher', 'run', '--', 'python3', 'preprocess.py', '--v2']);
+    expect(runtime.env.find((e: K8sObject) => e.name === 'TRANSFORM_COMMAND').value).toBe(JSON.stringify(['python3', 'preprocess.py', '--v2']));
+    expect(admission(podOf(updated)).admitted).toBe(true);
   });
 });

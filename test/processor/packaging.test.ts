@@ -29,10 +29,13 @@ function sourceFiles(dir: string): string[] {
 describe('processor/Dockerfile', () => {
   test('everything it copies from the build context exists in processor/ and is not excluded by .dockerignore', () => {
     const sources = contextCopies();
-    expect(sources).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'src']);
+    expect(sources).toEqual(['launcher/go.mod', 'launcher/*.go', 'package.json', 'package-lock.json', 'tsconfig.json', 'src']);
     for (const source of sources) {
-      expect({ source, exists: existsSync(join(PROCESSOR, source)) }).toEqual({ source, exists: true });
-      expect(dockerignore).not.toContain(source);
+      const exists = source.endsWith('/*.go')
+        ? readdirSync(join(PROCESSOR, 'launcher')).some((name) => name.endsWith('.go'))
+        : existsSync(join(PROCESSOR, source));
+      expect({ source, exists }).toEqual({ source, exists: true });
+      expect(dockerignore).not.toContain(source.split('/')[0]);
     }
   });
 
@@ -54,7 +57,7 @@ describe('processor/Dockerfile', () => {
   });
 
   test('both stages use one base: the Node major that .ci/run\'s Node stage runs the processor\'s tests on, on glibc (Debian), pinned by digest', () => {
-    const bases = dockerfile.split('\n').filter((l) => /^FROM\s/i.test(l)).map((l) => l.split(/\s+/)[1]);
+    const bases = dockerfile.split('\n').filter((l) => /^FROM\s+node:/i.test(l)).map((l) => l.split(/\s+/)[1]);
     expect(bases).toHaveLength(2);
     expect(new Set(bases).size).toBe(1);
     const base = /^node:(\d+)\.\d+\.\d+-(bookworm|trixie)-slim@sha256:[0-9a-f]{64}$/.exec(bases[0]);
@@ -64,6 +67,17 @@ describe('processor/Dockerfile', () => {
     expect(dockerfile).not.toMatch(/alpine|\bapk\b|\badduser\b|\baddgroup\b/);
     // The comment above the FROM lines says how to bump the digest.
     expect(dockerfile).toMatch(/^# .*imagetools inspect node:24\.x\.y-bookworm-slim/m);
+  });
+
+  test('a Go stage, pinned by digest, builds the launcher static (CGO_ENABLED=0, -trimpath) into /app/launcher, root-owned and 0555', () => {
+    const goBase = dockerfile.split('\n').filter((l) => /^FROM\s+golang:/i.test(l)).map((l) => l.split(/\s+/)[1]);
+    expect(goBase).toHaveLength(1);
+    expect(goBase[0]).toMatch(/^golang:1\.26\.\d+-bookworm@sha256:[0-9a-f]{64}$/);
+    expect(dockerfile).toMatch(/^RUN CGO_ENABLED=0 go build -trimpath .*-o \/out\/mlops-launcher \./m);
+    expect(dockerfile).toMatch(/chmod 0555 \/out\/mlops-launcher/);
+    // COPY --from keeps the mode and makes root the owner; the image's user 1000 cannot change it.
+    expect(dockerfile).toMatch(/^COPY --from=launcher \/out\/mlops-launcher \/app\/launcher\/mlops-launcher$/m);
+    expect(readFileSync(join(PROCESSOR, 'launcher', 'go.mod'), 'utf8')).not.toMatch(/^require/m);
   });
 
   test('the image\'s user is the uid the Job runs as (runAsUser), which owns the scratch directory', () => {

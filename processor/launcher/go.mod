@@ -1,0 +1,3 @@
+module github.com/cdk-mlops-eks/processor/launcher
+
+go 1.26
