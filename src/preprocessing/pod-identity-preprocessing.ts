@@ -557,13 +557,21 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     }
   }
 
-  /** Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a failure. */
+  /**
+   * Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a
+   * failure. A Job (`onDeploy()`) is a run, not configuration: a new spec gives it a new name and
+   * manifest, and CloudFormation's cleanup would send the old manifest a Delete, whose
+   * `kubectl delete` kills the old run if it is still running. RETAIN (DeletionPolicy Retain)
+   * means CloudFormation forgets the old manifest without calling the kubectl handler; the Job
+   * finishes and its `ttlSecondsAfterFinished` removes it.
+   */
   private applyObject(cluster: eks.ICluster, object: KubernetesObject, dependencies: IDependable[]): eks.KubernetesManifest {
     const manifest = new eks.KubernetesManifest(this, manifestId(object), {
       cluster,
       manifest: copyOf([object]),
       overwrite: true,
       prune: false,
+      removalPolicy: object.kind === 'Job' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     (manifest.node.defaultChild as CfnResource).overrideLogicalId(manifestLogicalId(cluster, object));
     manifest.node.addDependency(...dependencies);

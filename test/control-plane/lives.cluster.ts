@@ -191,15 +191,17 @@ describe('3: the trigger changes onUpload → schedule → onDeploy → onDemand
     expect(admission(podOf(cronJob)).admitted).toBe(true);
   });
 
+  let deployJob: string;
   test('onDeploy: only the deploy\'s Job', async () => {
     await deploy(stack(), withTrigger(PreprocessingTrigger.onDeploy()));
     const found = manifestObjects(namespace);
     expect(found.filter((n) => !access.includes(n))).toEqual([expect.stringMatching(new RegExp(`^Job/${namespace}/${name}-[0-9a-f]{8}$`))]);
+    deployJob = found.find((n) => n.startsWith('Job/'))!;
   });
 
-  test('onDemand: only a suspended CronJob', async () => {
+  test('onDemand: a suspended CronJob; the last deploy\'s Job is left to finish (DeletionPolicy Retain: CloudFormation sends its manifest no Delete, its TTL removes it)', async () => {
     await deploy(stack(), withTrigger(PreprocessingTrigger.onDemand()));
-    expect(manifestObjects(namespace)).toEqual([...access, `CronJob/${namespace}/${name}`].sort());
+    expect(manifestObjects(namespace)).toEqual([...access, `CronJob/${namespace}/${name}`, deployJob].sort());
     expect(JSON.parse(kubectl('get', 'cronjob', name, '-n', namespace, '-o', 'json')).spec.suspend).toBe(true);
   });
 });

@@ -46,11 +46,22 @@ describe('PreprocessingTrigger.onDeploy', () => {
     expect(schemaProblems(preprocessing.manifests)).toEqual([]);
   });
 
-  test('a new spec is a new manifest: CloudFormation creates the new Job, then deletes the old one with its manifest', () => {
+  test('a new spec is a new manifest: CloudFormation creates the new Job, then drops the old manifest from the stack', () => {
     const idWith = (props: Parameters<typeof synth>[0]): string => manifestWith(synth({ trigger: onDeploy, ...props as object }).template, 'Job').logicalId;
     const id = manifestWith(template, 'Job').logicalId;
     expect(idWith({ createAdditionalBuckets: true })).toBe(id);
     expect(idWith({ logLevel: 'DEBUG' })).not.toBe(id);
+  });
+
+  test('the old Job outlives its manifest (DeletionPolicy Retain: CloudFormation sends the kubectl handler no Delete, so a running run finishes and its ttlSecondsAfterFinished removes it)', () => {
+    const resource = template.toJSON().Resources[manifestWith(template, 'Job').logicalId];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+    expect(objectOfKind(preprocessing.manifests, 'Job').spec.ttlSecondsAfterFinished).toBe(86400);
+    // Only the Job: the workload's other manifests are deleted with it (a rename must remove them).
+    for (const kind of ['ServiceAccount', 'NetworkPolicy']) {
+      expect(template.toJSON().Resources[manifestWith(template, kind).logicalId].DeletionPolicy).toBe('Delete');
+    }
   });
 
   test('the same spec gives the same name; a new image, environment or resources give a new one', () => {

@@ -157,8 +157,8 @@ export abstract class PreprocessingTrigger {
 
   /**
    * Runs once per deploy that changes the run: a Job named after a short hash of its spec, so a
-   * deploy that changes the image, environment or resources creates a new Job (and the kubectl
-   * provider prunes the old one) instead of failing on the Job's immutable pod template. A
+   * deploy that changes the image, environment or resources creates a new Job (the old one is
+   * left to finish and goes after `ttlAfterFinished`) instead of failing on the Job's immutable pod template. A
    * deploy that changes nothing of the Job leaves it alone.
    */
   public static onDeploy(): PreprocessingTrigger {
