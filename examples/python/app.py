@@ -61,6 +61,8 @@ class EksClusterStack(Stack):
             nodegroup_name=f"{APP_PREFIX}-primary-nodegroup",
             node_labels={"node-type": "primary", "environment": "sandbox"},
             public_access_cidrs=public_access_cidrs,
+            # KEDA starts the per-upload Jobs; it belongs to the cluster, not to the workload.
+            keda=True,
             **kubernetes_version_props(self, kubernetes_version),
         )
         if admin_role_arn:

@@ -279,7 +279,7 @@ describe('PreprocessingTrigger.onUpload with two workloads on one cluster', () =
     ));
   });
 
-  test('KEDA is installed once, and its operator may read the length of both queues', () => {
+  test('KEDA (the cluster\'s) is there once, and its operator may read the length of both queues', () => {
     expect(Object.keys(template.findResources('Custom::AWSCDK-EKS-HelmChart', KEDA_CHART))).toHaveLength(1);
     const queueArns = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))
       .map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
@@ -321,13 +321,6 @@ describe('PreprocessingTrigger.onUpload validation names the prop', () => {
   test('a Job may not outlive the longest time a message can stay hidden', () => {
     expect(() => synth({ trigger: PreprocessingTrigger.onUpload(), activeDeadline: Duration.hours(12) }))
       .toThrow(/invalid 'activeDeadline': 12 hours is too long for onUpload/);
-  });
-
-  test('two workloads may not ask for different KEDA versions on one cluster', () => {
-    expect(() => synthWorkloads(
-      { trigger: PreprocessingTrigger.onUpload() },
-      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.21.0' }) },
-    )).toThrow(/invalid 'trigger.kedaVersion': '2.21.0' differs from KEDA 2.21.1/);
   });
 
   test('outputs may not land where uploads start runs', () => {

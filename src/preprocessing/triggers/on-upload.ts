@@ -39,9 +39,9 @@ export function bindOnUpload(
     resourceArns: [queue.queueArn],
   });
 
-  const keda = KedaInstallation.of(options.cluster, upload.kedaVersion);
+  const keda = KedaInstallation.of(options.cluster);
   keda.watchQueue(scope, queue);
-  const dependencies: IDependable[] = options.applyManifests ? [keda.installChart()] : [];
+  const dependencies: IDependable[] = options.applyManifests ? [keda.chart] : [];
 
   const authenticationName = `${options.jobName}-sqs`;
   const jobSpec = withContainerEnv(queueRunSpec(options.jobSpec), {
