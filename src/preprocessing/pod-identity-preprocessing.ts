@@ -10,6 +10,7 @@ import { Construct, IDependable } from 'constructs';
 import { BUCKET_NAME_SUFFIXES, createSecureBucket, CreatedBucketOptions, LONGEST_BUCKET_NAME_SUFFIX, sendAccessLogs } from './buckets';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantReadPrefix, grantWritePrefix } from './grants';
+import { keepIdentity, WorkloadIdentity } from './identity';
 import { jobSpec, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
@@ -367,6 +368,10 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.role = role;
     this.grantPrincipal = role;
     this.podIdentityAssociation = association;
+    // Before anything resolves the buckets' or the role's logical IDs: the grants' cdk-nag
+    // acknowledgements name them, and a per-deploy Job's name hashes a spec that refers to them.
+    const identity = new WorkloadIdentity(props.cluster, this.namespace, this.jobName);
+    keepIdentity(this, identity);
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
     this.metricDimensions = { Namespace: this.namespace, Workload: this.jobName };
@@ -453,6 +458,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     if (props.createDashboard ?? false) {
       this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, this.alarms);
     }
+    keepIdentity(this, identity);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Duration, Names, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -13,6 +13,8 @@ export const VISIBILITY_MARGIN = Duration.minutes(5);
 export const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
 
 export interface UploadQueueProps {
+  /** The queue's name, which must survive a move of the workload construct (see WorkloadIdentity). */
+  readonly queueName: string;
   readonly bucket: s3.IBucket;
   readonly prefix: string;
   readonly suffix: string;
@@ -26,8 +28,9 @@ export interface UploadQueueProps {
  * `maxReceiveCount` receives, a visibility timeout longer than a Job may run, and a policy that
  * lets only S3 deliver, only for this bucket and only in this account. The bucket notifies it of
  * every object created under the prefix with the suffix. The dead-letter queue accepts messages
- * only from this queue (`RedriveAllowPolicy`); the queue is named from its construct path so that
- * the dead-letter queue can name it without a reference cycle.
+ * only from this queue (`RedriveAllowPolicy`); the queue has a fixed name (the workload's cluster,
+ * namespace and name, never its construct path) so that the dead-letter queue can name it without
+ * a reference cycle.
  */
 export class UploadQueue extends Construct {
   public readonly queue: sqs.Queue;
@@ -38,7 +41,7 @@ export class UploadQueue extends Construct {
   constructor(scope: Construct, id: string, props: UploadQueueProps) {
     super(scope, id);
     this.visibilityTimeout = props.activeDeadline.plus(VISIBILITY_MARGIN);
-    const queueName = Names.uniqueResourceName(this, { maxLength: 80 });
+    const queueName = props.queueName;
     const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -67,8 +67,8 @@ describe('GitOps with values known only at deploy time', () => {
     const literal = parts.filter((p) => typeof p === 'string').join('');
     expect(literal).toContain('kind: ScaledJob');
     expect(literal).not.toContain('${Token');
-    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
-    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^PreprocessingUploadQueue/) });
+    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^Workload.*RawDataBucket/) });
+    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^Workload.*UploadQueueQueue/) });
     template.hasOutput('*', { Value: { Ref: Object.keys(template.findResources('AWS::SSM::Parameter', { Properties: { Tier: 'Intelligent-Tiering' } }))[0] } });
   });
 

@@ -120,7 +120,7 @@ describe('PreprocessingTrigger.onUpload', () => {
       Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
       Resource: { 'Fn::GetAtt': [queueId(), 'Arn'] },
       Condition: {
-        ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] } },
+        ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^Workload.*RawDataBucket[0-9A-F]{8}$/), 'Arn'] } },
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       },
     }]);
@@ -128,7 +128,7 @@ describe('PreprocessingTrigger.onUpload', () => {
 
   test('the raw bucket notifies the queue of every .csv object created under the input prefix', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
-      BucketName: { Ref: Match.stringLikeRegexp('^PreprocessingRawDataBucket') },
+      BucketName: { Ref: Match.stringLikeRegexp('^Workload.*RawDataBucket[0-9A-F]{8}$') },
       NotificationConfiguration: {
         QueueConfigurations: [{
           Events: ['s3:ObjectCreated:*'],
@@ -141,7 +141,7 @@ describe('PreprocessingTrigger.onUpload', () => {
 
   test('the pods may receive, keep, delete and measure messages of their own queue, nothing else of SQS', () => {
     const policy = Object.values<any>(template.findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Workload.*Role[0-9A-F]{8}$') }] },
     }))[0];
     const sqsStatements = policy.Properties.PolicyDocument.Statement.filter((s: any) => JSON.stringify(s.Action).includes('sqs:'));
     expect(sqsStatements).toEqual([{
