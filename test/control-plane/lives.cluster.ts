@@ -202,6 +202,10 @@ describe('3: the trigger changes onUpload → schedule → onDeploy → onDemand
   test('onDemand: a suspended CronJob; the last deploy\'s Job is left to finish (DeletionPolicy Retain: CloudFormation sends its manifest no Delete, its TTL removes it)', async () => {
     await deploy(stack(), withTrigger(PreprocessingTrigger.onDemand()));
     expect(manifestObjects(namespace)).toEqual([...access, `CronJob/${namespace}/${name}`, deployJob].sort());
+    // The run the switch left alone goes on to its end (its TTL removes it a day later).
+    const jobName = deployJob.split('/')[2];
+    finishPods(namespace, jobName);
+    expect((await completed(namespace, jobName)).status.succeeded).toBe(1);
     expect(JSON.parse(kubectl('get', 'cronjob', name, '-n', namespace, '-o', 'json')).spec.suspend).toBe(true);
   });
 });
