@@ -59,6 +59,8 @@ export class EksClusterStack extends Stack {
       nodegroupName: `${APP_PREFIX}-primary-nodegroup`,
       nodeLabels: { 'node-type': 'primary', 'environment': 'sandbox' },
       publicAccessCidrs: props.publicAccessCidrs,
+      // KEDA starts the per-upload Jobs; it belongs to the cluster, not to the workload.
+      keda: true,
       ...kubernetesVersionProps(this, props.kubernetesVersion),
     });
     // The walkthrough's node group name, kept as the walkthrough has it. A fixed name means that a

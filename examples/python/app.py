@@ -62,6 +62,8 @@ class EksClusterStack(Stack):
             nodegroup_name=f"{APP_PREFIX}-primary-nodegroup",
             node_labels={"node-type": "primary", "environment": "sandbox"},
             public_access_cidrs=public_access_cidrs,
+            # KEDA starts the per-upload Jobs; it belongs to the cluster, not to the workload.
+            keda=True,
             **kubernetes_version_props(self, kubernetes_version),
         )
         # The walkthrough's node group name, kept as the walkthrough has it. A fixed name means that a

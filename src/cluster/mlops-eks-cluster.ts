@@ -17,6 +17,7 @@ import { endpointAccessFor } from './endpoint';
 import { BUNDLED_KUBECTL_VERSION, kubectlLayerFor } from './kubectl-layer';
 import { acknowledgeKubectlProvider } from './kubectl-provider-acknowledgements';
 import { CloudWatchObservability, ClusterObservability } from './observability';
+import { KedaInstallation } from '../preprocessing/keda';
 import { acknowledge, acknowledgeManagedPolicies } from '../private/acknowledgements';
 import { markContainerInsightsMetrics } from '../private/container-insights';
 import { giveFunctionsLogGroups } from '../private/function-log-groups';
@@ -226,6 +227,27 @@ export interface MlopsEksClusterProps {
   readonly observability?: ClusterObservability;
 
   /**
+   * Whether to install KEDA (its Helm chart, and its operator's IAM role through EKS Pod
+   * Identity), which `PreprocessingTrigger.onUpload()` workloads need. KEDA belongs to the
+   * cluster: workloads require it and never install or remove it, so adding or removing the last
+   * `onUpload()` workload, in this stack or another, leaves the cluster's stack as it is. A
+   * workload that needs KEDA on a cluster without it fails at synth.
+   *
+   * @default false
+   */
+  readonly keda?: boolean;
+
+  /**
+   * The version of KEDA's Helm chart (https://kedacore.github.io/charts), with `keda`. A release
+   * that KEDA's compatibility matrix does not list for `kubernetesVersion` is refused.
+   *
+   * @default - the pinned release of the newest KEDA tested on the cluster's Kubernetes version
+   * (2.19.0 for 1.32, 2.20.2 for 1.33, 2.21.1 for 1.34 to 1.36); for other versions no KEDA
+   * release is tested, and one must be given
+   */
+  readonly kedaVersion?: string;
+
+  /**
    * Whether the identity that creates the cluster (the CloudFormation execution role) gets
    * cluster admin. Name administrators with `grantClusterAdmin()` instead.
    *
@@ -301,6 +323,8 @@ export class MlopsEksCluster extends Construct {
   public readonly observabilityAddon?: eks.CfnAddon;
   /** The role its agents use through Pod Identity (`amazon-cloudwatch/cloudwatch-agent`). */
   public readonly observabilityRole?: iam.IRole;
+  /** The KEDA operator's role, used through Pod Identity (`keda/keda-operator`), with `keda`. */
+  public readonly kedaOperatorRole?: iam.IRole;
 
   private readonly eksCluster: eks.Cluster;
 
@@ -365,6 +389,9 @@ export class MlopsEksCluster extends Construct {
       this.observabilityAddon = installed.addon;
       this.observabilityRole = installed.role;
       if (observability.containerInsightsMetrics) markContainerInsightsMetrics(this.eksCluster);
+    }
+    if (props.keda ?? false) {
+      this.kedaOperatorRole = KedaInstallation.install(this.eksCluster, props.kedaVersion).operatorRole;
     }
     this.acknowledgeFindings();
   }
@@ -499,6 +526,9 @@ function validateProps(props: MlopsEksClusterProps, computeMode: ComputeMode, ar
       `is required: name the version your cluster runs, e.g. eks.KubernetesVersion.V${BUNDLED_KUBECTL_VERSION.version.replace('.', '_')}`);
   }
   checkName(CONSTRUCT, 'clusterName', props.clusterName, 100, EKS_NAME, EKS_NAME_RULE);
+  if (props.kedaVersion !== undefined && !(props.keda ?? false)) {
+    throw new PropValidationError(CONSTRUCT, 'kedaVersion', 'needs keda: true (KEDA is installed only when asked for)');
+  }
   if (computeMode === ComputeMode.AUTO_MODE) {
     checkAutoModeProps(props, architecture);
     return;

@@ -3,7 +3,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { kubectlReadyBarrier, oncePerCluster } from '../private/once-per-cluster';
+import { kubectlReadyBarrier } from '../private/once-per-cluster';
 import { createPodIdentityRole } from '../private/pod-identity';
 import { PropValidationError } from '../private/validation';
 
@@ -26,36 +26,54 @@ export const KEDA_KUBERNETES_VERSIONS: ReadonlyArray<{ readonly keda: string; re
 export const KEDA_CHARTS: Readonly<Record<string, string>> = { '2.21': '2.21.1', '2.20': '2.20.2', '2.19': '2.19.0' };
 /** The chart for a cluster whose Kubernetes version is not known at synth (an imported cluster). */
 const NEWEST_KEDA_CHART = KEDA_CHARTS[KEDA_KUBERNETES_VERSIONS[0].keda];
-const VERSION_PROP = 'trigger.kedaVersion';
+const CLUSTER_CONSTRUCT = 'MlopsEksCluster';
+const VERSION_PROP = 'kedaVersion';
 const KEDA_REPOSITORY = 'https://kedacore.github.io/charts';
 const KEDA_NAMESPACE = 'keda';
 /** The chart's default name for the operator's service account. */
 const KEDA_OPERATOR_SERVICE_ACCOUNT = 'keda-operator';
+/**
+ * The construct ID on the cluster's node. KEDA lived there when workloads created it, and it stays
+ * there now that the cluster does: its role, association and chart keep their logical IDs.
+ */
 const CONSTRUCT_ID = 'CdkMlopsEksKeda';
 
 /**
- * KEDA on one cluster, shared by every workload on it: the operator's IAM role (through EKS Pod
- * Identity, for `keda/keda-operator`), allowed only `sqs:GetQueueAttributes` on the queues that
- * workloads register, and the Helm chart once a workload applies its manifests through the
- * cluster (a GitOps workload leaves the chart to its GitOps tool; the role is ready for it).
+ * KEDA on one cluster, a feature of the cluster (`MlopsEksCluster` prop `keda`): the Helm chart,
+ * and the operator's IAM role (through EKS Pod Identity, for `keda/keda-operator`), allowed only
+ * `sqs:GetQueueAttributes` on the queues that workloads register. Workloads require it and never
+ * create or remove it, so adding, switching or removing the last `onUpload()` workload leaves the
+ * cluster's stack as it is.
  */
 export class KedaInstallation extends Construct {
-  /** KEDA on this cluster, created by the first workload that needs it. */
-  public static of(cluster: eks.ICluster, requested: string | undefined): KedaInstallation {
-    const version = kedaChartFor(kubernetesVersionOf(cluster), requested);
-    const keda = oncePerCluster(cluster, CONSTRUCT_ID, (scope, id) => new KedaInstallation(scope, id, cluster, version));
-    if (keda.version !== version) {
-      throw new PropValidationError('PodIdentityPreprocessing', VERSION_PROP,
-        `'${version}' differs from KEDA ${keda.version}, which another workload installs on this cluster; KEDA is installed once per cluster`);
+  /** Installs KEDA on the cluster (once; `MlopsEksCluster` calls this when `keda` is on). */
+  public static install(cluster: eks.Cluster, requestedVersion: string | undefined): KedaInstallation {
+    if (cluster.node.tryFindChild(CONSTRUCT_ID)) {
+      throw new Error(`KEDA is already installed on ${cluster.node.path}`);
+    }
+    const version = kedaChartFor(kubernetesVersionOf(cluster), requestedVersion);
+    return new KedaInstallation(cluster, CONSTRUCT_ID, cluster, version);
+  }
+
+  /**
+   * KEDA on the workload's cluster; a cluster without it fails the synth, naming the prop that
+   * turns it on.
+   */
+  public static of(cluster: eks.ICluster): KedaInstallation {
+    const keda = cluster.node.tryFindChild(CONSTRUCT_ID);
+    if (!(keda instanceof KedaInstallation)) {
+      throw new PropValidationError('PodIdentityPreprocessing', 'trigger',
+        `onUpload() needs KEDA on the cluster ${cluster.node.path}, which does not have it: create the cluster with `
+        + 'MlopsEksCluster prop `keda: true` (KEDA is a feature of the cluster; workloads never install or remove it)');
     }
     return keda;
   }
 
   public readonly operatorRole: iam.IRole;
-  private readonly association: eks.CfnPodIdentityAssociation;
-  private chart?: eks.HelmChart;
+  /** The Helm release. Its CRDs must exist before a ScaledJob is applied. */
+  public readonly chart: eks.HelmChart;
 
-  private constructor(scope: Construct, id: string, private readonly cluster: eks.ICluster, private readonly version: string) {
+  private constructor(scope: Construct, id: string, cluster: eks.Cluster, public readonly version: string) {
     super(scope, id);
     const { role, association } = createPodIdentityRole(this, {
       cluster,
@@ -63,7 +81,15 @@ export class KedaInstallation extends Construct {
       description: 'KEDA operator: reads the length of the SQS queues that start preprocessing Jobs, through EKS Pod Identity',
     });
     this.operatorRole = role;
-    this.association = association;
+    // Workloads in other stacks attach their queue's policy to this role by name, through an
+    // export. CDK creates that export only while something imports it, so removing the last such
+    // workload would make this stack drop an export that the workload's deployed stack still
+    // imports, and this stack's deploy (which comes first) would fail. Exporting it always, under
+    // the name CDK gives the automatic reference (Stack.exportValue), keeps it for as long as KEDA is on.
+    Stack.of(this).exportValue(role.roleName);
+    this.chart = createChart(this, cluster, version);
+    // The Pod Identity webhook injects credentials when a pod starts: the association comes first.
+    this.chart.node.addDependency(association);
   }
 
   /**
@@ -77,35 +103,27 @@ export class KedaInstallation extends Construct {
       statements: [new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [queue.queueArn] })],
     });
   }
+}
 
-  /** The Helm release, installed on first use. Its CRDs must exist before a ScaledJob is applied. */
-  public installChart(): eks.HelmChart {
-    this.chart ??= this.createChart();
-    return this.chart;
-  }
-
-  private createChart(): eks.HelmChart {
-    const chart = new eks.HelmChart(this, 'Chart', {
-      cluster: this.cluster,
-      chart: 'keda',
-      release: 'keda',
-      repository: KEDA_REPOSITORY,
-      version: this.version,
-      namespace: KEDA_NAMESPACE,
-      createNamespace: true,
-      // Wait for the operator, so ScaledJobs applied next find a running controller; within the
-      // kubectl handler's 15-minute Lambda limit.
-      wait: true,
-      timeout: Duration.minutes(10),
-    });
-    // The Pod Identity webhook injects credentials when a pod starts: the association comes first.
-    chart.node.addDependency(this.association);
-    // aws-eks-v2 makes manifests, not charts, wait for its kubectl barrier (nodes and DNS ready on
-    // an MlopsEksCluster); without it the chart could wait for pods before any node exists.
-    const barrier = kubectlReadyBarrier(this.cluster);
-    if (barrier) chart.node.addDependency(barrier);
-    return chart;
-  }
+function createChart(scope: Construct, cluster: eks.Cluster, version: string): eks.HelmChart {
+  const chart = new eks.HelmChart(scope, 'Chart', {
+    cluster,
+    chart: 'keda',
+    release: 'keda',
+    repository: KEDA_REPOSITORY,
+    version,
+    namespace: KEDA_NAMESPACE,
+    createNamespace: true,
+    // Wait for the operator, so ScaledJobs applied next find a running controller; within the
+    // kubectl handler's 15-minute Lambda limit.
+    wait: true,
+    timeout: Duration.minutes(10),
+  });
+  // aws-eks-v2 makes manifests, not charts, wait for its kubectl barrier (nodes and DNS ready on
+  // an MlopsEksCluster); without it the chart could wait for pods before any node exists.
+  const barrier = kubectlReadyBarrier(cluster);
+  if (barrier) chart.node.addDependency(barrier);
+  return chart;
 }
 
 /**
@@ -118,7 +136,7 @@ export function kedaChartFor(kubernetesVersion: string | undefined, requested: s
   if (requested !== undefined) {
     const window = Token.isUnresolved(requested) ? undefined : KEDA_KUBERNETES_VERSIONS.find((w) => requested.startsWith(`${w.keda}.`));
     if (window && minor !== undefined && (minor < window.first || minor > window.last)) {
-      throw new PropValidationError('PodIdentityPreprocessing', VERSION_PROP,
+      throw new PropValidationError(CLUSTER_CONSTRUCT, VERSION_PROP,
         `KEDA ${requested} is tested on Kubernetes 1.${window.first} to 1.${window.last} (KEDA's compatibility matrix), not on the cluster's ${kubernetesVersion}`);
     }
     return requested;
@@ -129,9 +147,9 @@ export function kedaChartFor(kubernetesVersion: string | undefined, requested: s
   const window = KEDA_KUBERNETES_VERSIONS.find((w) => KEDA_CHARTS[w.keda] !== undefined && minor >= w.first && minor <= w.last);
   if (!window) {
     const supported = KEDA_KUBERNETES_VERSIONS.map((w) => `KEDA ${w.keda}: 1.${w.first}-1.${w.last}`).join(', ');
-    throw new PropValidationError('PodIdentityPreprocessing', VERSION_PROP,
-      `no KEDA release is tested on Kubernetes ${kubernetesVersion}, which onUpload() needs (${supported}); `
-      + `run the workload on a cluster of one of those versions, or give the chart version of a KEDA release tested on ${kubernetesVersion}`);
+    throw new PropValidationError(CLUSTER_CONSTRUCT, VERSION_PROP,
+      `no KEDA release is tested on Kubernetes ${kubernetesVersion}, which keda: true needs (${supported}); `
+      + `use one of those versions, give the chart version of a KEDA release tested on ${kubernetesVersion}, or leave keda off`);
   }
   return KEDA_CHARTS[window.keda];
 }

@@ -12,6 +12,7 @@ import { CatalogOptions, checkCatalogOptions, claimDatabaseName, OutputCatalog }
 import { OutputFormat, outputFormatEnv, writesParquet } from './catalog/output-format';
 import { publishManifestYaml, toYaml } from './gitops';
 import { grantClaimsAndReports, grantReadPrefix, grantWritePrefix } from './grants';
+import { keepIdentity, WorkloadIdentity } from './identity';
 import { COMMAND_TRANSFORM_DEFAULT_RESOURCES, CommandTransformValues, jobSpec, RUNTIME_RESOURCES, SCRATCH_MOUNT_PATH, WorkloadResourceValues } from './manifests/job';
 import { KubernetesObject, manifestId, manifestLogicalId, workloadLabels } from './manifests/labels';
 import { networkPolicy } from './manifests/network-policy';
@@ -423,6 +424,10 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     this.role = role;
     this.grantPrincipal = role;
     this.podIdentityAssociation = association;
+    // Before anything resolves the buckets' or the role's logical IDs: the grants' cdk-nag
+    // acknowledgements name them, and a per-deploy Job's name hashes a spec that refers to them.
+    const identity = new WorkloadIdentity(props.cluster, this.namespace, this.jobName);
+    keepIdentity(this, identity);
     grantReadPrefix(role, this.inputBucket, inputPrefix);
     grantWritePrefix(role, this.outputBucket, outputPrefix);
     grantClaimsAndReports(role, this.outputBucket, outputPrefix);
@@ -539,6 +544,7 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
       this.dashboard = createWorkloadDashboard(this, this, `Preprocessing ${this.namespace}/${this.jobName}`, alarmList(this.alarms));
     }
     this.catalog = createCatalog(this, props, outputFormat, outputPrefix, this.outputBucket, buckets.logs);
+    keepIdentity(this, identity);
   }
 
   /**
@@ -653,13 +659,21 @@ export class PodIdentityPreprocessing extends Construct implements iam.IGrantabl
     }
   }
 
-  /** Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a failure. */
+  /**
+   * Overwrite (kubectl apply): a leftover object from a rolled-back deploy is taken over, not a
+   * failure. A Job (`onDeploy()`) is a run, not configuration: a new spec gives it a new name and
+   * manifest, and CloudFormation's cleanup would send the old manifest a Delete, whose
+   * `kubectl delete` kills the old run if it is still running. RETAIN (DeletionPolicy Retain)
+   * means CloudFormation forgets the old manifest without calling the kubectl handler; the Job
+   * finishes and its `ttlSecondsAfterFinished` removes it.
+   */
   private applyObject(cluster: eks.ICluster, object: KubernetesObject, dependencies: IDependable[]): eks.KubernetesManifest {
     const manifest = new eks.KubernetesManifest(this, manifestId(object), {
       cluster,
       manifest: copyOf([object]),
       overwrite: true,
       prune: false,
+      removalPolicy: object.kind === 'Job' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     (manifest.node.defaultChild as CfnResource).overrideLogicalId(manifestLogicalId(cluster, object));
     manifest.node.addDependency(...dependencies);

@@ -127,7 +127,7 @@ describe('MlopsEksCluster in EKS Auto Mode, with a PodIdentityPreprocessing work
 describe('MlopsEksCluster in EKS Auto Mode, with a per-upload workload (KEDA)', () => {
   let template: Template;
   beforeAll(() => {
-    const { stack, cluster } = autoModeStack(new App());
+    const { stack, cluster } = autoModeStack(new App(), { keda: true });
     new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, trigger: PreprocessingTrigger.onUpload() });
     template = Template.fromStack(stack);
   });

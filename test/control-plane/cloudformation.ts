@@ -27,6 +27,8 @@ export interface CfnResource {
   readonly Type: string;
   readonly Properties?: Record<string, unknown>;
   readonly DependsOn?: string | string[];
+  /** `Retain`: CloudFormation forgets the resource when it leaves the template, without a Delete. */
+  readonly DeletionPolicy?: string;
 }
 
 export interface CfnTemplate {
@@ -76,7 +78,11 @@ export class CloudFormationStack {
       }
     }
     for (const logicalId of dependencyOrder(old).reverse().filter((id) => replayed(old, id) && !template.Resources[id])) {
-      this.send('Delete', old, logicalId, this.sent.get(logicalId)!);
+      if (old.Resources[logicalId].DeletionPolicy === 'Retain') {
+        this.forget(logicalId);
+      } else {
+        this.send('Delete', old, logicalId, this.sent.get(logicalId)!);
+      }
     }
     this.template = template;
   }
@@ -113,13 +119,17 @@ export class CloudFormationStack {
       this.survivorsOfDeletes.push(...survivors(properties));
     }
     if (requestType === 'Delete') {
-      this.sent.delete(logicalId);
-      this.physicalIds.delete(logicalId);
+      this.forget(logicalId);
     } else {
       this.sent.set(logicalId, properties);
       // The provider framework names a resource after the request that created it, when the handler returns none.
       if (requestType === 'Create') this.physicalIds.set(logicalId, requestId);
     }
+  }
+
+  private forget(logicalId: string): void {
+    this.sent.delete(logicalId);
+    this.physicalIds.delete(logicalId);
   }
 
   /** The resource's properties as a custom resource receives them: tokens resolved, scalars as strings. */

@@ -29,7 +29,7 @@ export function workloadsTemplate(...workloads: Workload[]): CfnTemplate {
   const stack = new Stack(app, STACK_NAME);
   // The version whose kubectl the library bundles, as the example app's cluster.
   const cluster = new MlopsEksCluster(stack, 'Eks', {
-    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: MlopsEksCluster.BUNDLED_KUBECTL_VERSION,
+    vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: MlopsEksCluster.BUNDLED_KUBECTL_VERSION, keda: true,
   });
   for (const { id, props } of workloads) {
     new PodIdentityPreprocessing(stack, id, { cluster: cluster.cluster, image: image('1.0.0'), ...props });

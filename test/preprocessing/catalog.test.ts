@@ -176,7 +176,7 @@ describe('PodIdentityPreprocessing catalog: Glue tables of the Parquet outputs',
 
     test('the tables are exposed: database, the three tables by name, and as a list', () => {
       const catalog = withCatalog.catalog!;
-      expect(stack.resolve(catalog.database.databaseName)).toEqual({ Ref: expect.stringMatching(/^PreprocessingCatalogDatabase/) });
+      expect(stack.resolve(catalog.database.databaseName)).toEqual({ Ref: expect.stringMatching(/CatalogDatabase/) });
       expect([catalog.cleanedDataTable, catalog.transformedDataTable, catalog.departmentStatisticsTable]
         .map((t) => template.toJSON().Resources[stack.resolve(t.tableName).Ref].Properties.TableInput.Name))
         .toEqual(['cleaned_data', 'transformed_data', 'department_statistics']);
@@ -381,8 +381,8 @@ describe('cdk-nag AwsSolutions on a workload with a catalog, a workgroup and a g
     expect(report.violations).toEqual([]);
     // The two wildcards grantQuery adds are acknowledged, each for its own prefix.
     expect(report.acknowledgements.map((a) => a.id)).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^Annotation::AwsSolutions-IAM5\[Resource::<PreprocessingProcessedDataBucket\w+\.Arn>\/output\/tables\/\*\]$/),
-      expect.stringMatching(/^Annotation::AwsSolutions-IAM5\[Resource::<PreprocessingCatalogQueryResultsBucket\w+\.Arn>\/\*\]$/),
+      expect.stringMatching(/^Annotation::AwsSolutions-IAM5\[Resource::<\w*ProcessedDataBucket\w+\.Arn>\/output\/tables\/\*\]$/),
+      expect.stringMatching(/^Annotation::AwsSolutions-IAM5\[Resource::<\w*CatalogQueryResultsBucket\w+\.Arn>\/\*\]$/),
     ]));
     for (const { id, reason } of report.acknowledgements) {
       expect(`${id}: ${reason}`).toMatch(/: \S.{30,}/);

@@ -7,10 +7,11 @@ import * as YAML from 'yaml';
 import { envOf, IMAGE, objectOfKind, synth } from './helpers';
 import { MlopsEksCluster, PodIdentityPreprocessing, PreprocessingTrigger } from '../../src';
 
-/** Helm charts other than the cluster's own Cluster Autoscaler. */
+/** Helm charts other than the cluster's own (the Cluster Autoscaler, KEDA). */
 function workloadCharts(template: Template): string[] {
   return Object.entries<any>(template.findResources('Custom::AWSCDK-EKS-HelmChart'))
-    .filter(([, chart]) => chart.Properties.Chart !== 'cluster-autoscaler')
+    // The cluster's own charts (the Cluster Autoscaler, KEDA with keda: true) are not the workload's.
+    .filter(([, chart]) => !['cluster-autoscaler', 'keda'].includes(chart.Properties.Chart))
     .map(([id]) => id);
 }
 
@@ -66,12 +67,12 @@ describe('GitOps with values known only at deploy time', () => {
     const literal = parts.filter((p) => typeof p === 'string').join('');
     expect(literal).toContain('kind: ScaledJob');
     expect(literal).not.toContain('${Token');
-    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
-    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^PreprocessingUploadQueue/) });
+    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^Workload.*RawDataBucket/) });
+    expect(parts).toContainEqual({ Ref: expect.stringMatching(/^Workload.*UploadQueueQueue/) });
     template.hasOutput('*', { Value: { Ref: Object.keys(template.findResources('AWS::SSM::Parameter', { Properties: { Tier: 'Intelligent-Tiering' } }))[0] } });
   });
 
-  test('the AWS side of onUpload is created; KEDA\'s chart is left to the GitOps tool', () => {
+  test('the AWS side of onUpload is created; KEDA is the cluster\'s (keda: true), never the workload\'s', () => {
     expect(workloadCharts(template)).toEqual([]);
     template.resourceCountIs('Custom::AWSCDK-EKS-KubernetesResource', 0);
     template.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'keda', ServiceAccount: 'keda-operator' });

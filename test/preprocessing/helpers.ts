@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { validateKubernetesObjects } from './k8s-schema';
-import { MlopsEksCluster, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
+import { MlopsEksCluster, MlopsEksClusterProps, PodIdentityPreprocessing, PodIdentityPreprocessingProps, ProcessorImage } from '../../src';
 
 export const IMAGE_URI = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/preprocess:1.0.0';
 export const IMAGE = ProcessorImage.fromImageUri(IMAGE_URI);
@@ -18,11 +18,13 @@ export interface Synthesized {
 /** Props of a workload, or a function that makes them in the stack (to import buckets into it, say). */
 export type WorkloadProps = Partial<PodIdentityPreprocessingProps> | ((stack: Stack) => Partial<PodIdentityPreprocessingProps>);
 
-/** A cluster of Kubernetes 1.36, the example's version (KEDA 2.21 is tested on it). */
-export function testCluster(stack: Stack): MlopsEksCluster {
+/** A cluster of Kubernetes 1.36, the example's version, with KEDA (2.21 is tested on it) unless `props` say otherwise. */
+export function testCluster(stack: Stack, props: Partial<MlopsEksClusterProps> = {}): MlopsEksCluster {
   return new MlopsEksCluster(stack, 'Eks', {
     vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }),
     kubernetesVersion: eks.KubernetesVersion.V1_36,
+    keda: true,
+    ...props,
   });
 }
 

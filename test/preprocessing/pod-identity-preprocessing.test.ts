@@ -23,7 +23,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     template.hasResourceProperties('AWS::EKS::PodIdentityAssociation', {
       Namespace: 'mlops',
       ServiceAccount: 'data-preprocessing-sa',
-      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PreprocessingRole'), 'Arn'] },
+      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Workload.*Role[0-9A-F]{8}$'), 'Arn'] },
     });
   });
 
@@ -48,7 +48,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
 
   test('the role may read only the input prefix (any version), write and list only the output prefix, read and delete only its claims and delete only error reports there, and put metrics only in its namespace', () => {
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Workload.*Role[0-9A-F]{8}$') }] },
     }));
     expect(policies).toHaveLength(1);
     const statements = policies[0].Properties.PolicyDocument.Statement;
@@ -56,15 +56,15 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
       {
         Action: ['s3:GetObject', 's3:GetObjectVersion'],
         Effect: 'Allow',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] }, '/data/*']] },
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Workload.*RawDataBucket[0-9A-F]{8}$/), 'Arn'] }, '/data/*']] },
       },
-      { Action: 's3:ListBucket', Effect: 'Allow', Condition: { StringLike: { 's3:prefix': ['data/*'] } }, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] } },
-      { Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/*']] } },
+      { Action: 's3:ListBucket', Effect: 'Allow', Condition: { StringLike: { 's3:prefix': ['data/*'] } }, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Workload.*RawDataBucket[0-9A-F]{8}$/), 'Arn'] } },
+      { Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Workload.*ProcessedDataBucket[0-9A-F]{8}$/), 'Arn'] }, '/output/*']] } },
       {
         Action: 's3:ListBucket',
         Effect: 'Allow',
         Condition: { StringLike: { 's3:prefix': ['output/*'] } },
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Workload.*ProcessedDataBucket[0-9A-F]{8}$/), 'Arn'] },
       },
       // Queue mode's claims (processor/src/runtime/claim.ts) and stale error reports.
       { Action: ['s3:GetObject', 's3:DeleteObject'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/_claims/*']] } },
@@ -133,7 +133,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     const access = manifestWith(template, 'ServiceAccount');
     expect(access.dependsOn).toEqual(expect.arrayContaining([
       manifestWith(template, 'Namespace').logicalId,
-      expect.stringMatching(/^PreprocessingPodIdentityAssociation/),
+      expect.stringMatching(/^Workload.*PodIdentityAssociation[0-9A-F]{8}$/),
       expect.stringMatching(/^PreprocessingRoleDefaultPolicy/),
     ]));
     expect(manifestWith(template, 'NetworkPolicy').dependsOn).toEqual(access.dependsOn);
@@ -198,7 +198,7 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
     expect(env).toMatchObject({
       INPUT_KEY: 'data/mock_data.csv', OUTPUT_PREFIX: 'output/', LOG_LEVEL: 'INFO', LOG_FORMAT: 'json', SCRATCH_DIR: '/opt/ml/processing/data', SCRATCH_VOLUME_SIZE: '10Gi',
     });
-    expect(stack.resolve(env.INPUT_BUCKET)).toEqual({ Ref: expect.stringMatching(/^PreprocessingRawDataBucket/) });
+    expect(stack.resolve(env.INPUT_BUCKET)).toEqual({ Ref: expect.stringMatching(/^Workload.*RawDataBucket[0-9A-F]{8}$/) });
   });
 
   test('an image of unknown architecture gets no node selector', () => {
@@ -248,7 +248,7 @@ describe('PodIdentityPreprocessing options', () => {
       outputPrefix: 'clean/',
     }));
     template.resourceCountIs('AWS::S3::Bucket', 0);
-    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] } }));
+    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Workload.*Role[0-9A-F]{8}$') }] } }));
     expect(policy).toContain(':s3:::my-raw/incoming/2026/*');
     expect(policy).toContain(':s3:::my-processed/clean/*');
   });
@@ -288,7 +288,7 @@ describe('PodIdentityPreprocessing options', () => {
             Principal: { Service: 'logging.s3.amazonaws.com' },
             Action: 's3:PutObject',
             Condition: {
-              ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^PreprocessingRawDataBucket'), 'Arn'] } },
+              ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^Workload.*RawDataBucket[0-9A-F]{8}$'), 'Arn'] } },
               StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
             },
           })]),

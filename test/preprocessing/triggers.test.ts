@@ -46,11 +46,22 @@ describe('PreprocessingTrigger.onDeploy', () => {
     expect(schemaProblems(preprocessing.manifests)).toEqual([]);
   });
 
-  test('a new spec is a new manifest: CloudFormation creates the new Job, then deletes the old one with its manifest', () => {
+  test('a new spec is a new manifest: CloudFormation creates the new Job, then drops the old manifest from the stack', () => {
     const idWith = (props: Parameters<typeof synth>[0]): string => manifestWith(synth({ trigger: onDeploy, ...props as object }).template, 'Job').logicalId;
     const id = manifestWith(template, 'Job').logicalId;
     expect(idWith({ createAdditionalBuckets: true })).toBe(id);
     expect(idWith({ logLevel: 'DEBUG' })).not.toBe(id);
+  });
+
+  test('the old Job outlives its manifest (DeletionPolicy Retain: CloudFormation sends the kubectl handler no Delete, so a running run finishes and its ttlSecondsAfterFinished removes it)', () => {
+    const resource = template.toJSON().Resources[manifestWith(template, 'Job').logicalId];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+    expect(objectOfKind(preprocessing.manifests, 'Job').spec.ttlSecondsAfterFinished).toBe(86400);
+    // Only the Job: the workload's other manifests are deleted with it (a rename must remove them).
+    for (const kind of ['ServiceAccount', 'NetworkPolicy']) {
+      expect(template.toJSON().Resources[manifestWith(template, kind).logicalId].DeletionPolicy).toBe('Delete');
+    }
   });
 
   test('the same spec gives the same name; a new image, environment or resources give a new one', () => {
@@ -109,7 +120,7 @@ describe('PreprocessingTrigger.onUpload', () => {
       Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
       Resource: { 'Fn::GetAtt': [queueId(), 'Arn'] },
       Condition: {
-        ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingRawDataBucket/), 'Arn'] } },
+        ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^Workload.*RawDataBucket[0-9A-F]{8}$/), 'Arn'] } },
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       },
     }]);
@@ -117,7 +128,7 @@ describe('PreprocessingTrigger.onUpload', () => {
 
   test('the raw bucket notifies the queue of every .csv object created under the input prefix', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
-      BucketName: { Ref: Match.stringLikeRegexp('^PreprocessingRawDataBucket') },
+      BucketName: { Ref: Match.stringLikeRegexp('^Workload.*RawDataBucket[0-9A-F]{8}$') },
       NotificationConfiguration: {
         QueueConfigurations: [{
           Events: ['s3:ObjectCreated:*'],
@@ -130,7 +141,7 @@ describe('PreprocessingTrigger.onUpload', () => {
 
   test('the pods may receive, keep, delete and measure messages of their own queue, nothing else of SQS', () => {
     const policy = Object.values<any>(template.findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^PreprocessingRole') }] },
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Workload.*Role[0-9A-F]{8}$') }] },
     }))[0];
     const sqsStatements = policy.Properties.PolicyDocument.Statement.filter((s: any) => JSON.stringify(s.Action).includes('sqs:'));
     expect(sqsStatements).toEqual([{
@@ -268,7 +279,7 @@ describe('PreprocessingTrigger.onUpload with two workloads on one cluster', () =
     ));
   });
 
-  test('KEDA is installed once, and its operator may read the length of both queues', () => {
+  test('KEDA (the cluster\'s) is there once, and its operator may read the length of both queues', () => {
     expect(Object.keys(template.findResources('Custom::AWSCDK-EKS-HelmChart', KEDA_CHART))).toHaveLength(1);
     const queueArns = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))
       .map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
@@ -310,13 +321,6 @@ describe('PreprocessingTrigger.onUpload validation names the prop', () => {
   test('a Job may not outlive the longest time a message can stay hidden', () => {
     expect(() => synth({ trigger: PreprocessingTrigger.onUpload(), activeDeadline: Duration.hours(12) }))
       .toThrow(/invalid 'activeDeadline': 12 hours is too long for onUpload/);
-  });
-
-  test('two workloads may not ask for different KEDA versions on one cluster', () => {
-    expect(() => synthWorkloads(
-      { trigger: PreprocessingTrigger.onUpload() },
-      { jobName: 'second', trigger: PreprocessingTrigger.onUpload({ kedaVersion: '2.21.0' }) },
-    )).toThrow(/invalid 'trigger.kedaVersion': '2.21.0' differs from KEDA 2.21.1/);
   });
 
   test('outputs may not land where uploads start runs', () => {

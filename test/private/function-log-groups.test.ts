@@ -11,7 +11,7 @@ function synth(): { cluster: Template; workload: Template } {
   const app = new App();
   const clusterStack = new Stack(app, 'ClusterStack');
   const cluster = new MlopsEksCluster(clusterStack, 'Eks', {
-    vpc: new ec2.Vpc(clusterStack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36,
+    vpc: new ec2.Vpc(clusterStack, 'Vpc', { maxAzs: 2 }), kubernetesVersion: eks.KubernetesVersion.V1_36, keda: true,
   });
   const workloadStack = new Stack(app, 'WorkloadStack');
   new PodIdentityPreprocessing(workloadStack, 'Preprocessing', { cluster: cluster.cluster, image: IMAGE, trigger: PreprocessingTrigger.onUpload() });

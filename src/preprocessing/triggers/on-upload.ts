@@ -3,12 +3,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import type { PreprocessingTriggerBindOptions, PreprocessingTriggerConfig, UploadTriggerOptions } from './trigger';
 import { checkIntegerInRange, PropValidationError } from '../../private/validation';
+import { WorkloadIdentity } from '../identity';
 import { KedaInstallation } from '../keda';
 import { queueRunSpec, withContainerEnv } from '../manifests/job';
 import { queueScaledJob, triggerAuthentication } from '../manifests/keda';
 import { MAX_VISIBILITY_TIMEOUT, UploadQueue, VISIBILITY_MARGIN } from '../upload-queue';
 
 const CONSTRUCT = 'PodIdentityPreprocessing';
+/** SQS's longest queue name. */
+const SQS_NAME_LENGTH = 80;
 
 /**
  * onUpload(): S3 → SQS → KEDA ScaledJob. The Jobs run the processor in queue mode: each takes one
@@ -26,6 +29,7 @@ export function bindOnUpload(
   checkDeadlineFitsVisibility(options);
 
   const { queue, deadLetterQueue, visibilityTimeout } = new UploadQueue(scope, 'UploadQueue', {
+    queueName: new WorkloadIdentity(options.cluster, options.namespace, options.jobName).physicalName('uploads', SQS_NAME_LENGTH),
     bucket: options.inputBucket,
     prefix: options.inputPrefix,
     suffix: upload.suffix ?? '.csv',
@@ -39,9 +43,9 @@ export function bindOnUpload(
     resourceArns: [queue.queueArn],
   });
 
-  const keda = KedaInstallation.of(options.cluster, upload.kedaVersion);
+  const keda = KedaInstallation.of(options.cluster);
   keda.watchQueue(scope, queue);
-  const dependencies: IDependable[] = options.applyManifests ? [keda.installChart()] : [];
+  const dependencies: IDependable[] = options.applyManifests ? [keda.chart] : [];
 
   const authenticationName = `${options.jobName}-sqs`;
   const jobSpec = withContainerEnv(queueRunSpec(options.jobSpec), {

@@ -32,18 +32,6 @@ export interface UploadTriggerOptions {
    * @default 3
    */
   readonly maxReceiveCount?: number;
-
-  /**
-   * The version of KEDA's Helm chart (https://kedacore.github.io/charts) installed on the
-   * cluster. KEDA is installed once per cluster; every workload on it must ask for the same
-   * version. A release that KEDA's compatibility matrix does not list for the cluster's
-   * Kubernetes version is refused.
-   *
-   * @default - the pinned release of the newest KEDA tested on the cluster's Kubernetes version
-   * (2.19.0 for 1.32, 2.20.2 for 1.33, 2.21.1 for 1.34 to 1.36); for other versions no KEDA
-   * release is tested, and one must be given
-   */
-  readonly kedaVersion?: string;
 }
 
 /**
@@ -165,8 +153,8 @@ export abstract class PreprocessingTrigger {
 
   /**
    * Runs once per deploy that changes the run: a Job named after a short hash of its spec, so a
-   * deploy that changes the image, environment or resources creates a new Job (and the kubectl
-   * provider prunes the old one) instead of failing on the Job's immutable pod template. A
+   * deploy that changes the image, environment or resources creates a new Job (the old one is
+   * left to finish and goes after `ttlAfterFinished`) instead of failing on the Job's immutable pod template. A
    * deploy that changes nothing of the Job leaves it alone.
    */
   public static onDeploy(): PreprocessingTrigger {
@@ -178,7 +166,8 @@ export abstract class PreprocessingTrigger {
    * encrypted SQS queue (with a dead-letter queue), and a KEDA ScaledJob starts one Job per
    * message, at most `maxParallelJobs` at once. Each run writes its outputs under
    * `<outputPrefix><key relative to the input prefix, without extension>/`. KEDA is installed on
-   * the cluster (once), with its credentials through EKS Pod Identity.
+   * the cluster by the cluster itself (`MlopsEksCluster` prop `keda: true`); a cluster without
+   * it fails the synth.
    */
   public static onUpload(options: UploadTriggerOptions = {}): PreprocessingTrigger {
     return new BinderTrigger((scope, bindOptions) => bindOnUpload(scope, bindOptions, options));

@@ -23,6 +23,7 @@ func synthesizeStack() assertions.Template {
 	cluster := cdkmlopseks.NewMlopsEksCluster(stack, jsii.String("EksCluster"), &cdkmlopseks.MlopsEksClusterProps{
 		Vpc:               network.Vpc(),
 		KubernetesVersion: awseksv2.KubernetesVersion_V1_36(),
+		Keda:              jsii.Bool(true),
 		ClusterName:       jsii.String("go-eks-cluster"),
 	})
 	cdkmlopseks.NewPodIdentityPreprocessing(stack, jsii.String("DataPreprocessing"), &cdkmlopseks.PodIdentityPreprocessingProps{

@@ -27,6 +27,7 @@ class SynthTest {
     MlopsEksCluster cluster = MlopsEksCluster.Builder.create(stack, "EksCluster")
         .vpc(network.getVpc())
         .kubernetesVersion(KubernetesVersion.V1_36)
+        .keda(true)
         .clusterName("java-eks-cluster")
         .build();
     PodIdentityPreprocessing.Builder.create(stack, "DataPreprocessing")
