@@ -41,6 +41,7 @@ function synthOn(observability: ClusterObservability, workload: Partial<PodIdent
     kubernetesVersion: eks.KubernetesVersion.V1_36,
     observability,
     clusterName,
+    keda: true,
   });
   const preprocessing = new PodIdentityPreprocessing(stack, 'Preprocessing', { cluster: cluster.cluster, image: IMAGE, ...workload });
   return { stack, template: Template.fromStack(stack), preprocessing };
