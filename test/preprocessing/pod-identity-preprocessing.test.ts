@@ -67,8 +67,8 @@ describe('PodIdentityPreprocessing with only a cluster', () => {
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Workload.*ProcessedDataBucket[0-9A-F]{8}$/), 'Arn'] },
       },
       // Queue mode's claims (processor/src/runtime/claim.ts) and stale error reports.
-      { Action: ['s3:GetObject', 's3:DeleteObject'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/_claims/*']] } },
-      { Action: 's3:DeleteObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^PreprocessingProcessedDataBucket/), 'Arn'] }, '/output/*error_*.json']] } },
+      { Action: ['s3:GetObject', 's3:DeleteObject'], Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ProcessedDataBucket/), 'Arn'] }, '/output/_claims/*']] } },
+      { Action: 's3:DeleteObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/ProcessedDataBucket/), 'Arn'] }, '/output/*error_*.json']] } },
       // Run metrics (src/preprocessing/monitoring.ts): PutMetricData has no resource-level permissions; the namespace condition scopes it.
       { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkMlopsEks/Preprocessing' } } },
     ]);
