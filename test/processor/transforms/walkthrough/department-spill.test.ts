@@ -83,6 +83,9 @@ function rowsOf(count: number, departments: (i: number, next: () => number) => s
   }));
 }
 
+// The multi-pass merges write and read back hundreds of small runs: seconds, not milliseconds.
+jest.setTimeout(30_000);
+
 describe('DepartmentSpill: the department means spilled, sorted and merged', () => {
   test('one run: departments in code point order, means in row order, NaN when a department has no value', async () => {
     const rows = rowsOf(500, (_i, next) => TRICKY[Math.floor(next() * TRICKY.length)]);
