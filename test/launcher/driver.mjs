@@ -44,7 +44,9 @@ async function run(n, content) {
   mkdirSync(join(scratch, runId, 'output'), { recursive: true });
   writeFileSync(join(scratch, runId, 'input.csv'), content);
   writeAtomically(`request-${n}.json`, JSON.stringify({
-    n, runId, logFormat: 'json',
+    n,
+    runId,
+    logFormat: 'json',
     env: {
       MLOPS_INPUT_FILE: `${INSIDE}/${runId}/input.csv`,
       MLOPS_OUTPUT_DIR: `${INSIDE}/${runId}/output`,

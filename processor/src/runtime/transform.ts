@@ -11,8 +11,8 @@
 import type { Writable } from 'node:stream';
 import type { ByteSource } from './io/source';
 import type { Logger } from './log';
-import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
 import type { ScratchBudget } from './scratch-space';
+import type { OutputFormat } from '../transforms/walkthrough/parquet/layout';
 
 /** `default`: an empty cell and pandas' default missing tokens; `empty`: only an empty cell (SPEC §5). */
 export const NA_VALUES_MODES = ['default', 'empty'] as const;
