@@ -6,7 +6,7 @@
  * Strings are copied as the bytes they are (the processor's outputs are UTF-8 already): no string
  * is built or encoded per cell, which is what makes the library writers slow (SPEC §15).
  */
-import { compressSync } from 'snappy';
+import type * as Snappy from 'snappy';
 import { CompactWriter } from './compact';
 
 /** The physical types the walkthrough's tables use. */
@@ -51,6 +51,17 @@ const INITIAL_VALUE_BYTES = 64 * 1024;
  * grew by hundreds of megabytes at 2,000,000 rows.
  */
 const COMPRESS_OPTIONS = { copyOutputData: true };
+
+/**
+ * snappy's native addon, loaded on the first page: a CSV-only run (the default) and each of its
+ * worker threads then never map it (about 10 MB of peak RSS at 2,000,000 rows otherwise).
+ */
+let snappy: typeof Snappy | undefined;
+function compressSync(bytes: Buffer, options: typeof COMPRESS_OPTIONS): Buffer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  snappy ??= require('snappy') as typeof Snappy;
+  return snappy.compressSync(bytes, options);
+}
 
 /** Collects one column's values and writes them as a data page. */
 export class ColumnEncoder {
