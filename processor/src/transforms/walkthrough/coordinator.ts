@@ -243,6 +243,7 @@ export async function writeRows(
             ageMedian: summary.ageMedian,
             salaryMedian: summary.salaryMedian,
             cleanedSlot,
+            cleanedCsv: cleaned !== undefined,
             transformedSlot,
             factsSlot,
             parquetKinds,

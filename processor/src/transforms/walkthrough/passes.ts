@@ -115,6 +115,8 @@ export interface WriteTask {
   readonly salaryMedian: number;
   /** Where cleaned_data's records, transformed_data's records and the {@link RowFacts} go. */
   readonly cleanedSlot: number;
+  /** Whether cleaned_data is written as CSV: without it (Parquet only) its records are not copied. */
+  readonly cleanedCsv: boolean;
   readonly transformedSlot: number;
   readonly factsSlot: number;
   /** With Parquet output: transformed_data's column types; the thread also encodes the range's rows as Parquet pages. */
@@ -262,7 +264,7 @@ export class RangeWorker {
     const factsMemory = factsBytes <= this.slots[task.factsSlot].byteLength ? this.slots[task.factsSlot] : new ArrayBuffer(factsBytes);
     const facts = new RowFacts(factsMemory, task.rows);
     const missingBefore = emitter.missingValues;
-    emitter.begin(cleaned, transformed, facts);
+    emitter.begin(task.cleanedCsv ? cleaned : undefined, transformed, facts);
     const records = forEachSpoolRecord(spool, task.length, (view, offset) => emitter.write(view, offset));
     if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
     // Parquet pages from the CSV bytes just written: the same values by construction.
@@ -507,7 +509,7 @@ const AGE_GROUP_VIEWS = AGE_GROUPS.map((g) => viewOf(Buffer.from(g)));
 class RowEmitter {
   missingValues = 0;
   /** Where the current range goes (see {@link begin}). */
-  private cleaned!: CsvBuffer;
+  private cleaned: CsvBuffer | undefined;
   private transformed!: CsvBuffer;
   private facts!: RowFacts;
   private readonly ageFill: number;
@@ -524,7 +526,7 @@ class RowEmitter {
   }
 
   /** Directs the next rows' output and per-row values (the row hashes and the department means' inputs). */
-  begin(cleaned: CsvBuffer, transformed: CsvBuffer, facts: RowFacts): void {
+  begin(cleaned: CsvBuffer | undefined, transformed: CsvBuffer, facts: RowFacts): void {
     this.cleaned = cleaned;
     this.transformed = transformed;
     this.facts = facts;
@@ -567,10 +569,12 @@ class RowEmitter {
     const cleanedEnd = out.pos;
 
     const cleaned = this.cleaned;
-    cleaned.ensure(cleanedEnd - rowStart + 1);
-    cleaned.copyFrom(out.view, rowStart, cleanedEnd);
-    cleaned.byte(CSV_LF);
-    cleaned.rows++;
+    if (cleaned !== undefined) {
+      cleaned.ensure(cleanedEnd - rowStart + 1);
+      cleaned.copyFrom(out.view, rowStart, cleanedEnd);
+      cleaned.byte(CSV_LF);
+      cleaned.rows++;
+    }
 
     out.byte(CSV_COMMA);
     out.pos = writeUnsignedInt(out.buf, out.pos, view.getInt32(offset + SPOOL_ADDRESS_LENGTH, true));

@@ -17,6 +17,7 @@ export const PHYSICAL_TYPE: Readonly<Record<ColumnKind, number>> = { int64: 2, d
 const PAGE_TYPE_DATA = 0;
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
+const QUOTE = 0x22;
 
 /** A column's pages for some rows, and what its column chunk metadata needs of them. */
 export interface EncodedColumn {
@@ -66,23 +67,23 @@ function compressSync(bytes: Buffer, options: typeof COMPRESS_OPTIONS): Buffer {
 /** Collects one column's values and writes them as a data page. */
 export class ColumnEncoder {
   /** PLAIN-encoded non-null values. */
-  private values = Buffer.allocUnsafe(INITIAL_VALUE_BYTES);
+  private values: Buffer = Buffer.allocUnsafe(INITIAL_VALUE_BYTES);
+  /** {@link values} as a DataView: its number writes and big-endian reads compile to single loads and stores, Buffer's methods check their arguments. */
+  private view = dataViewOf(this.values);
   private valuesEnd = 0;
   /** A page's uncompressed bytes, reused from page to page (each page's garbage is only its compressed data). */
   private uncompressed = Buffer.allocUnsafe(INITIAL_VALUE_BYTES);
-  /** Definition levels, one bit per value (1 present), LSB first: Parquet's bit-packed run. */
+  /** Definition levels, one bit per value (1 present), LSB first: Parquet's bit-packed run; built at page time. */
   private defined = new Uint8Array(1024);
+  /** The positions of the nulls among the page's values (nulls are rare: no bit is set per value). */
+  private nullsAt = new Int32Array(256);
   private count = 0;
   private nulls = 0;
-  // Statistics: numbers as numbers; strings as their place in `values`.
+  // Statistics of numbers, per value; a string page's are found at page time (stringStatistics).
   private minNumber = Infinity;
   private maxNumber = -Infinity;
   private minBig: bigint | undefined;
   private maxBig: bigint | undefined;
-  private minAt = -1;
-  private minLength = 0;
-  private maxAt = -1;
-  private maxLength = 0;
 
   constructor(readonly kind: ColumnKind) {}
 
@@ -92,14 +93,18 @@ export class ColumnEncoder {
   }
 
   addNull(): void {
-    this.define(false);
-    this.nulls++;
+    if (this.nulls === this.nullsAt.length) {
+      const grown = new Int32Array(2 * this.nulls);
+      grown.set(this.nullsAt);
+      this.nullsAt = grown;
+    }
+    this.nullsAt[this.nulls++] = this.count++;
   }
 
   addDouble(value: number): void {
-    this.define(true);
+    this.count++;
     this.reserve(8);
-    this.values.writeDoubleLE(value, this.valuesEnd);
+    this.view.setFloat64(this.valuesEnd, value, true);
     this.valuesEnd += 8;
     if (value < this.minNumber) this.minNumber = value;
     if (value > this.maxNumber) this.maxNumber = value;
@@ -107,11 +112,11 @@ export class ColumnEncoder {
 
   /** An int64 within ±2^53. */
   addInt64(value: number): void {
-    this.define(true);
+    this.count++;
     this.reserve(8);
     const high = Math.floor(value / 0x100000000);
-    this.values.writeUInt32LE(value - high * 0x100000000, this.valuesEnd);
-    this.values.writeInt32LE(high, this.valuesEnd + 4);
+    this.view.setUint32(this.valuesEnd, value - high * 0x100000000, true);
+    this.view.setInt32(this.valuesEnd + 4, high, true);
     this.valuesEnd += 8;
     if (value < this.minNumber) this.minNumber = value;
     if (value > this.maxNumber) this.maxNumber = value;
@@ -119,9 +124,9 @@ export class ColumnEncoder {
 
   /** Any int64. */
   addBigInt64(value: bigint): void {
-    this.define(true);
+    this.count++;
     this.reserve(8);
-    this.values.writeBigInt64LE(value, this.valuesEnd);
+    this.view.setBigInt64(this.valuesEnd, value, true);
     this.valuesEnd += 8;
     if (this.minBig === undefined || value < this.minBig) this.minBig = value;
     if (this.maxBig === undefined || value > this.maxBig) this.maxBig = value;
@@ -130,38 +135,85 @@ export class ColumnEncoder {
   /** A string: UTF-8 bytes [start, end) of `src`. */
   addString(src: Uint8Array, start: number, end: number): void {
     const length = end - start;
-    this.define(true);
     this.reserve(4 + length);
     const values = this.values;
     const at = this.valuesEnd + 4;
-    writeLength(values, this.valuesEnd, length);
     // Most cells are short: a loop beats a native copy's call (and the subarray it needs).
     for (let i = 0; i < length; i++) values[at + i] = src[start + i];
-    this.valuesEnd = at + length;
-    this.stringStatistics(at, length);
+    this.endString(at, at + length);
   }
 
-  /** A string that is a quoted CSV field's content, bytes [start, end) of `src`: `""` is one `"`. */
-  addQuotedString(src: Uint8Array, start: number, end: number): void {
-    this.define(true);
-    this.reserve(4 + end - start);
-    const values = this.values;
-    const at = this.valuesEnd + 4;
-    let p = at;
-    for (let i = start; i < end; i++) {
-      const b = src[i];
-      values[p++] = b;
-      if (b === 0x22) i++; // the second quote of a pair
+  /** Completes a string whose bytes are [at, end) of values: its length before it, definition, statistics. */
+  private endString(at: number, end: number): void {
+    this.count++;
+    writeLength(this.values, at - 4, end - at);
+    this.valuesEnd = end;
+  }
+
+  /**
+   * A string that is an unquoted CSV field: the bytes of `src` from `start` up to the next
+   * `delimiter` (or `end`), copied as they are scanned. Returns the delimiter's position.
+   */
+  addField(src: Uint8Array, start: number, end: number, delimiter: number): number {
+    // Ints, and no call in the inner loop: V8 then compiles it to a load, a compare and a store per byte.
+    const stop = delimiter | 0;
+    const last = end | 0;
+    this.reserve(4);
+    const at = (this.valuesEnd + 4) | 0;
+    let q = at;
+    let i = start | 0;
+    for (;;) {
+      const values = this.values;
+      const bound = Math.min(last, i + values.length - q);
+      while (i < bound) {
+        const b = src[i];
+        if (b === stop) break;
+        values[q++] = b;
+        i++;
+      }
+      if (i < bound || i === last) break;
+      this.grow(q, q + 1);
     }
-    const length = p - at;
-    writeLength(values, this.valuesEnd, length);
-    this.valuesEnd = p;
-    this.stringStatistics(at, length);
+    this.endString(at, q);
+    return i;
+  }
+
+  /**
+   * A string that is a quoted CSV field whose content starts at `start` (after the opening quote):
+   * `""` is one `"`, copied as scanned. Returns the closing quote's position.
+   */
+  addQuotedField(src: Uint8Array, start: number, end: number): number {
+    const last = end | 0;
+    this.reserve(4);
+    const at = (this.valuesEnd + 4) | 0;
+    let q = at;
+    let i = start | 0;
+    for (;;) {
+      let values = this.values;
+      const bound = Math.min(last, i + values.length - q);
+      while (i < bound) {
+        const b = src[i];
+        if (b === QUOTE) break;
+        values[q++] = b;
+        i++;
+      }
+      if (i === last) throw new Error('Parquet: unterminated quoted CSV field');
+      if (i < bound) {
+        if (i + 1 >= last || src[i + 1] !== QUOTE) break; // the closing quote
+        if (q === values.length) values = this.grow(q, q + 1);
+        values[q++] = QUOTE; // a doubled quote is one
+        i += 2;
+        continue;
+      }
+      this.grow(q, q + 1);
+    }
+    this.endString(at, q);
+    return i;
   }
 
   /** The values added so far as one data page (header and Snappy data); starts a new page. */
   page(): Page {
-    const levelBytes = (this.count + 7) >>> 3;
+    const levelBytes = this.definitionLevels();
     const runHeader = varintBytes(levelBytes * 2 + 1); // a bit-packed run of levelBytes groups of 8
     const levelsLength = runHeader.length + levelBytes;
     const size = 4 + levelsLength + this.valuesEnd;
@@ -185,27 +237,33 @@ export class ColumnEncoder {
     return encoded;
   }
 
+  /** Fills {@link defined} with the page's definition levels; returns their bytes. */
+  private definitionLevels(): number {
+    const levelBytes = (this.count + 7) >>> 3;
+    if (this.defined.length < levelBytes) this.defined = new Uint8Array(Math.max(levelBytes, 2 * this.defined.length));
+    const defined = this.defined;
+    defined.fill(0xff, 0, levelBytes);
+    if ((this.count & 7) !== 0) defined[levelBytes - 1] = (1 << (this.count & 7)) - 1; // the last group's padding is 0
+    for (let n = 0; n < this.nulls; n++) {
+      const i = this.nullsAt[n];
+      defined[i >>> 3] &= ~(1 << (i & 7));
+    }
+    return levelBytes;
+  }
+
   private reset(): void {
     this.valuesEnd = 0;
-    this.defined.fill(0, 0, (this.count + 7) >>> 3);
     this.count = 0;
     this.nulls = 0;
     this.minNumber = Infinity;
     this.maxNumber = -Infinity;
     this.minBig = undefined;
     this.maxBig = undefined;
-    this.minAt = -1;
-    this.maxAt = -1;
   }
 
   private statistics(): { min?: Uint8Array; max?: Uint8Array } {
     if (this.count === this.nulls) return {};
-    if (this.kind === 'string') {
-      return {
-        min: Buffer.from(this.values.subarray(this.minAt, this.minAt + this.minLength)),
-        max: Buffer.from(this.values.subarray(this.maxAt, this.maxAt + this.maxLength)),
-      };
-    }
+    if (this.kind === 'string') return stringStatistics(this.values, this.valuesEnd);
     const min = Buffer.alloc(8);
     const max = Buffer.alloc(8);
     if (this.kind === 'double') {
@@ -227,39 +285,71 @@ export class ColumnEncoder {
     return { min, max };
   }
 
-  /** Updates min and max with the string just added at `at` (unsigned byte order, as Parquet orders UTF-8). */
-  private stringStatistics(at: number, length: number): void {
-    const values = this.values;
-    if (this.minAt < 0) {
-      this.minAt = this.maxAt = at;
-      this.minLength = this.maxLength = length;
-      return;
-    }
-    if (compareBytes(values, at, length, this.minAt, this.minLength) < 0) {
-      this.minAt = at;
-      this.minLength = length;
-    } else if (compareBytes(values, at, length, this.maxAt, this.maxLength) > 0) {
-      this.maxAt = at;
-      this.maxLength = length;
-    }
-  }
-
-  private define(present: boolean): void {
-    const i = this.count++;
-    if ((i >>> 3) >= this.defined.length) {
-      const grown = new Uint8Array(this.defined.length * 2);
-      grown.set(this.defined);
-      this.defined = grown;
-    }
-    if (present) this.defined[i >>> 3] |= 1 << (i & 7);
-  }
-
   private reserve(bytes: number): void {
-    if (this.valuesEnd + bytes <= this.values.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.values.length, this.valuesEnd + bytes));
-    this.values.copy(grown, 0, 0, this.valuesEnd);
-    this.values = grown;
+    if (this.valuesEnd + bytes > this.values.length) this.grow(this.valuesEnd, this.valuesEnd + bytes);
   }
+
+  /** A larger values buffer holding at least `needed` bytes, with bytes [0, used) kept. */
+  private grow(used: number, needed: number): Buffer {
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.values.length, needed));
+    this.values.copy(grown, 0, 0, used);
+    this.values = grown;
+    this.view = dataViewOf(grown);
+    return grown;
+  }
+}
+
+/**
+ * The smallest and largest of the PLAIN strings in bytes [0, end) of `values` (unsigned byte order,
+ * as Parquet orders UTF-8), in one loop over the page: each string's first 8 bytes, as two
+ * big-endian words, decide unless they equal the min's or the max's, then a full comparison.
+ */
+function stringStatistics(values: Buffer, end: number): { min: Uint8Array; max: Uint8Array } {
+  const view = dataViewOf(values);
+  let minAt = 4;
+  let minLength = view.getUint32(0, true);
+  let minHigh = leadingWord(values, view, minAt, minLength, 0);
+  let minLow = leadingWord(values, view, minAt, minLength, 4);
+  let maxAt = minAt;
+  let maxLength = minLength;
+  let maxHigh = minHigh;
+  let maxLow = minLow;
+  for (let p = minAt + minLength; p < end;) {
+    const length = view.getUint32(p, true);
+    const at = p + 4;
+    p = at + length;
+    const high = leadingWord(values, view, at, length, 0);
+    if (high > minHigh && high < maxHigh) continue;
+    const low = leadingWord(values, view, at, length, 4);
+    if (high < minHigh || (high === minHigh && (low < minLow || (low === minLow && compareBytes(values, at, length, minAt, minLength) < 0)))) {
+      minAt = at;
+      minLength = length;
+      minHigh = high;
+      minLow = low;
+    } else if (high > maxHigh || (high === maxHigh && (low > maxLow || (low === maxLow && compareBytes(values, at, length, maxAt, maxLength) > 0)))) {
+      maxAt = at;
+      maxLength = length;
+      maxHigh = high;
+      maxLow = low;
+    }
+  }
+  return { min: Buffer.from(values.subarray(minAt, minAt + minLength)), max: Buffer.from(values.subarray(maxAt, maxAt + maxLength)) };
+}
+
+/** Bytes [from, from + 4) of the string of `length` bytes at `at`, as a big-endian word (bytes past its end as zeros). */
+function leadingWord(values: Uint8Array, view: DataView, at: number, length: number, from: number): number {
+  return length >= from + 4 ? view.getUint32(at + from, false) : shortWord(values, at, length, from);
+}
+
+/** Bytes [from, from + 4) of the string of `length` bytes at `at` as a big-endian word, bytes past its end as zeros. */
+function shortWord(values: Uint8Array, at: number, length: number, from: number): number {
+  let word = 0;
+  for (let i = from; i < from + 4; i++) word = word * 256 + (i < length ? values[at + i] : 0);
+  return word;
+}
+
+function dataViewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** A PLAIN string's 4-byte little-endian length (Buffer#writeUInt32LE checks its arguments on every call). */

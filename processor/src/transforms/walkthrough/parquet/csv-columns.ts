@@ -41,19 +41,17 @@ export class CsvColumnEncoders {
       for (let c = 0; c <= last; c++) {
         const delimiter = c === last ? LF : COMMA;
         const encoder = encoders[c];
-        const code = codes[c];
-        if (csv[p] === QUOTE) {
-          const close = closingQuote(csv, p + 1);
-          if (close === p + 1) encoder.addNull();
-          else if (code === STRING) encoder.addQuotedString(csv, p + 1, close);
-          else addNumber(encoder, csv.toString('utf8', p + 1, close).replace(/""/g, '"'));
-          p = close + 1;
+        const first = csv[p];
+        if (first === delimiter) {
+          encoder.addNull();
+        } else if (first === QUOTE) {
+          p = quotedCell(encoder, codes[c], csv, p + 1, end) + 1;
+        } else if (codes[c] === STRING) {
+          p = encoder.addField(csv, p, end, delimiter);
         } else {
-          let e = p;
+          let e = p + 1;
           while (e < end && csv[e] !== delimiter) e++;
-          if (e === p) encoder.addNull();
-          else if (code === STRING) encoder.addString(csv, p, e);
-          else if (code === DOUBLE) encoder.addDouble(parseDouble(csv, p, e));
+          if (codes[c] === DOUBLE) encoder.addDouble(parseDouble(csv, p, e));
           else addInt64(encoder, csv, p, e);
           p = e;
         }
@@ -90,11 +88,23 @@ function packPages(rows: number, pages: Page[]): EncodedRange {
   return { rows, buffer, columns };
 }
 
+/** A quoted cell whose content starts at `start`; returns its closing quote's position. */
+function quotedCell(encoder: ColumnEncoder, code: number, csv: Buffer, start: number, end: number): number {
+  if (csv[start] === QUOTE && csv[start + 1] !== QUOTE) {
+    encoder.addNull(); // `""`: an empty cell
+    return start;
+  }
+  if (code === STRING) return encoder.addQuotedField(csv, start, end);
+  const close = closingQuote(csv, start, end);
+  addNumber(encoder, csv.toString('utf8', start, close).replace(/""/g, '"'));
+  return close;
+}
+
 /** The position of the quote that closes a quoted field whose content starts at `p`. */
-function closingQuote(csv: Buffer, p: number): number {
+function closingQuote(csv: Buffer, p: number, end: number): number {
   for (;;) {
     const q = csv.indexOf(QUOTE, p);
-    if (q < 0) throw new Error('Parquet: unterminated quoted CSV field');
+    if (q < 0 || q >= end) throw new Error('Parquet: unterminated quoted CSV field');
     if (csv[q + 1] !== QUOTE) return q;
     p = q + 2;
   }
