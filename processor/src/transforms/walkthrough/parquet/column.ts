@@ -71,6 +71,8 @@ export class ColumnEncoder {
   /** {@link values} as a DataView: its number writes and big-endian reads compile to single loads and stores, Buffer's methods check their arguments. */
   private view = dataViewOf(this.values);
   private valuesEnd = 0;
+  /** Where {@link copyUntil} stopped in values. */
+  private copied = 0;
   /** A page's uncompressed bytes, reused from page to page (each page's garbage is only its compressed data). */
   private uncompressed = Buffer.allocUnsafe(INITIAL_VALUE_BYTES);
   /** Definition levels, one bit per value (1 present), LSB first: Parquet's bit-packed run; built at page time. */
@@ -154,27 +156,10 @@ export class ColumnEncoder {
    * A string that is an unquoted CSV field: the bytes of `src` from `start` up to the next
    * `delimiter` (or `end`), copied as they are scanned. Returns the delimiter's position.
    */
-  addField(src: Uint8Array, start: number, end: number, delimiter: number): number {
-    // Ints, and no call in the inner loop: V8 then compiles it to a load, a compare and a store per byte.
-    const stop = delimiter | 0;
-    const last = end | 0;
-    this.reserve(4);
-    const at = (this.valuesEnd + 4) | 0;
-    let q = at;
-    let i = start | 0;
-    for (;;) {
-      const values = this.values;
-      const bound = Math.min(last, i + values.length - q);
-      while (i < bound) {
-        const b = src[i];
-        if (b === stop) break;
-        values[q++] = b;
-        i++;
-      }
-      if (i < bound || i === last) break;
-      this.grow(q, q + 1);
-    }
-    this.endString(at, q);
+  addField(src: DataView, start: number, end: number, delimiter: number): number {
+    const at = this.beginString();
+    const i = this.copyUntil(src, start | 0, end | 0, at, delimiter | 0);
+    this.endString(at, this.copied);
     return i;
   }
 
@@ -182,33 +167,64 @@ export class ColumnEncoder {
    * A string that is a quoted CSV field whose content starts at `start` (after the opening quote):
    * `""` is one `"`, copied as scanned. Returns the closing quote's position.
    */
-  addQuotedField(src: Uint8Array, start: number, end: number): number {
-    const last = end | 0;
-    this.reserve(4);
-    const at = (this.valuesEnd + 4) | 0;
-    let q = at;
-    let i = start | 0;
+  addQuotedField(src: DataView, start: number, end: number): number {
+    const at = this.beginString();
+    let i = this.copyUntil(src, start | 0, end | 0, at, QUOTE);
     for (;;) {
-      let values = this.values;
-      const bound = Math.min(last, i + values.length - q);
-      while (i < bound) {
-        const b = src[i];
-        if (b === QUOTE) break;
+      if (i >= end) throw new Error('Parquet: unterminated quoted CSV field');
+      if (i + 1 >= end || src.getUint8(i + 1) !== QUOTE) break; // the closing quote
+      let q = this.copied;
+      if (q === this.values.length) this.grow(q, q + 1);
+      this.values[q++] = QUOTE; // a doubled quote is one
+      i = this.copyUntil(src, i + 2, end | 0, q, QUOTE);
+    }
+    this.endString(at, this.copied);
+    return i;
+  }
+
+  /** Reserves a string's length; returns where its bytes start. */
+  private beginString(): number {
+    this.reserve(4);
+    return this.valuesEnd + 4;
+  }
+
+  /**
+   * Copies bytes of `src` from `i` into values from `q` until byte `stop` (or `end`); returns the
+   * position reached in `src`, and leaves the one in values in {@link copied}. Four bytes a step
+   * while four remain: a word is copied whole and tested for `stop` with the has-zero-byte bit
+   * trick (the bytes copied past `stop` lie beyond the string's end: the next value overwrites them).
+   */
+  private copyUntil(src: DataView, i: number, end: number, q: number, stop: number): number {
+    const pattern = Math.imul(stop, 0x01010101);
+    for (;;) {
+      const values = this.values;
+      const view = this.view;
+      const limit = values.length;
+      while (i + 4 <= end && q + 4 <= limit) {
+        const word = src.getInt32(i, true);
+        view.setInt32(q, word, true);
+        const x = word ^ pattern;
+        const found = ((x - 0x01010101) | 0) & ~x & 0x80808080;
+        if (found !== 0) {
+          const k = (31 - Math.clz32(found & -found)) >>> 3; // the first byte equal to stop
+          this.copied = q + k;
+          return i + k;
+        }
+        i += 4;
+        q += 4;
+      }
+      while (i < end && q < limit) {
+        const b = src.getUint8(i);
+        if (b === stop) break;
         values[q++] = b;
         i++;
       }
-      if (i === last) throw new Error('Parquet: unterminated quoted CSV field');
-      if (i < bound) {
-        if (i + 1 >= last || src[i + 1] !== QUOTE) break; // the closing quote
-        if (q === values.length) values = this.grow(q, q + 1);
-        values[q++] = QUOTE; // a doubled quote is one
-        i += 2;
-        continue;
+      if (i === end || q < limit) {
+        this.copied = q;
+        return i;
       }
-      this.grow(q, q + 1);
+      this.grow(q, q + 4);
     }
-    this.endString(at, q);
-    return i;
   }
 
   /** The values added so far as one data page (header and Snappy data); starts a new page. */

@@ -35,6 +35,7 @@ export class CsvColumnEncoders {
   encode(csv: Buffer, start: number, end: number): EncodedRange {
     const { codes, encoders } = this;
     const last = codes.length - 1;
+    const view = new DataView(csv.buffer, csv.byteOffset, csv.length);
     let p = start;
     let rows = 0;
     while (p < end) {
@@ -45,9 +46,9 @@ export class CsvColumnEncoders {
         if (first === delimiter) {
           encoder.addNull();
         } else if (first === QUOTE) {
-          p = quotedCell(encoder, codes[c], csv, p + 1, end) + 1;
+          p = quotedCell(encoder, codes[c], csv, view, p + 1, end) + 1;
         } else if (codes[c] === STRING) {
-          p = encoder.addField(csv, p, end, delimiter);
+          p = encoder.addField(view, p, end, delimiter);
         } else {
           let e = p + 1;
           while (e < end && csv[e] !== delimiter) e++;
@@ -89,12 +90,12 @@ function packPages(rows: number, pages: Page[]): EncodedRange {
 }
 
 /** A quoted cell whose content starts at `start`; returns its closing quote's position. */
-function quotedCell(encoder: ColumnEncoder, code: number, csv: Buffer, start: number, end: number): number {
+function quotedCell(encoder: ColumnEncoder, code: number, csv: Buffer, view: DataView, start: number, end: number): number {
   if (csv[start] === QUOTE && csv[start + 1] !== QUOTE) {
     encoder.addNull(); // `""`: an empty cell
     return start;
   }
-  if (code === STRING) return encoder.addQuotedField(csv, start, end);
+  if (code === STRING) return encoder.addQuotedField(view, start, end);
   const close = closingQuote(csv, start, end);
   addNumber(encoder, csv.toString('utf8', start, close).replace(/""/g, '"'));
   return close;

@@ -30,6 +30,22 @@ function awkwardStrings(count: number, seed: number): Buffer[] {
   });
 }
 
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** The page's PLAIN strings (its non-null values), read from its uncompressed data after the definition levels. */
+function plainStrings(page: Page): Buffer[] {
+  const data = uncompressSync(page.data) as Buffer;
+  const strings: Buffer[] = [];
+  for (let p = 4 + data.readUInt32LE(0); p < data.length;) {
+    const length = data.readUInt32LE(p);
+    strings.push(data.subarray(p + 4, p + 4 + length));
+    p += 4 + length;
+  }
+  return strings;
+}
+
 /** The page's definition levels, one per value (1 present, 0 null), read from its uncompressed data. */
 function definitionLevels(page: Page): number[] {
   const data = uncompressSync(page.data) as Buffer;
@@ -62,19 +78,47 @@ describe('ColumnEncoder', () => {
   test('an unquoted field is copied up to its delimiter; a quoted one with "" as one quote', () => {
     const encoder = new ColumnEncoder('string');
     const row = Buffer.from('abc,"x""y,z",\n');
-    expect(encoder.addField(row, 0, row.length, 0x2c)).toBe(3);
-    expect(encoder.addQuotedField(row, 5, row.length)).toBe(11);
+    expect(encoder.addField(viewOf(row), 0, row.length, 0x2c)).toBe(3);
+    expect(encoder.addQuotedField(viewOf(row), 5, row.length)).toBe(11);
     const page = encoder.page();
     expect([Buffer.from(page.min!).toString(), Buffer.from(page.max!).toString()]).toEqual(['abc', 'x"y,z']);
     expect(page.values).toBe(2);
+  });
+
+  test.each([1, 2, 3])('fields of every length up to 40 bytes, quoted or not, are copied exactly (seed %i)', (seed) => {
+    const next = random(seed);
+    const cells: Array<{ content: Buffer; quoted: boolean }> = [];
+    for (let n = 0; n < 4000; n++) {
+      const quoted = next() < 0.5;
+      // Unquoted: no comma, quote or line feed; quoted: commas, line feeds and quotes too (doubled in the CSV).
+      const alphabet = quoted ? [0x61, 0x2c, 0x22, 0x0a, 0xc3, 0xa9, 0x00] : [0x61, 0x62, 0xc3, 0xa9, 0x00, 0x7f];
+      const content = Buffer.from(Array.from({ length: Math.floor(next() * 41) }, () => alphabet[Math.floor(next() * alphabet.length)]));
+      cells.push({ content, quoted });
+    }
+    const row = Buffer.concat(cells.map(({ content, quoted }, n) => {
+      const text = quoted ? Buffer.concat([Buffer.from('"'), Buffer.from(content.toString('latin1').replace(/"/g, '""'), 'latin1'), Buffer.from('"')]) : content;
+      return Buffer.concat([text, Buffer.from(n === cells.length - 1 ? '\n' : ',')]);
+    }));
+    const encoder = new ColumnEncoder('string');
+    const view = viewOf(row);
+    let p = 0;
+    cells.forEach(({ quoted }, n) => {
+      const delimiter = n === cells.length - 1 ? 0x0a : 0x2c;
+      p = quoted ? encoder.addQuotedField(view, p + 1, row.length) + 1 : encoder.addField(view, p, row.length, delimiter);
+      expect(row[p]).toBe(delimiter);
+      p++;
+    });
+    expect(p).toBe(row.length);
+    const page = encoder.page();
+    expect(plainStrings(page).map((b) => b.toString('hex'))).toEqual(cells.map(({ content }) => content.toString('hex')));
   });
 
   test('a field longer than the values buffer grows it and keeps every byte', () => {
     const encoder = new ColumnEncoder('string');
     const long = Buffer.alloc(200_000, 0x61);
     long[long.length - 1] = 0x2c;
-    encoder.addField(Buffer.from('b,'), 0, 2, 0x2c);
-    expect(encoder.addField(long, 0, long.length, 0x2c)).toBe(long.length - 1);
+    encoder.addField(viewOf(Buffer.from('b,')), 0, 2, 0x2c);
+    expect(encoder.addField(viewOf(long), 0, long.length, 0x2c)).toBe(long.length - 1);
     const page = encoder.page();
     expect(Buffer.from(page.min!)).toEqual(long.subarray(0, long.length - 1));
     expect(Buffer.from(page.max!).toString()).toBe('b');
