@@ -12,6 +12,7 @@ import { CSV_COMMA, CSV_LF, CsvSink, maxEncodedLength } from './csv/writer';
 import { DepartmentSpill } from './department-spill';
 import { writeFloat, writeUnsignedInt } from './format';
 import { RangeExecutor, rangesInFlight } from './parallel/executor';
+import { blockBytes } from './parallel/slots';
 import type { DepartmentTableWriter, RowTablesWriter } from './parquet/tables';
 import { PrepareResult, REJECTED_COLUMNS, RowFacts, WriteResult, rangeValues } from './passes';
 import { ColumnLayout, DEPARTMENT_STATISTICS_COLUMNS, readHeader, resolveColumns } from './schema';
@@ -226,13 +227,14 @@ export async function writeRows(
   try {
     const progress = new ProgressReporter(context.log, 'pass 2 (fill, derive, write)');
     let missingValues = 0;
-    const pending: Array<{ range: SpoolRange; result: Promise<WriteResult> }> = [];
+    const pending: Array<{ range: SpoolRange; result: Promise<WriteResult>; parquetSlot?: number }> = [];
     let next = 0;
     try {
       for (;;) {
         while (pending.length < rangesInFlight(context.executor.threads) && next < summary.spoolRanges.length) {
           const range = summary.spoolRanges[next++];
           const [cleanedSlot, transformedSlot, factsSlot] = [await slots.acquire(), await slots.acquire(), await slots.acquire(true)];
+          const parquetSlot = parquetKinds && await slots.acquire();
           const result = executor.write({
             kind: 'write',
             run,
@@ -247,9 +249,10 @@ export async function writeRows(
             transformedSlot,
             factsSlot,
             parquetKinds,
+            parquetSlot,
           });
           result.catch(() => undefined); // awaited in order below
-          pending.push({ range, result });
+          pending.push({ range, result, parquetSlot });
         }
         const head = pending.shift();
         if (head === undefined) break;
@@ -265,10 +268,12 @@ export async function writeRows(
         else addMeans(means, facts, result.rows, ids);
         hashes.add(facts.hashes, result.rows);
         slots.release(result.facts.slot);
+        // The pages are copied out of their slot by add(), which may then write a row group.
+        const rowGroupWritten = result.parquet && parquet?.add(result.parquet, blockBytes(slots.buffers, result.parquet));
+        if (head.parquetSlot !== undefined) slots.release(head.parquetSlot);
         progress.add(result.rows);
         await Promise.all([
-          cleaned?.drain(), transformed?.drain(), hashes.drain(), means instanceof DepartmentSpill ? means.drain() : undefined,
-          result.parquet && parquet?.add(result.parquet),
+          cleaned?.drain(), transformed?.drain(), hashes.drain(), means instanceof DepartmentSpill ? means.drain() : undefined, rowGroupWritten,
         ]);
       }
     } finally {

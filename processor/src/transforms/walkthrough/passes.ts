@@ -121,6 +121,8 @@ export interface WriteTask {
   readonly factsSlot: number;
   /** With Parquet output: transformed_data's column types; the thread also encodes the range's rows as Parquet pages. */
   readonly parquetKinds?: readonly ColumnKind[];
+  /** With Parquet output: where the pages go. */
+  readonly parquetSlot?: number;
 }
 
 export interface WriteResult {
@@ -196,7 +198,7 @@ export class RangeWorker {
     const result = this.write(task);
     const transfer: ArrayBuffer[] = [];
     if (result.departmentKeys) transfer.push(result.departmentKeys);
-    if (result.parquet) transfer.push(result.parquet.buffer);
+    if (result.parquet?.own) transfer.push(result.parquet.own);
     return { result, transfer: ownBuffers([result.cleaned, result.transformed, result.facts], transfer) };
   }
 
@@ -268,9 +270,10 @@ export class RangeWorker {
     const records = forEachSpoolRecord(spool, task.length, (view, offset) => emitter.write(view, offset));
     if (records !== task.rows) throw new Error(`the spool range holds ${records} rows, pass 1 wrote ${task.rows}`);
     // Parquet pages from the CSV bytes just written: the same values by construction.
-    const parquet = task.parquetKinds === undefined || records === 0
+    const { parquetKinds, parquetSlot } = task;
+    const parquet = parquetKinds === undefined || parquetSlot === undefined || records === 0
       ? undefined
-      : (state.parquet ??= new CsvColumnEncoders(task.parquetKinds)).encode(transformed.buf, 0, transformed.pos);
+      : (state.parquet ??= new CsvColumnEncoders(parquetKinds)).encode(transformed.buf, 0, transformed.pos, parquetSlot, this.slots[parquetSlot]);
     return {
       parquet,
       rows: records,

@@ -33,15 +33,15 @@ export interface RangeExecutor {
 /**
  * Slots for `threads` threads on ranges of `rangeBytes`. Large ones (1.5 ranges: the spool is
  * about 10 % larger than its input, and cleaned and transformed smaller than the spool) for the
- * ranges in flight (a range's input and spool in pass 1, its cleaned and transformed outputs in
- * pass 2), the outputs queued to be written (MAX_QUEUED_APPENDS + 1 per output stream) and the
+ * ranges in flight (a range's input and spool in pass 1, its cleaned and transformed outputs and
+ * its Parquet pages in pass 2; a slot never written is never resident), the outputs queued to be written (MAX_QUEUED_APPENDS + 1 per output stream) and the
  * range being read ahead; small ones (a quarter range: 16 bytes per row for ages and salaries,
  * 28 for RowFacts) for each range in flight. Bytes that do not fit go in buffers of their own.
  */
 export function slotPlan(threads: number, rangeBytes: number): SlotPlan {
   const inFlight = rangesInFlight(threads);
   return {
-    large: 2 * inFlight + 2 * (MAX_QUEUED_APPENDS + 1) + 2,
+    large: 3 * inFlight + 2 * (MAX_QUEUED_APPENDS + 1) + 2,
     largeBytes: Math.ceil(rangeBytes * 1.5) + 65536,
     small: inFlight + 2,
     smallBytes: Math.ceil(rangeBytes / 4) + 4096,

@@ -9,6 +9,7 @@
  * quoted only when it holds `,`, `"`, `\r` or `\n`, a quote inside doubled.
  */
 import { ColumnEncoder, ColumnKind, EncodedColumn, Page } from './column';
+import type { Block } from '../parallel/slots';
 
 const COMMA = 0x2c;
 const LF = 0x0a;
@@ -29,10 +30,11 @@ export class CsvColumnEncoders {
   }
 
   /**
-   * Reads the rows in bytes [start, end) (whole rows, no header) and returns their pages packed in
-   * one buffer (to transfer to the main thread), one page per column.
+   * Reads the rows in bytes [start, end) (whole rows, no header) and returns their pages, one per
+   * column, packed into slot `slot` (whose memory is `memory`), or into a buffer of their own to
+   * transfer when they do not fit.
    */
-  encode(csv: Buffer, start: number, end: number): EncodedRange {
+  encode(csv: Buffer, start: number, end: number, slot: number, memory: ArrayBufferLike): EncodedRange {
     const { codes, encoders } = this;
     const last = codes.length - 1;
     const view = new DataView(csv.buffer, csv.byteOffset, csv.length);
@@ -61,22 +63,25 @@ export class CsvColumnEncoders {
       }
       rows++;
     }
-    return packPages(rows, encoders.map((e) => e.page()));
+    return packPages(rows, encoders.map((e) => e.page()), slot, memory);
   }
 }
 
-/** A range's pages, one per column, in one transferable buffer. */
-export interface EncodedRange {
+/**
+ * A range's pages, one per column, one after the other in a slot (or a buffer of their own): a
+ * slot is reused from range to range, so the main thread, which copies the pages out of it, leaves
+ * no garbage behind (a buffer per range held tens of megabytes until the collector ran).
+ */
+export interface EncodedRange extends Block {
   readonly rows: number;
-  readonly buffer: ArrayBuffer;
   readonly columns: ReadonlyArray<Omit<EncodedColumn, 'bytes'> & { readonly offset: number; readonly length: number }>;
 }
 
-function packPages(rows: number, pages: Page[]): EncodedRange {
+function packPages(rows: number, pages: Page[], slot: number, memory: ArrayBufferLike): EncodedRange {
   let total = 0;
   for (const page of pages) total += page.header.length + page.data.length;
-  const buffer = new ArrayBuffer(total);
-  const bytes = new Uint8Array(buffer);
+  const own = total > memory.byteLength ? new ArrayBuffer(total) : undefined;
+  const bytes = new Uint8Array(own ?? memory, 0, total);
   let offset = 0;
   const columns = pages.map(({ header, data, ...rest }) => {
     bytes.set(header, offset);
@@ -86,7 +91,7 @@ function packPages(rows: number, pages: Page[]): EncodedRange {
     offset += length;
     return column;
   });
-  return { rows, buffer, columns };
+  return { rows, slot, own, length: total, columns };
 }
 
 /** A quoted cell whose content starts at `start`; returns its closing quote's position. */

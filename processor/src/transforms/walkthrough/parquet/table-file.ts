@@ -5,7 +5,6 @@
  * with their offsets, sizes and statistics (min, max, null count), then its length and `PAR1`.
  * Spec: apache/parquet-format (parquet.thrift, format version 1 data pages).
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ColumnKind, EncodedColumn, PHYSICAL_TYPE } from './column';
@@ -25,39 +24,66 @@ const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
 export const CREATED_BY = 'cdk-mlops-eks processor';
 
-/** Rows waiting to become a row group: each column's pages, in row order. */
+/** What a column chunk's metadata needs of one of its pages. */
+export type PageFacts = Omit<EncodedColumn, 'bytes'>;
+
+/**
+ * Rows waiting to become a row group: each column's pages, in row order, copied into a buffer of
+ * the column's (its column chunk as it will be written). The buffers are kept from row group to
+ * row group, so a range's pages are garbage as soon as they are copied: holding the threads'
+ * buffers until a row group was written left tens of megabytes for the garbage collector at a time.
+ */
 export class PendingRowGroup {
-  readonly parts: EncodedColumn[][];
+  /** Each column's pages, in row order. */
+  readonly pages: PageFacts[][];
   rows = 0;
-  /** Compressed bytes of all the parts. */
+  /** Compressed bytes of all the pages. */
   bytes = 0;
+  private readonly chunks: Buffer[];
+  private readonly used: number[];
 
   constructor(columns: number) {
-    this.parts = Array.from({ length: columns }, () => []);
+    this.pages = Array.from({ length: columns }, () => []);
+    this.chunks = Array.from({ length: columns }, () => Buffer.allocUnsafe(64 * 1024));
+    this.used = Array.from({ length: columns }, () => 0);
   }
 
-  /** Adds a range's pages (one per column) that a thread encoded. */
-  addRange(range: EncodedRange): void {
-    range.columns.forEach((column, c) => {
-      this.parts[c].push({ ...column, bytes: new Uint8Array(range.buffer, column.offset, column.length) });
-      this.bytes += column.length;
-    });
+  /** Adds a range's pages (one per column) that a thread encoded into `bytes` (copied: the caller may reuse them). */
+  addRange(range: EncodedRange, bytes: Uint8Array): void {
+    range.columns.forEach(({ offset, length, ...facts }, c) => this.append(c, facts, bytes.subarray(offset, offset + length)));
     this.rows += range.rows;
   }
 
   /** Adds one page per column for `rows` rows. */
   addPages(pages: readonly EncodedColumn[], rows: number): void {
-    pages.forEach((page, c) => {
-      this.parts[c].push(page);
-      this.bytes += page.bytes.length;
-    });
+    pages.forEach(({ bytes, ...facts }, c) => this.append(c, facts, bytes));
     this.rows += rows;
   }
 
+  /** Column `c`'s pages, one after the other. */
+  chunk(c: number): Buffer {
+    return this.chunks[c].subarray(0, this.used[c]);
+  }
+
+  /** Forgets the rows (call once the row group is written: the buffers are reused). */
   clear(): void {
-    for (const part of this.parts) part.length = 0;
+    for (const pages of this.pages) pages.length = 0;
+    this.used.fill(0);
     this.rows = 0;
     this.bytes = 0;
+  }
+
+  private append(c: number, facts: PageFacts, bytes: Uint8Array): void {
+    const used = this.used[c];
+    if (used + bytes.length > this.chunks[c].length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.chunks[c].length, used + bytes.length));
+      this.chunks[c].copy(grown, 0, 0, used);
+      this.chunks[c] = grown;
+    }
+    this.chunks[c].set(bytes, used);
+    this.used[c] = used + bytes.length;
+    this.pages[c].push(facts);
+    this.bytes += bytes.length;
   }
 }
 
@@ -94,25 +120,28 @@ export class ParquetFileWriter {
     return this.rowCount;
   }
 
-  /** Writes the pending rows as one row group (its first `columns.length` columns). */
+  /**
+   * Writes the pending rows as one row group (its first `columns.length` columns); resolves once
+   * the stream has taken every byte (the group's buffers may then be reused).
+   */
   async writeRowGroup(group: PendingRowGroup): Promise<void> {
     if (group.rows === 0) return;
     if (this.offset === 0) await this.write(MAGIC);
     const chunks: ChunkMeta[] = [];
     for (let c = 0; c < this.columns.length; c++) {
-      const parts = group.parts[c];
+      const pages = group.pages[c];
       const offset = this.offset;
       let values = 0;
       let nulls = 0;
       let uncompressed = 0;
-      for (const part of parts) {
-        values += part.values;
-        nulls += part.nulls;
-        uncompressed += part.uncompressedBytes;
-        await this.write(part.bytes);
+      for (const page of pages) {
+        values += page.values;
+        nulls += page.nulls;
+        uncompressed += page.uncompressedBytes;
       }
       if (values !== group.rows) throw new Error(`Parquet: column ${this.columns[c].name} has ${values} values for ${group.rows} rows`);
-      chunks.push({ offset, values, nulls, compressed: this.offset - offset, uncompressed, ...mergedStatistics(this.columns[c].kind, parts) });
+      await this.write(group.chunk(c));
+      chunks.push({ offset, values, nulls, compressed: this.offset - offset, uncompressed, ...mergedStatistics(this.columns[c].kind, pages) });
     }
     this.rowGroups.push({ rows: group.rows, chunks });
     this.rowCount += group.rows;
@@ -137,9 +166,10 @@ export class ParquetFileWriter {
     this.out.destroy();
   }
 
+  /** Writes `bytes`; resolves once the stream has written them (the caller may then change them). */
   private async write(bytes: Uint8Array): Promise<void> {
     this.offset += bytes.length;
-    if (!this.out.write(bytes)) await once(this.out, 'drain');
+    await new Promise<void>((resolve, reject) => this.out.write(bytes, (error) => (error ? reject(error) : resolve())));
   }
 
   /** FileMetaData (parquet.thrift). */
@@ -221,7 +251,7 @@ export class ParquetFileWriter {
 }
 
 /** The smallest min and largest max of a column's parts, compared as `kind` orders them. */
-function mergedStatistics(kind: ColumnKind, parts: readonly EncodedColumn[]): { min?: Uint8Array; max?: Uint8Array } {
+function mergedStatistics(kind: ColumnKind, parts: readonly PageFacts[]): { min?: Uint8Array; max?: Uint8Array } {
   let min: Uint8Array | undefined;
   let max: Uint8Array | undefined;
   for (const part of parts) {

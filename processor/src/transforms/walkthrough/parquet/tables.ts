@@ -64,10 +64,13 @@ export class RowTablesWriter {
     return this.transformed.columns.map((c) => c.kind);
   }
 
-  /** Adds a range's pages; writes a row group when enough have gathered. */
-  async add(range: EncodedRange): Promise<void> {
-    this.pending.addRange(range);
-    if (this.pending.bytes >= this.rowGroupBytes) await this.flush();
+  /**
+   * Adds a range's pages, from `bytes` (copied before this returns: the caller may reuse them at
+   * once); the promise resolves after a row group is written, when enough pages have gathered.
+   */
+  add(range: EncodedRange, bytes: Uint8Array): Promise<void> | undefined {
+    this.pending.addRange(range, bytes);
+    return this.pending.bytes >= this.rowGroupBytes ? this.flush() : undefined;
   }
 
   /** Writes the last row group and both footers; resolves with the files' sizes. */
