@@ -27,6 +27,8 @@ export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
 /** Parts of one upload in flight at once, each in its own buffer (with 5 MiB parts, 20 MiB). */
 export const UPLOAD_QUEUE_SIZE = 4;
 const MAX_UPLOAD_PARTS = 10_000;
+/** A single PUT of at least this size reads its file into a reused part buffer (processor/src/runtime/outputs.ts uploads these one at a time). */
+const POOLED_PUT_BYTES = 1024 * 1024;
 
 /**
  * An S3 client from the environment. AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) selects a local
@@ -395,10 +397,16 @@ async function uploadOnce(
   const file = await open(path, 'r');
   try {
     if (options.size <= partBytes) {
-      const body = Buffer.allocUnsafe(options.size);
-      await readPart(file, body, 0);
-      const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: options.contentType });
-      await client.send(command, { abortSignal: options.signal });
+      // A file of a MiB or more (uploaded one at a time) borrows a part buffer; smaller ones (several at once) get their own.
+      const buf = options.size >= POOLED_PUT_BYTES ? partBuffers.take(UPLOAD_PART_BYTES) : Buffer.allocUnsafe(options.size);
+      try {
+        const body = buf.subarray(0, options.size);
+        await readPart(file, body, 0);
+        const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: options.contentType });
+        await client.send(command, { abortSignal: options.signal });
+      } finally {
+        partBuffers.give(buf);
+      }
       return;
     }
     await new MultipartUpload(client, location, options.log, options.signal).send(file, options.size, partBytes, options.contentType);
