@@ -196,17 +196,14 @@ class PartsSource implements S3ObjectSource {
     if (this.nextPart !== 0) throw new Error('saveTo after read');
     const file = await open(path, 'w');
     const failures: unknown[] = [];
-    const writeAt = async (piece: Buffer, position: number): Promise<void> => {
-      for (let written = 0; written < piece.length;) {
-        written += (await file.write(piece, written, piece.length - written, position + written)).bytesWritten;
-      }
-    };
     const worker = async (): Promise<void> => {
+      const writer = new CoalescingWriter(file, SAVE_WRITE_BYTES);
       while (this.nextPart < this.parts && failures.length === 0) {
         const start = this.nextPart++ * this.partBytes;
         const first = this.first;
         this.first = undefined;
-        await this.reader.fetch(start, Math.min(this.size, start + this.partBytes), first, (piece, at) => writeAt(piece, start + at));
+        await this.reader.fetch(start, Math.min(this.size, start + this.partBytes), first, (piece, at) => writer.add(piece, start + at));
+        await writer.flush();
       }
     };
     try {
@@ -236,6 +233,40 @@ class PartsSource implements S3ObjectSource {
       this.fetched.push(promise);
       this.nextPart++;
     }
+  }
+}
+
+/** Bytes a saveTo worker gathers from a GET's chunks before it writes them: one write per 256 KiB, not per chunk (larger buffers measured no faster, and peaked higher). */
+const SAVE_WRITE_BYTES = 256 * 1024;
+
+/** Gathers consecutive pieces of a file in one reused buffer and writes them at their offset when it is full. */
+class CoalescingWriter {
+  private readonly buf: Buffer;
+  private filled = 0;
+  /** The file offset of buf[0]. */
+  private position = 0;
+
+  constructor(private readonly file: FileHandle, bytes: number) {
+    this.buf = Buffer.allocUnsafeSlow(bytes);
+  }
+
+  async add(piece: Buffer, position: number): Promise<void> {
+    if (this.filled > 0 && this.position + this.filled !== position) await this.flush();
+    if (this.filled === 0) this.position = position;
+    for (let from = 0; from < piece.length;) {
+      const n = piece.copy(this.buf, this.filled, from);
+      this.filled += n;
+      from += n;
+      if (this.filled === this.buf.length) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    for (let written = 0; written < this.filled;) {
+      written += (await this.file.write(this.buf, written, this.filled - written, this.position + written)).bytesWritten;
+    }
+    this.position += this.filled;
+    this.filled = 0;
   }
 }
 
