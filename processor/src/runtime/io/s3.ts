@@ -188,9 +188,9 @@ class PartsSource implements S3ObjectSource {
   }
 
   /**
-   * Writes the whole object to a new file: `concurrency` ranged GETs at once, each body written
-   * at its offset as it arrives, so no part is held in memory (only the HTTP chunks on their
-   * way to the disk). Instead of read, not after it.
+   * Writes the whole object to a new file: `concurrency` ranged GETs at once, each body gathered
+   * into a small reused buffer and written at its offset as it arrives, so no part is held in
+   * memory (only the HTTP chunks on their way to the disk). Instead of read, not after it.
    */
   async saveTo(path: string): Promise<void> {
     if (this.nextPart !== 0) throw new Error('saveTo after read');
