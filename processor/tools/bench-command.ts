@@ -20,6 +20,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+// lib-storage is a devDependency of the repository root; processor/tools is not part of the image.
+// eslint-disable-next-line import/no-extraneous-dependencies
 import { Upload } from '@aws-sdk/lib-storage';
 import { PROCESSOR_CLI, inputFor, measure } from './bench';
 import { LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, localS3Client, startLocalS3 } from './local-aws';
