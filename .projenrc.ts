@@ -7,7 +7,6 @@ const processorDeps = [
   '@aws-sdk/client-cloudwatch@^3.1164.0',
   '@aws-sdk/client-s3@^3.1175.0',
   '@aws-sdk/client-sqs@^3.1175.0',
-  '@aws-sdk/lib-storage@^3.1175.0',
   // Parquet output (processor/src/transforms/walkthrough/parquet/): Snappy-compressed pages,
   // native (napi-rs; the binary per platform ships in npm packages, no install script).
   'snappy@^7.4.3',
@@ -38,6 +37,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['yaml@^2.9.1'],
   devDeps: [
     ...processorDeps,
+    // The demo's uploads and the command benchmark's plain-SDK baseline (processor/tools/); the
+    // runtime uploads its files itself (processor/src/runtime/io/s3.ts uploadFile).
+    '@aws-sdk/lib-storage@^3.1175.0',
     // Reads the processor's Parquet files back in the tests (pure JavaScript, ESM: the tests run it in a child process).
     'hyparquet@^1.31.5',
     // The references that the processor's own CSV scanner and writer are tested against (test/processor/transforms/walkthrough/csv.test.ts).

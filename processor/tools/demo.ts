@@ -39,6 +39,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+// lib-storage is a devDependency of the repository root; processor/tools is not part of the image.
+// eslint-disable-next-line import/no-extraneous-dependencies
 import { Upload } from '@aws-sdk/lib-storage';
 import { generateMockCsv } from './generate-mock-data';
 import {

@@ -217,6 +217,8 @@ async function runOnce(options: PipelineOptions, transform: Transform): Promise<
       duplicates: counts.duplicateRows,
       seconds: seconds.toFixed(1),
       rowsPerSecond: Math.round(counts.inputRows / Math.max(seconds, 0.001)),
+      // The process's peak resident memory so far (resourceUsage's maxRSS is in KiB), for sizing its memory request.
+      peakRssMB: Math.round(process.resourceUsage().maxRSS * 1024 / 1e6),
     });
     return {
       runId,

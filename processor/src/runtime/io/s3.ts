@@ -4,14 +4,13 @@
  * downloads as parallel ranged GETs that resume after a connection drops mid-body, and uploads
  * that are aborted cleanly.
  */
-import { createReadStream } from 'node:fs';
+import { FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-  S3Client, S3ClientConfig,
+  AbortMultipartUploadCommand, ChecksumAlgorithm, CompleteMultipartUploadCommand, CompletedPart, CreateMultipartUploadCommand, GetObjectCommand,
+  GetObjectCommandOutput, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ClientConfig, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { S3Location, s3Uri } from '../config';
 import { BadInputError, RunAbortedError, SupersededInputError, describeError, errorFields } from '../errors';
 import type { Logger } from '../log';
@@ -23,9 +22,13 @@ import type { ByteSource } from './source';
 const MAX_RESUMES = 5;
 const MAX_UPLOAD_ATTEMPTS = 3;
 const RETRY_BASE_DELAY_MS = 200;
-/** Part size for multipart uploads (S3's minimum is 5 MiB); with queueSize 4 at most 32 MiB in flight. */
-export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
-const UPLOAD_QUEUE_SIZE = 4;
+/** Part size of multipart uploads: S3's minimum, 5 MiB (larger only past S3's 10,000 parts: uploadPartBytes). */
+export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
+/** Parts of one upload in flight at once, each in its own buffer (with 5 MiB parts, 20 MiB). */
+export const UPLOAD_QUEUE_SIZE = 4;
+const MAX_UPLOAD_PARTS = 10_000;
+/** A single PUT of at least this size reads its file into a reused part buffer (processor/src/runtime/outputs.ts uploads these one at a time). */
+const POOLED_PUT_BYTES = 1024 * 1024;
 
 /**
  * An S3 client from the environment. AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) selects a local
@@ -136,7 +139,10 @@ function quoted(eTag: string): string {
   return eTag.startsWith('"') ? eTag : `"${eTag}"`;
 }
 
-/** The object's parts handed out in order, `concurrency` of them fetched ahead. */
+/**
+ * The object's parts handed out in order, `concurrency` of them fetched ahead from the first
+ * read on; or, with saveTo, written straight to a file.
+ */
 class PartsSource implements S3ObjectSource {
   readonly lastModified: Date | undefined;
   readonly versionId: string | undefined;
@@ -158,10 +164,10 @@ class PartsSource implements S3ObjectSource {
     this.versionId = first?.VersionId;
     this.eTag = unquoted(first?.ETag);
     this.parts = Math.ceil(size / partBytes);
-    this.fetchAhead();
   }
 
   async read(buf: Uint8Array, offset: number, length: number): Promise<number> {
+    if (this.nextPart === 0) this.fetchAhead();
     while (this.current === undefined || this.pos === this.current.length) {
       const next = this.fetched.shift();
       if (next === undefined) return 0;
@@ -181,8 +187,40 @@ class PartsSource implements S3ObjectSource {
     return n;
   }
 
+  /**
+   * Writes the whole object to a new file: `concurrency` ranged GETs at once, each body gathered
+   * into a small reused buffer and written at its offset as it arrives, so no part is held in
+   * memory (only the HTTP chunks on their way to the disk). Instead of read, not after it.
+   */
+  async saveTo(path: string): Promise<void> {
+    if (this.nextPart !== 0) throw new Error('saveTo after read');
+    const file = await open(path, 'w');
+    const failures: unknown[] = [];
+    const worker = async (): Promise<void> => {
+      const writer = new CoalescingWriter(file, SAVE_WRITE_BYTES);
+      while (this.nextPart < this.parts && failures.length === 0) {
+        const start = this.nextPart++ * this.partBytes;
+        const first = this.first;
+        this.first = undefined;
+        await this.reader.fetch(start, Math.min(this.size, start + this.partBytes), first, (piece, at) => writer.add(piece, start + at));
+        await writer.flush();
+      }
+    };
+    try {
+      // The first failure stops the other GETs; every worker has ended before the file is closed.
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, this.parts) }, () => worker().catch((error: unknown) => {
+        failures.push(error);
+        this.reader.stop();
+      })));
+    } finally {
+      await file.close();
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
   async close(): Promise<void> {
     this.reader.stop();
+    (this.first?.Body as Readable | undefined)?.destroy();
     await Promise.all(this.fetched.splice(0).map((p) => p.catch(() => undefined)));
   }
 
@@ -195,6 +233,40 @@ class PartsSource implements S3ObjectSource {
       this.fetched.push(promise);
       this.nextPart++;
     }
+  }
+}
+
+/** Bytes a saveTo worker gathers from a GET's chunks before it writes them: one write per 256 KiB, not per chunk (larger buffers measured no faster, and peaked higher). */
+const SAVE_WRITE_BYTES = 256 * 1024;
+
+/** Gathers consecutive pieces of a file in one reused buffer and writes them at their offset when it is full. */
+class CoalescingWriter {
+  private readonly buf: Buffer;
+  private filled = 0;
+  /** The file offset of buf[0]. */
+  private position = 0;
+
+  constructor(private readonly file: FileHandle, bytes: number) {
+    this.buf = Buffer.allocUnsafeSlow(bytes);
+  }
+
+  async add(piece: Buffer, position: number): Promise<void> {
+    if (this.filled > 0 && this.position + this.filled !== position) await this.flush();
+    if (this.filled === 0) this.position = position;
+    for (let from = 0; from < piece.length;) {
+      const n = piece.copy(this.buf, this.filled, from);
+      this.filled += n;
+      from += n;
+      if (this.filled === this.buf.length) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    for (let written = 0; written < this.filled;) {
+      written += (await this.file.write(this.buf, written, this.filled - written, this.position + written)).bytesWritten;
+    }
+    this.position += this.filled;
+    this.filled = 0;
   }
 }
 
@@ -259,10 +331,27 @@ class PartReader {
     return this.version === undefined ? inputError(error, this.location) : versionReadError(error, this.location, this.version);
   }
 
-  /** Bytes [start, end) of the object; `first` is a response already carrying them. */
+  /** Bytes [start, end) of the object in a buffer (one of the recycled ones when it fits); `first` is a response already carrying them. */
   async part(start: number, end: number, first: GetObjectCommandOutput | undefined): Promise<Buffer> {
     const reused = this.free.pop();
     const buf = reused !== undefined && reused.length === end - start ? reused : Buffer.allocUnsafeSlow(end - start);
+    await this.fetch(start, end, first, (piece, at) => {
+      piece.copy(buf, at);
+    });
+    return buf;
+  }
+
+  /**
+   * Hands bytes [start, end) of the object to `sink` as they arrive, each piece with its offset
+   * from `start` (the next piece waits for the sink); `first` is a response already carrying them.
+   * A body that breaks off is resumed from the byte reached.
+   */
+  async fetch(
+    start: number,
+    end: number,
+    first: GetObjectCommandOutput | undefined,
+    sink: (piece: Buffer, at: number) => void | Promise<void>,
+  ): Promise<void> {
     let got = 0;
     let response = first;
     for (let resumes = 0; ; resumes++) {
@@ -272,12 +361,12 @@ class PartReader {
       try {
         for await (const chunk of body) {
           const piece = chunk as Buffer;
-          if (got + piece.length > buf.length) throw new Error(`the response for bytes ${start}-${end - 1} of ${s3Uri(this.location)} is longer than asked`);
-          piece.copy(buf, got);
+          if (start + got + piece.length > end) throw new Error(`the response for bytes ${start}-${end - 1} of ${s3Uri(this.location)} is longer than asked`);
+          await sink(piece, got);
           got += piece.length;
         }
-        if (got !== buf.length) throw new TransientS3Error(`the response body ended at byte ${start + got} of ${end}`);
-        return buf;
+        if (start + got !== end) throw new TransientS3Error(`the response body ended at byte ${start + got} of ${end}`);
+        return;
       } catch (error) {
         if (this.runSignal?.aborted) throw new RunAbortedError();
         if (this.stopping.signal.aborted) throw error;
@@ -295,9 +384,14 @@ class PartReader {
 }
 
 /**
- * Uploads a local file (multipart above one part). A failed upload is restarted from the file a
- * few times when the failure is transient; the bytes are the file's either way. When `signal`
- * aborts, the multipart upload is aborted on S3 (AbortMultipartUpload) before this rejects.
+ * Uploads a local file: one PUT up to a part's size, else a multipart upload whose parts are read
+ * from the file into UPLOAD_QUEUE_SIZE buffers, each reused from part to part, so the memory it
+ * takes is bounded whatever the file's size and no part is ever copied. (lib-storage's Upload
+ * reads a stream into fresh part buffers joined from the stream's chunks: twice a part's bytes,
+ * left to the garbage collector.) Each request is retried by the SDK; a failed upload is
+ * restarted from the file a few times when the failure is transient; the bytes are the file's
+ * either way. When `signal` aborts, the parts in flight are stopped and the multipart upload is
+ * aborted on S3 (AbortMultipartUpload) before this rejects.
  */
 export async function uploadFile(
   client: S3Client,
@@ -307,33 +401,158 @@ export async function uploadFile(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
-    const body = createReadStream(path);
-    const upload = new Upload({
-      client,
-      params: { Bucket: location.bucket, Key: location.key, Body: body, ContentLength: options.size, ContentType: options.contentType },
-      partSize: UPLOAD_PART_BYTES,
-      queueSize: UPLOAD_QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    let aborting: Promise<void> | undefined;
-    const onAbort = (): void => {
-      aborting = abortUpload(client, upload, location, options.size, options.log);
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await upload.done();
+      await uploadOnce(client, location, path, options);
       return;
     } catch (error) {
-      if (options.signal?.aborted) {
-        await aborting;
-        throw new RunAbortedError();
-      }
+      if (options.signal?.aborted) throw new RunAbortedError();
       if (!isTransient(error) || attempt >= MAX_UPLOAD_ATTEMPTS) throw outputError(error, location);
       options.log.warn(`Upload to ${s3Uri(location)} failed (${describeError(error)}); restarting`, { attempt: attempt + 1 });
       await sleep(backoffMs(attempt));
+    }
+  }
+}
+
+/** A file's part size: UPLOAD_PART_BYTES, or more when the file would need more than S3's 10,000 parts. */
+export function uploadPartBytes(size: number): number {
+  return Math.max(UPLOAD_PART_BYTES, Math.ceil(size / MAX_UPLOAD_PARTS));
+}
+
+async function uploadOnce(
+  client: S3Client,
+  location: S3Location,
+  path: string,
+  options: { size: number; contentType: string; log: Logger; signal?: AbortSignal },
+): Promise<void> {
+  const partBytes = uploadPartBytes(options.size);
+  const file = await open(path, 'r');
+  try {
+    if (options.size <= partBytes) {
+      // A file of a MiB or more (uploaded one at a time) borrows a part buffer; smaller ones (several at once) get their own.
+      const buf = options.size >= POOLED_PUT_BYTES ? partBuffers.take(UPLOAD_PART_BYTES) : Buffer.allocUnsafe(options.size);
+      try {
+        const body = buf.subarray(0, options.size);
+        await readPart(file, body, 0);
+        const command = new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: options.contentType });
+        await client.send(command, { abortSignal: options.signal });
+      } finally {
+        partBuffers.give(buf);
+      }
+      return;
+    }
+    await new MultipartUpload(client, location, options.log, options.signal).send(file, options.size, partBytes, options.contentType);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Fills `buf` with the file's bytes from `position`; a file shorter than that has changed since it was listed. */
+async function readPart(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let got = 0; got < buf.length;) {
+    const { bytesRead } = await file.read(buf, got, buf.length - got, position + got);
+    if (bytesRead === 0) throw new Error(`the file ended at byte ${position + got}, before its listed size: it changed while it was uploaded`);
+    got += bytesRead;
+  }
+}
+
+/**
+ * Part buffers kept from one upload to the next: uploads of big files run one after another, so
+ * the process allocates UPLOAD_QUEUE_SIZE of them once, instead of a new set per file that waits
+ * for the garbage collector (and, freed, stays in the allocator's heap).
+ */
+class PartBuffers {
+  private readonly spare: Buffer[] = [];
+
+  take(bytes: number): Buffer {
+    const spare = this.spare.pop();
+    return spare !== undefined && spare.length === bytes ? spare : Buffer.allocUnsafeSlow(bytes);
+  }
+
+  give(buf: Buffer): void {
+    if (buf.length === UPLOAD_PART_BYTES && this.spare.length < UPLOAD_QUEUE_SIZE) this.spare.push(buf);
+  }
+}
+
+const partBuffers = new PartBuffers();
+
+/** One multipart upload, as lib-storage's Upload sends it (CRC32 part checksums where the client computes checksums). */
+class MultipartUpload {
+  /** Stops the parts in flight: the run's signal, or the first part that failed. */
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly location: S3Location,
+    private readonly log: Logger,
+    private readonly runSignal: AbortSignal | undefined,
+  ) {}
+
+  async send(file: FileHandle, size: number, partBytes: number, contentType: string): Promise<void> {
+    const onAbort = (): void => this.stopping.abort();
+    this.runSignal?.addEventListener('abort', onAbort, { once: true });
+    const target = { Bucket: this.location.bucket, Key: this.location.key };
+    try {
+      const checksums = (await this.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+      const created = await this.client.send(new CreateMultipartUploadCommand({
+        ...target, ContentType: contentType, ...(checksums ? { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 } : {}),
+      }), { abortSignal: this.stopping.signal });
+      const uploadId = created.UploadId!;
+      try {
+        const parts = await this.sendParts(file, size, partBytes, uploadId);
+        await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal: this.stopping.signal });
+      } catch (error) {
+        await this.abort(uploadId);
+        throw error;
+      }
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      body.destroy();
+      this.runSignal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The parts, UPLOAD_QUEUE_SIZE at a time, each sender with its own buffer; the first failure stops the others. */
+  private async sendParts(file: FileHandle, size: number, partBytes: number, uploadId: string): Promise<CompletedPart[]> {
+    const count = Math.ceil(size / partBytes);
+    const parts: CompletedPart[] = [];
+    const failures: unknown[] = [];
+    let next = 0;
+    const sender = async (): Promise<void> => {
+      const buf = partBuffers.take(partBytes);
+      try {
+        await send(buf);
+      } finally {
+        partBuffers.give(buf);
+      }
+    };
+    const send = async (buf: Buffer): Promise<void> => {
+      while (next < count && !this.stopping.signal.aborted) {
+        const number = ++next;
+        const start = (number - 1) * partBytes;
+        const body = buf.subarray(0, Math.min(partBytes, size - start));
+        await readPart(file, body, start);
+        const answer = await this.client.send(new UploadPartCommand({
+          Bucket: this.location.bucket, Key: this.location.key, UploadId: uploadId, PartNumber: number, Body: body, ContentLength: body.length,
+        }), { abortSignal: this.stopping.signal });
+        if (!answer.ETag) throw new Error(`S3 answered part ${number} of ${s3Uri(this.location)} without an ETag`);
+        parts.push({ PartNumber: number, ETag: answer.ETag, ...(answer.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: answer.ChecksumCRC32 }) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(UPLOAD_QUEUE_SIZE, count) }, () => sender().catch((error: unknown) => {
+      failures.push(error);
+      this.stopping.abort();
+    })));
+    if (failures.length > 0) throw failures[0];
+    this.runSignal?.throwIfAborted();
+    return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+  }
+
+  /** Makes S3 drop the parts sent (AbortMultipartUpload); a failure to do so is logged, the upload's own error stands. */
+  private async abort(uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: this.location.key, UploadId: uploadId }));
+      this.log.info(`Aborted multipart upload to ${s3Uri(this.location)}`, { uploadId });
+    } catch (error) {
+      this.log.warn(`Could not abort multipart upload to ${s3Uri(this.location)}: ${describeError(error)}`, { uploadId });
     }
   }
 }
@@ -415,26 +634,6 @@ async function putConditionally(
     await sleep(CONDITIONAL_CONFLICT_BACKOFF_MS * 2 ** (attempt - 1), undefined, { signal }).catch(() => {
       throw new RunAbortedError();
     });
-  }
-}
-
-/**
- * Stops an upload and makes sure S3 drops its parts. lib-storage's own abort resolves `done()`
- * at once but sends AbortMultipartUpload only after in-flight parts finish, which can be after
- * the process has exited, so it is sent here directly.
- */
-async function abortUpload(client: S3Client, upload: Upload, location: S3Location, size: number, log: Logger): Promise<void> {
-  await upload.abort();
-  // A multipart upload gets its id from the first request; wait briefly if that is still in flight.
-  for (let waited = 0; upload.uploadId === undefined && size > UPLOAD_PART_BYTES && waited < 5000; waited += 50) {
-    await sleep(50);
-  }
-  if (upload.uploadId === undefined) return;
-  try {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: location.bucket, Key: location.key, UploadId: upload.uploadId }));
-    log.info(`Aborted multipart upload to ${s3Uri(location)}`, { uploadId: upload.uploadId });
-  } catch (error) {
-    log.warn(`Could not abort multipart upload to ${s3Uri(location)}: ${describeError(error)}`, { uploadId: upload.uploadId });
   }
 }
 

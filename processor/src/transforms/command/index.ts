@@ -104,6 +104,11 @@ export class CommandTransform implements Transform {
     const dir = join(scratchDir, 'input');
     await mkdir(dir, { recursive: true });
     const path = join(dir, basename(input.location) || 'input');
+    if (input.bytes.saveTo !== undefined) {
+      await input.bytes.saveTo(path);
+      signal?.throwIfAborted();
+      return path;
+    }
     // One buffer, written before it is refilled: no copies queue up in memory whatever the disk's pace.
     const out = await open(path, 'w');
     const buf = Buffer.allocUnsafe(STAGE_CHUNK_BYTES);

@@ -4,10 +4,8 @@
  * included; a FIFO would block the upload), and anything else fails the run naming it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, open, readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE } from '../../runtime/outputs';
 import type { OutputFile } from '../../runtime/transform';
 
@@ -55,7 +53,13 @@ function kindOf(entry: { isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(
 /** Files up to this size are hashed in one read (a program may write thousands of small files). */
 const SMALL_FILE_BYTES = 1024 * 1024;
 
-/** Size and SHA-256 of a file, read as a stream (bounded memory whatever its size). */
+/** Bytes read at a time from a larger file, into one buffer per file. */
+const HASH_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Size and SHA-256 of a file, read through one reused buffer: bounded memory whatever its size,
+ * and no garbage (a read stream's fresh chunk per read piles up until the next collection).
+ */
 async function digest(path: string): Promise<{ bytes: number; sha256: string }> {
   const info = await lstat(path);
   if (!info.isFile()) throw new UnpublishableOutputError(`'${path}' changed into something that is not a regular file`);
@@ -64,14 +68,19 @@ async function digest(path: string): Promise<{ bytes: number; sha256: string }> 
     return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
   const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   let bytes = 0;
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      bytes += chunk.length;
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      bytes += bytesRead;
     }
-    yield* [];
-  });
+  } finally {
+    await file.close();
+  }
   return { bytes, sha256: hash.digest('hex') };
 }
 

@@ -17,7 +17,7 @@
  * (parallel/executor.ts slotPlan: for 2 threads 20 of 1.6 MiB and 7 of 0.26 MiB, about 34 MiB;
  * only the slots in use are ever touched), 1 MiB write buffers per spill, per median column up to
  * 1 MiB of kept and 2 MiB of read-back values, a 1 MiB hash set to count one group of hashes, S3
- * read-ahead (4 x 4 MiB) and upload parts (4 x 8 MiB), one V8 heap per worker thread (about
+ * read-ahead (4 x 4 MiB) and upload parts (4 x 5 MiB, reused), one V8 heap per worker thread (about
  * 10 MiB each; young generations kept small, see NODE_FLAGS in processor/src/runtime/config.ts), up to 16,384
  * departments per thread (stats.ts DEPARTMENT_IDS_LIMIT; with more distinct departments than that
  * the department table is spilled instead, department-spill.ts: a 4 MiB run and its sorted copy,

@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startFakeLauncher } from './fake-launcher';
 import { main } from '../../../../processor/src/runtime/cli';
+import { DOWNLOAD_PART_BYTES } from '../../../../processor/src/runtime/io/s3';
 import {
-  LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3, LocalSqs, localS3Client, startLocalS3, startLocalSqs,
+  LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3, LocalSqs, localS3Client, startFaultProxy, startLocalS3, startLocalSqs,
 } from '../../../../processor/tools/local-aws';
 import { HEADER, RUN_ID, TempDirs, listKeys, objectBytes } from '../../helpers';
 
@@ -82,6 +83,39 @@ test('an S3 input staged as a file (its ETag given), 300 small files and one of 
   expect(manifest.outputs.find((o: any) => o.name === 'big.bin')).toEqual({ name: 'big.bin', key: `one/${RUN_ID}/big.bin`, bytes: big.length, sha256: sha256(big) });
   expect(manifest.outputs).toHaveLength(303);
   expect(manifest.source).toMatchObject({ bucket: RAW, key: 'data/input.csv', etag: env.MLOPS_INPUT_ETAG });
+});
+
+test('an S3 input of several parts is staged from ranged GETs written at their offsets: 503s retried, a body cut mid-part resumed, the program gets the exact bytes', async () => {
+  const body = Buffer.from(Array.from({ length: 1_000_000 }, (_, i) => `${i},row ${i}\n`).join(''));
+  const parts = Math.ceil(body.length / DOWNLOAD_PART_BYTES);
+  expect(parts).toBeGreaterThan(2);
+  await admin.send(new PutObjectCommand({ Bucket: RAW, Key: 'data/parts.csv', Body: body }));
+  const proxy = await startFaultProxy(s3.endpoint);
+  try {
+    proxy.setFaults({ failNext: { count: 2, status: 503, method: 'GET' }, cutNextGetBody: { afterBytes: 1_000_000 } });
+    const run = await runMain(['--input', `s3://${RAW}/data/parts.csv`, '--output', `s3://${PROCESSED}/parts/`, '--run-id', RUN_ID,
+      '--scratch-dir', temp.make(), '--', 'sh', '-c', 'sha256sum "$MLOPS_INPUT_FILE" | cut -c1-64 > "$MLOPS_OUTPUT_DIR/input.sha256"'],
+    awsEnv({ AWS_ENDPOINT_URL_S3: proxy.endpoint }));
+    proxy.setFaults({});
+    expect(run.code).toBe(0);
+    expect((await objectBytes(admin, PROCESSED, `parts/${RUN_ID}/input.sha256`)).toString('utf8').trim()).toBe(sha256(body));
+    const reads = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('data/parts.csv'));
+    // The first part: two 503s retried by the SDK, then a body cut after 1,000,000 bytes, resumed
+    // from the byte written to the file (the bytes still in the socket when it was reset are lost).
+    expect(reads.slice(0, 3).map((r) => [r.outcome, r.range])).toEqual([503, 503, 'reset'].map((o) => [o, `bytes=0-${DOWNLOAD_PART_BYTES - 1}`]));
+    const reached = Number(/interrupted at byte (\d+) .*; resuming/.exec(run.log)?.[1]);
+    expect(reached).toBeGreaterThan(0);
+    expect(reached).toBeLessThanOrEqual(1_000_000);
+    expect(reads.filter((r) => r.range === `bytes=${reached}-${DOWNLOAD_PART_BYTES - 1}` && r.outcome === 206)).toHaveLength(1);
+    const rest = Array.from({ length: parts - 1 }, (_, k) => (k + 1) * DOWNLOAD_PART_BYTES)
+      .map((from) => `bytes=${from}-${Math.min(body.length, from + DOWNLOAD_PART_BYTES) - 1}`);
+    const later = reads.filter((r) => r.range !== undefined && !r.range.startsWith('bytes=0-') && !r.range.startsWith(`bytes=${reached}-`));
+    expect(later.map((r) => r.range).sort()).toEqual(rest.sort());
+    const { ETag } = await admin.send(new HeadObjectCommand({ Bucket: RAW, Key: 'data/parts.csv' }));
+    expect(later.every((r) => r.outcome === 206 && r.ifMatch === ETag)).toBe(true);
+  } finally {
+    await proxy.close();
+  }
 });
 
 describe('queue mode', () => {
