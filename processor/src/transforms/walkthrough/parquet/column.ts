@@ -145,7 +145,7 @@ export class ColumnEncoder {
     this.endString(at, at + length);
   }
 
-  /** Completes a string whose bytes are [at, end) of values: its length before it, definition, statistics. */
+  /** Completes a string whose bytes are [at, end) of values: writes its length before it and counts it. */
   private endString(at: number, end: number): void {
     this.count++;
     writeLength(this.values, at - 4, end - at);
