@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, open, readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE } from '../../runtime/outputs';
+import { CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, PARQUET_CONTENT_TYPE } from '../../runtime/outputs';
 import type { OutputFile } from '../../runtime/transform';
 
 /** The output directory holds something that is not a regular file or directory; nothing is published. */
@@ -88,7 +88,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.csv': CSV_CONTENT_TYPE,
   '.json': JSON_CONTENT_TYPE,
   '.txt': 'text/plain; charset=utf-8',
-  '.parquet': 'application/vnd.apache.parquet',
+  '.parquet': PARQUET_CONTENT_TYPE,
 };
 
 function contentTypeOf(path: string): string {
