@@ -10,12 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { ChecksumMode, CompleteMultipartUploadCommandInput, CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ChecksumMode, CompleteMultipartUploadCommandInput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { UPLOAD_PART_BYTES, uploadFile } from '../../../processor/src/runtime/io/s3';
 import { silentLogger } from '../../../processor/src/runtime/log';
 import { TempDirs, objectBytes } from '../helpers';
+import { createBuckets, motoS3Client } from './moto';
 
-const MOTO = process.env.MOTO_S3_ENDPOINT;
 const BUCKET = 'checksums';
 
 jest.setTimeout(120_000);
@@ -32,15 +32,14 @@ function crc32Base64(bytes: Buffer): string {
 }
 
 beforeAll(async () => {
-  if (!MOTO) throw new Error('MOTO_S3_ENDPOINT is not set: run these through .ci/run (scripts/moto-server.sh)');
   // As on AWS: the SDK's default checksum settings (no requestChecksumCalculation given).
-  client = new S3Client({ region: 'us-east-1', endpoint: MOTO, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  client = motoS3Client();
   expect(await client.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
   client.middlewareStack.add((next, context) => async (args) => {
     if (context.commandName === 'CompleteMultipartUploadCommand') completes.push(args.input as CompleteMultipartUploadCommandInput);
     return next(args);
   }, { step: 'initialize' });
-  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await createBuckets(client, [BUCKET]);
 });
 
 afterAll(() => {

@@ -4,13 +4,13 @@
  * exists) and If-Match on PutObject (412 when the ETag differs). s3rver ignores both, so these
  * tests live here, in the `npx projen test:moto` stage. SQS is the local SQS server (fauxqs).
  */
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { claimLocationOf } from '../../../processor/src/runtime/claim';
 import { LocalQueue, LocalSqs, encodeS3EventKey, startLocalSqs } from '../../../processor/tools/local-aws';
 import { HEADER, TempDirs, listKeys, objectBytes, profileCell, runCli } from '../helpers';
+import { createBuckets, motoS3Client, motoS3Endpoint, useMotoCredentials } from './moto';
 
-const MOTO = process.env.MOTO_S3_ENDPOINT;
 const RAW = 'claims-raw';
 const PROCESSED = 'claims-processed';
 const PREFIX = 'in/';
@@ -23,12 +23,9 @@ let admin: S3Client;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  if (!MOTO) throw new Error('MOTO_S3_ENDPOINT is not set: run these through .ci/run (npx projen test:moto with moto_server started)');
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' });
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_SESSION_TOKEN;
-  admin = new S3Client({ region: 'us-east-1', endpoint: MOTO, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  for (const bucket of [RAW, PROCESSED]) await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+  admin = motoS3Client();
+  useMotoCredentials();
+  await createBuckets(admin, [RAW, PROCESSED]);
   sqs = await startLocalSqs();
 });
 
@@ -86,7 +83,7 @@ function runJob(queue: LocalQueue, outputPrefix: string, extra: NodeJS.ProcessEn
     OUTPUT_BUCKET: PROCESSED,
     OUTPUT_PREFIX: outputPrefix,
     AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_S3: MOTO,
+    AWS_ENDPOINT_URL_S3: motoS3Endpoint(),
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     RECEIVE_WAIT_SECONDS: '1',
     SCRATCH_DIR: temp.make('claims-scratch-'),

@@ -8,12 +8,12 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { compareOutputs, formatReport } from '../../../processor/tools/compare-outputs';
 import { generateMockCsv } from '../../../processor/tools/generate-mock-data';
 import { RUN_ID, TempDirs, listKeys, objectBytes, runCli } from '../helpers';
+import { createBuckets, motoS3Client, motoS3Endpoint, useMotoCredentials } from './moto';
 
-const MOTO = process.env.MOTO_S3_ENDPOINT;
 const PYTHON = process.env.MOTO_PYTHON;
 const RAW = 'raw-command';
 const PROCESSED = 'processed-command';
@@ -25,13 +25,10 @@ const savedEnv = { ...process.env };
 let admin: S3Client;
 
 beforeAll(async () => {
-  if (!MOTO || !PYTHON) throw new Error('MOTO_S3_ENDPOINT / MOTO_PYTHON are not set: run these through .ci/run (scripts/moto-server.sh)');
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' });
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_SESSION_TOKEN;
-  admin = new S3Client({ region: 'us-east-1', endpoint: MOTO, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  for (const bucket of [RAW, PROCESSED]) await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  await admin.send(new PutBucketVersioningCommand({ Bucket: RAW, VersioningConfiguration: { Status: 'Enabled' } }));
+  if (!PYTHON) throw new Error('MOTO_PYTHON is not set: run these through .ci/run (scripts/moto-server.sh)');
+  admin = motoS3Client();
+  useMotoCredentials();
+  await createBuckets(admin, [RAW, PROCESSED], [RAW]);
 });
 
 afterAll(() => {
@@ -53,7 +50,7 @@ test('the walkthrough\'s pandas script as a command transform: the same CSV outp
   const csv = join(temp.make(), 'mock.csv');
   await generateMockCsv({ rows: 5000, seed: 24, path: csv });
   const put = await admin.send(new PutObjectCommand({ Bucket: RAW, Key: 'data/mock.csv', Body: readFileSync(csv) }));
-  const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: MOTO, RUN_ID, SCRATCH_DIR: temp.make(), INPUT_BUCKET: RAW, INPUT_KEY: 'data/mock.csv' };
+  const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: motoS3Endpoint(), RUN_ID, SCRATCH_DIR: temp.make(), INPUT_BUCKET: RAW, INPUT_KEY: 'data/mock.csv' };
 
   const builtIn = await runCli({ ...env, OUTPUT_BUCKET: PROCESSED, OUTPUT_PREFIX: 'builtin/' });
   expect(builtIn.code).toBe(0);

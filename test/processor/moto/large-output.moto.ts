@@ -13,12 +13,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
+  GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { NODE_FLAGS } from '../../../processor/src/runtime/config';
 import { HEADER, RUN_ID, TempDirs, objectBytes } from '../helpers';
+import { createBuckets, motoS3Client, motoS3Endpoint } from './moto';
 
-const MOTO = process.env.MOTO_S3_ENDPOINT;
 const RAW = 'raw-large-output';
 const PROCESSED = 'processed-large-output';
 const ROOT = join(__dirname, '..', '..', '..');
@@ -32,10 +32,8 @@ const temp = new TempDirs();
 let admin: S3Client;
 
 beforeAll(async () => {
-  if (!MOTO) throw new Error('MOTO_S3_ENDPOINT is not set: run these through .ci/run (scripts/moto-server.sh)');
-  admin = new S3Client({ region: 'us-east-1', endpoint: MOTO, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  for (const bucket of [RAW, PROCESSED]) await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  await admin.send(new PutBucketVersioningCommand({ Bucket: RAW, VersioningConfiguration: { Status: 'Enabled' } }));
+  admin = motoS3Client();
+  await createBuckets(admin, [RAW, PROCESSED], [RAW]);
   // scripts/preprocess.js compiles processor/ when it is stale, with the TypeScript compiler in a
   // child process that Linux nonetheless counts in the runtime's maxRSS: compile first, then measure.
   expect((await preprocess(['--help'])).code).toBe(0);
@@ -54,7 +52,7 @@ async function preprocess(args: string[]): Promise<{ code: number | null; lines:
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_S3: MOTO,
+      AWS_ENDPOINT_URL_S3: motoS3Endpoint(),
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_EC2_METADATA_DISABLED: 'true',

@@ -13,15 +13,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
+  DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { putSmallObjectIfAbsent, DOWNLOAD_PART_BYTES } from '../../../processor/src/runtime/io/s3';
 import { generateMockCsv } from '../../../processor/tools/generate-mock-data';
 import { LocalQueue, LocalSqs, encodeS3EventKey, startLocalSqs } from '../../../processor/tools/local-aws';
 import { HEADER, TempDirs, listKeys, objectBytes, profileCell, runCli } from '../helpers';
+import { createBuckets, motoS3Client, motoS3Endpoint, useMotoCredentials } from './moto';
 
-const MOTO = process.env.MOTO_S3_ENDPOINT;
 const VERSIONED = 'raw-versioned';
 const UNVERSIONED = 'raw-unversioned';
 const PROCESSED = 'processed';
@@ -43,14 +43,9 @@ const THREE_ROWS = [HEADER, ...ROWS].join('\n') + '\n';
 const ONE_ROW = [HEADER, ROWS[0]].join('\n') + '\n';
 
 beforeAll(async () => {
-  if (!MOTO) throw new Error('MOTO_S3_ENDPOINT is not set: run these through .ci/run (npx projen test:moto with moto_server started)');
-  // moto accepts any credentials; only these, as the processor's default chain finds them.
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' });
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_SESSION_TOKEN;
-  admin = new S3Client({ region: 'us-east-1', endpoint: MOTO, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  for (const bucket of [VERSIONED, UNVERSIONED, PROCESSED]) await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  await admin.send(new PutBucketVersioningCommand({ Bucket: VERSIONED, VersioningConfiguration: { Status: 'Enabled' } }));
+  admin = motoS3Client();
+  useMotoCredentials();
+  await createBuckets(admin, [VERSIONED, UNVERSIONED, PROCESSED], [VERSIONED]);
   sqs = await startLocalSqs();
 });
 
@@ -110,7 +105,7 @@ function runJob(queue: LocalQueue, inputBucket: string, outputPrefix: string): P
     OUTPUT_BUCKET: PROCESSED,
     OUTPUT_PREFIX: outputPrefix,
     AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_S3: MOTO,
+    AWS_ENDPOINT_URL_S3: motoS3Endpoint(),
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     RECEIVE_WAIT_SECONDS: '1',
     SCRATCH_DIR: temp.make('moto-scratch-'),
